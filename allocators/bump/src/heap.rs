@@ -1,0 +1,752 @@
+//! The bump strategy core.
+//!
+//! Memory comes from the source in *chunks*. Each chunk starts with a
+//! [`ChunkHeader`]; the rest is handed out upward from the chunk's start by
+//! moving `top`.
+//!
+//! # Invariants
+//!
+//! 1. **Empty state.** When no chunk is in use, `current` is null, `start` is
+//!    0, `top` is `usize::MAX` and `end` is 0, so every request fails the fast
+//!    path's bounds test and takes the slow path.
+//! 2. **Current chunk.** Otherwise `current` is the newest chunk of the *used*
+//!    list, `start == current + HEADER`, `end == current + current.len`, and
+//!    `start <= top <= end`. Every block handed out from the current chunk
+//!    lies in `[start, top)`.
+//! 3. **Used list.** Linked newest to oldest through `next`; holds the chunks
+//!    that served blocks since the last reset. A non-current used chunk's
+//!    `top` field is the value `top` had when it stopped being current, and
+//!    lies in `[chunk + HEADER, chunk + len]`.
+//! 4. **Spare list.** Chunks not used since the last reset, kept for reuse;
+//!    their `top` field is meaningless. No chunk is on both lists, and no two
+//!    chunks overlap.
+//! 5. **Accounting.** `stats.bytes_reserved` is the sum of `len` over both
+//!    lists: every byte taken from the source is on exactly one list.
+//! 6. **Checkpoints.** A [`Checkpoint`] is only honoured in the epoch (the
+//!    span between resets) it was taken in, and only if its chunk is still on
+//!    the used list at or below `top`.
+//!
+//! Chunks are never merged when the source can take spans back (each is then
+//! released exactly as acquired); with a source that cannot (wasm32's
+//! `memory.grow`, a caller's region), a new span that starts where the current
+//! chunk ends is added to the current chunk instead of starting a new one.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::mem::{align_of, size_of};
+use core::ptr::{self, NonNull};
+
+use polyalloc_core::heap::{ensure, fits_alignment};
+use polyalloc_core::layout::{align_up, worst_case_size};
+use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
+use polyalloc_core::{CheckError, Heap, Stats};
+
+/// The first chunk asked of the source: one wasm page.
+const FIRST_CHUNK: usize = 64 * 1024;
+/// Chunks double up to this size; larger requests get a chunk of their own
+/// size, so no more than one chunk's worth is ever over-reserved.
+const MAX_CHUNK: usize = 1024 * 1024;
+
+/// The header at the start of every chunk.
+#[repr(C)]
+struct ChunkHeader {
+    /// Used list: the next older chunk. Spare list: the next spare. Null at
+    /// the end of either.
+    next: *mut ChunkHeader,
+    /// Length of the whole chunk, header included.
+    len: usize,
+    /// For a used chunk that is not current: where its `top` was left.
+    top: usize,
+}
+
+/// Bytes taken by a chunk header; the first usable address of a chunk.
+const HEADER: usize = size_of::<ChunkHeader>();
+
+/// The single-threaded bump heap over a [`Source`].
+///
+/// See the [crate docs](crate) for what it is for and the module source for
+/// its invariants.
+pub struct BumpHeap<S: Source = DefaultSource> {
+    /// Next free address in the current chunk (invariants 1–2).
+    top: usize,
+    /// One past the last usable address of the current chunk.
+    end: usize,
+    /// First usable address of the current chunk.
+    start: usize,
+    /// Head of the used list: the current chunk, or null when empty. Carries
+    /// the provenance of the chunk's whole span.
+    current: *mut ChunkHeader,
+    /// Head of the spare list.
+    spare: *mut ChunkHeader,
+    /// Size to ask of the source for the next chunk.
+    next_chunk: usize,
+    /// Incremented by every reset; checkpoints from other epochs are refused.
+    epoch: u64,
+    stats: Stats,
+    source: S,
+}
+
+// SAFETY: the heap exclusively owns every chunk it points to; nothing else
+// holds those pointers, so moving the heap to another thread is moving that
+// ownership. The source must be `Send` for the same reason.
+unsafe impl<S: Source + Send> Send for BumpHeap<S> {}
+
+impl BumpHeap<DefaultSource> {
+    /// An empty heap on the platform's default source. Reserves nothing until
+    /// the first allocation.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self::with_source(DefaultSource::DEFAULT)
+    }
+}
+
+impl Default for BumpHeap<DefaultSource> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Source + ConstDefault> ConstDefault for BumpHeap<S> {
+    const DEFAULT: Self = Self::with_source(S::DEFAULT);
+}
+
+/// A position in a [`BumpHeap`] to rewind to: every block allocated after it
+/// is freed at once by [`BumpHeap::rewind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    chunk: *mut ChunkHeader,
+    top: usize,
+    epoch: u64,
+    bytes_live: usize,
+}
+
+/// Why [`BumpHeap::rewind`] refused a checkpoint. The heap is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RewindError {
+    /// The heap was reset since the checkpoint was taken.
+    StaleEpoch,
+    /// The checkpoint does not describe a position in this heap's used
+    /// memory: it belongs to another heap, or an earlier rewind already went
+    /// past it.
+    NotInHeap,
+}
+
+impl fmt::Display for RewindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::StaleEpoch => "checkpoint taken before the last reset",
+            Self::NotInHeap => "checkpoint is not a position in this heap's used memory",
+        })
+    }
+}
+
+impl<S: Source> BumpHeap<S> {
+    /// An empty heap over `source`. Reserves nothing until the first
+    /// allocation.
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
+        Self {
+            top: usize::MAX,
+            end: 0,
+            start: 0,
+            current: ptr::null_mut(),
+            spare: ptr::null_mut(),
+            next_chunk: FIRST_CHUNK,
+            epoch: 0,
+            stats: Stats::new(),
+            source,
+        }
+    }
+
+    /// The source the heap takes chunks from.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Bytes still free in the current chunk.
+    #[must_use]
+    pub fn remaining_in_chunk(&self) -> usize {
+        self.end.saturating_sub(self.top)
+    }
+
+    /// Marks the current position.
+    #[must_use]
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            chunk: self.current,
+            top: self.top,
+            epoch: self.epoch,
+            bytes_live: self.stats.bytes_live,
+        }
+    }
+
+    /// Frees every block allocated after `mark` at once; blocks allocated
+    /// before it stay valid. Chunks taken after the mark are kept as spares.
+    ///
+    /// `bytes_live` returns to its value at the mark (capped at its current
+    /// value); blocks freed by the rewind are not counted as deallocations.
+    ///
+    /// A checkpoint from another heap, from before a reset, or past an
+    /// earlier rewind is refused with an error and changes nothing.
+    pub fn rewind(&mut self, mark: Checkpoint) -> Result<(), RewindError> {
+        if mark.epoch != self.epoch {
+            return Err(RewindError::StaleEpoch);
+        }
+        if mark.chunk.is_null() {
+            // Taken before the first chunk of this epoch: free everything.
+            while !self.current.is_null() {
+                self.retire_current();
+            }
+        } else {
+            // Find the mark's chunk on the used list and check its top.
+            let mut chunk = self.current;
+            let mut top = self.top;
+            loop {
+                if chunk.is_null() {
+                    return Err(RewindError::NotInHeap);
+                }
+                if chunk == mark.chunk {
+                    break;
+                }
+                // SAFETY: `chunk` is on the used list (invariant 3), so it
+                // points to a live header.
+                unsafe {
+                    chunk = (*chunk).next;
+                    if !chunk.is_null() {
+                        top = (*chunk).top;
+                    }
+                }
+            }
+            let first = chunk.addr() + HEADER;
+            if mark.top < first || mark.top > top {
+                return Err(RewindError::NotInHeap);
+            }
+            while self.current != mark.chunk {
+                self.retire_current();
+            }
+            self.top = mark.top;
+        }
+        self.stats.bytes_live = mark.bytes_live.min(self.stats.bytes_live);
+        Ok(())
+    }
+
+    /// Moves the current chunk to the front of the spare list and makes the
+    /// next older used chunk current (or empties the heap).
+    fn retire_current(&mut self) {
+        let chunk = self.current;
+        debug_assert!(!chunk.is_null());
+        // SAFETY: `chunk` is the live current chunk; its successor, if any,
+        // is a live used chunk whose `top` field holds its saved top
+        // (invariant 3).
+        unsafe {
+            let older = (*chunk).next;
+            (*chunk).next = self.spare;
+            self.spare = chunk;
+            self.current = older;
+            if older.is_null() {
+                self.set_empty();
+            } else {
+                self.start = older.addr() + HEADER;
+                self.end = older.addr() + (*older).len;
+                self.top = (*older).top;
+            }
+        }
+    }
+
+    fn set_empty(&mut self) {
+        self.current = ptr::null_mut();
+        self.start = 0;
+        self.top = usize::MAX;
+        self.end = 0;
+    }
+
+    /// Makes `chunk` (not on any list) the current chunk, with nothing used.
+    ///
+    /// # Safety
+    ///
+    /// `chunk` must point to a live header at the start of a chunk of
+    /// `(*chunk).len` bytes owned by this heap and on neither list.
+    unsafe fn push_current(&mut self, chunk: *mut ChunkHeader) {
+        if !self.current.is_null() {
+            // SAFETY: the current chunk is live (invariant 2).
+            unsafe { (*self.current).top = self.top };
+        }
+        // SAFETY: the caller guarantees `chunk` is a live, unlisted header.
+        unsafe {
+            (*chunk).next = self.current;
+            self.end = chunk.addr() + (*chunk).len;
+        }
+        self.current = chunk;
+        self.start = chunk.addr() + HEADER;
+        self.top = self.start;
+    }
+
+    /// Takes the head of the spare list if it has room for `needed` bytes
+    /// (header included).
+    fn take_spare(&mut self, needed: usize) -> Option<*mut ChunkHeader> {
+        let chunk = self.spare;
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: `chunk` heads the spare list, so it is a live header.
+        unsafe {
+            if (*chunk).len < needed {
+                return None;
+            }
+            self.spare = (*chunk).next;
+            (*chunk).next = ptr::null_mut();
+        }
+        Some(chunk)
+    }
+
+    /// Gets a new span of at least `needed` bytes from the source. Either
+    /// extends the current chunk in place (returns `None` after doing so,
+    /// with `end` moved) or returns a new chunk with its header written.
+    fn acquire_chunk(&mut self, needed: usize) -> Result<Option<*mut ChunkHeader>, ()> {
+        let align = align_of::<ChunkHeader>();
+        // Ask for the next chunk size; when the source cannot give that much
+        // (a region near its end, memory near its limit), halve down to what
+        // the request needs.
+        let mut want = needed.max(self.next_chunk);
+        let span = loop {
+            if let Some(span) = self.source.acquire(want, align) {
+                break span;
+            }
+            if want == needed {
+                return Err(());
+            }
+            want = (want / 2).max(needed);
+        };
+        self.next_chunk = (self.next_chunk * 2).min(MAX_CHUNK);
+        self.stats.record_reserve(span.len());
+        if self.extends_current(span) {
+            // SAFETY: the current chunk is live (invariant 2).
+            unsafe { (*self.current).len += span.len() };
+            self.end = span.end();
+            return Ok(None);
+        }
+        let chunk = span.ptr().as_ptr().cast::<ChunkHeader>();
+        // SAFETY: the span is at least `needed >= HEADER` bytes, aligned for
+        // a header, and exclusively ours.
+        unsafe {
+            chunk.write(ChunkHeader {
+                next: ptr::null_mut(),
+                len: span.len(),
+                top: 0,
+            });
+        }
+        Ok(Some(chunk))
+    }
+
+    /// Whether a fresh `span` should be added to the current chunk: it starts
+    /// where the chunk ends, and the source never takes spans back on its own
+    /// (so merged spans are never released piecewise).
+    fn extends_current(&self, span: Span) -> bool {
+        !self.source.can_release() && !self.current.is_null() && span.start() == self.end
+    }
+
+    /// Grows the current chunk by at least `extra` bytes with a span that
+    /// continues it, for an in-place grow of the top block. A span that does
+    /// not continue it is kept as a spare, so nothing is lost.
+    #[cold]
+    fn try_extend(&mut self, extra: usize) -> bool {
+        if self.source.can_release() || self.current.is_null() {
+            return false;
+        }
+        // Whole header-aligned units, so spans of a region stay contiguous,
+        // and at least a header, so a non-contiguous span can be kept.
+        let align = align_of::<ChunkHeader>();
+        let Some(want) = align_up(extra.max(HEADER), align) else {
+            return false;
+        };
+        let Some(span) = self.source.acquire(want, align) else {
+            return false;
+        };
+        self.stats.record_reserve(span.len());
+        if self.extends_current(span) {
+            // SAFETY: the current chunk is live (invariant 2).
+            unsafe { (*self.current).len += span.len() };
+            self.end = span.end();
+            return true;
+        }
+        // Not contiguous: keep it as a spare so nothing is lost.
+        let chunk = span.ptr().as_ptr().cast::<ChunkHeader>();
+        // SAFETY: the span is aligned for a header, at least `HEADER` bytes
+        // (asked for above), and exclusively ours.
+        unsafe {
+            chunk.write(ChunkHeader {
+                next: self.spare,
+                len: span.len(),
+                top: 0,
+            });
+        }
+        self.spare = chunk;
+        false
+    }
+
+    /// Where a block for `layout` would go in the current chunk, and the new
+    /// top, if it fits.
+    #[inline(always)]
+    fn fit(&self, layout: Layout) -> Option<(usize, usize)> {
+        let at = align_up(self.top, layout.align())?;
+        let new_top = at.checked_add(layout.size())?;
+        if new_top <= self.end {
+            Some((at, new_top))
+        } else {
+            None
+        }
+    }
+
+    /// Hands out the block at `at`, moving `top` to `new_top`.
+    ///
+    /// # Safety
+    ///
+    /// `(at, new_top)` must come from [`fit`](Self::fit) on the current state.
+    #[inline(always)]
+    unsafe fn take(&mut self, at: usize, new_top: usize, size: usize) -> NonNull<u8> {
+        self.top = new_top;
+        self.stats.record_alloc(size);
+        // SAFETY: `fit` succeeded, so `end > 0` and the heap is not empty
+        // (invariant 1): `current` is a live chunk whose span covers
+        // `[start, end]`, and `at >= start > 0`.
+        unsafe { NonNull::new_unchecked(self.current.cast::<u8>().with_addr(at)) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn allocate_slow(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // A chunk's first usable byte is aligned to the header's alignment.
+        // Rounded to whole header-aligned units so that consecutive spans of
+        // a region stay contiguous and can be merged.
+        let align = align_of::<ChunkHeader>();
+        let needed = align_up(HEADER.checked_add(worst_case_size(layout, align)?)?, align)?;
+        if let Some(chunk) = self.take_spare(needed) {
+            // SAFETY: `take_spare` unlinked a live chunk of ours.
+            unsafe { self.push_current(chunk) };
+        } else {
+            match self.acquire_chunk(needed) {
+                // SAFETY: a fresh chunk with its header written, on no list.
+                Ok(Some(chunk)) => unsafe { self.push_current(chunk) },
+                Ok(None) => {}
+                Err(()) => return None,
+            }
+        }
+        let (at, new_top) = self.fit(layout)?;
+        // SAFETY: `fit` just succeeded on the current state.
+        Some(unsafe { self.take(at, new_top, layout.size()) })
+    }
+
+    /// Gives surplus spares (unused for a whole epoch) back to the source.
+    fn release_spares(&mut self) {
+        let mut kept: *mut ChunkHeader = ptr::null_mut();
+        let mut chunk = self.spare;
+        while !chunk.is_null() {
+            // SAFETY: `chunk` is on the spare list, so it is a live header of
+            // a span acquired from `self.source` and holding no live block.
+            unsafe {
+                let next = (*chunk).next;
+                let len = (*chunk).len;
+                let span = Span::new(NonNull::new_unchecked(chunk.cast::<u8>()), len);
+                if self.source.release(span) {
+                    self.stats.record_release(len);
+                } else {
+                    (*chunk).next = kept;
+                    kept = chunk;
+                }
+                chunk = next;
+            }
+        }
+        self.spare = kept;
+    }
+
+    /// Appends `list` (linked through `next`) to the end of the spare list.
+    fn append_spares(&mut self, list: *mut ChunkHeader) {
+        if self.spare.is_null() {
+            self.spare = list;
+            return;
+        }
+        let mut tail = self.spare;
+        // SAFETY: every node on the spare list is a live header.
+        unsafe {
+            while !(*tail).next.is_null() {
+                tail = (*tail).next;
+            }
+            (*tail).next = list;
+        }
+    }
+
+    /// Number of chunks on the used list and on the spare list.
+    #[must_use]
+    pub fn chunk_counts(&self) -> (usize, usize) {
+        (count(self.current), count(self.spare))
+    }
+}
+
+fn count(mut chunk: *mut ChunkHeader) -> usize {
+    let mut n = 0;
+    while !chunk.is_null() {
+        n += 1;
+        // SAFETY: callers pass the head of one of the heap's lists, whose
+        // nodes are live headers.
+        chunk = unsafe { (*chunk).next };
+    }
+    n
+}
+
+// SAFETY: blocks are carved from `[start, end)` of chunks the source handed
+// out, aligned by `fit`, below `top` (so disjoint from later ones); `top`
+// only moves below a block when that block is the one being freed or resized
+// (or by reset / rewind, which end those blocks' lives by contract). No method
+// panics: all arithmetic on caller values is checked.
+unsafe impl<S: Source> Heap for BumpHeap<S> {
+    #[inline(always)]
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        match self.fit(layout) {
+            // SAFETY: `fit` just succeeded on the current state.
+            Some((at, new_top)) => Some(unsafe { self.take(at, new_top, layout.size()) }),
+            None => self.allocate_slow(layout),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        let addr = ptr.as_ptr().addr();
+        // A live block cannot end past `usize::MAX`.
+        let block_end = addr.wrapping_add(layout.size());
+        if block_end == self.top && addr >= self.start {
+            // The most recent block: roll back.
+            self.top = addr;
+            self.stats.record_dealloc(layout.size());
+        } else {
+            self.stats.record_failed_dealloc(layout.size());
+        }
+    }
+
+    #[inline]
+    unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        let addr = ptr.as_ptr().addr();
+        if !fits_alignment(ptr, new)
+            || addr.wrapping_add(old.size()) != self.top
+            || addr < self.start
+        {
+            return false;
+        }
+        let Some(new_top) = addr.checked_add(new.size()) else {
+            return false;
+        };
+        if new_top > self.end && !self.try_extend(new_top - self.end) {
+            return false;
+        }
+        self.top = new_top;
+        self.stats.record_realloc(old.size(), new.size());
+        true
+    }
+
+    #[inline]
+    unsafe fn shrink_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        if !fits_alignment(ptr, new) {
+            return false;
+        }
+        let addr = ptr.as_ptr().addr();
+        if addr.wrapping_add(old.size()) == self.top && addr >= self.start {
+            // `addr + new.size() <= addr + old.size()`, no overflow.
+            self.top = addr + new.size();
+        }
+        // Elsewhere the block just keeps its tail.
+        self.stats.record_realloc(old.size(), new.size());
+        true
+    }
+
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        let addr = ptr.as_ptr().addr();
+        let mut chunk = self.current;
+        let mut top = self.top;
+        while !chunk.is_null() {
+            if addr >= chunk.addr() + HEADER && addr < top {
+                return true;
+            }
+            // SAFETY: `chunk` is on the used list, so its header is live and
+            // its successor's `top` field is its saved top (invariant 3).
+            unsafe {
+                chunk = (*chunk).next;
+                if !chunk.is_null() {
+                    top = (*chunk).top;
+                }
+            }
+        }
+        false
+    }
+
+    fn reset(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        self.stats.bytes_live = 0;
+        // Spares that went unused for a whole epoch are surplus.
+        if self.source.can_release() {
+            self.release_spares();
+        }
+        if self.current.is_null() {
+            return;
+        }
+        // Keep the newest (largest) used chunk as current; the older ones
+        // become spares, ahead of any surplus the source would not take.
+        let newest = self.current;
+        // SAFETY: `newest` is the live current chunk.
+        let older = unsafe { (*newest).next };
+        let surplus = self.spare;
+        self.spare = older;
+        self.append_spares(surplus);
+        self.set_empty();
+        // SAFETY: `newest` is a live chunk of ours, now on neither list.
+        unsafe { self.push_current(newest) };
+    }
+
+    fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn check(&self) -> Result<(), CheckError> {
+        #[cfg(debug_assertions)]
+        {
+            self.check_invariants()
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Ok(())
+        }
+    }
+}
+
+impl<S: Source> BumpHeap<S> {
+    /// The heap walk behind [`Heap::check`]: invariants 1–5 of the module.
+    #[cfg(debug_assertions)]
+    fn check_invariants(&self) -> Result<(), CheckError> {
+        if self.current.is_null() {
+            ensure(
+                self.top == usize::MAX,
+                "1: empty heap has top == usize::MAX",
+                0,
+                self.top,
+            )?;
+            ensure(self.end == 0, "1: empty heap has end == 0", 0, self.end)?;
+            ensure(
+                self.start == 0,
+                "1: empty heap has start == 0",
+                0,
+                self.start,
+            )?;
+        } else {
+            let c = self.current.addr();
+            ensure(
+                self.start == c + HEADER,
+                "2: start == current + HEADER",
+                c,
+                self.start,
+            )?;
+            // SAFETY: the current chunk is live.
+            let len = unsafe { (*self.current).len };
+            ensure(self.end == c + len, "2: end == current + len", c, self.end)?;
+            ensure(
+                self.start <= self.top,
+                "2: start <= top",
+                self.start,
+                self.top,
+            )?;
+            ensure(self.top <= self.end, "2: top <= end", self.end, self.top)?;
+        }
+        // Bound every walk by the number of headers that could fit in the
+        // reserved bytes, so a cycle is reported instead of looping forever.
+        let limit = self.stats.bytes_reserved / HEADER + 1;
+        let mut reserved = 0usize;
+        for (list, head) in [(0, self.current), (1, self.spare)] {
+            let mut chunk = head;
+            let mut steps = 0;
+            while !chunk.is_null() {
+                steps += 1;
+                ensure(
+                    steps <= limit,
+                    "3/4: chunk lists are acyclic",
+                    chunk.addr(),
+                    steps,
+                )?;
+                let c = chunk.addr();
+                ensure(
+                    c % align_of::<ChunkHeader>() == 0,
+                    "chunk headers are aligned",
+                    c,
+                    c % align_of::<ChunkHeader>(),
+                )?;
+                // SAFETY: nodes of the heap's lists are live headers.
+                let (len, top, next) = unsafe { ((*chunk).len, (*chunk).top, (*chunk).next) };
+                ensure(len >= HEADER, "chunks hold at least a header", c, len)?;
+                if list == 0 && chunk != self.current {
+                    ensure(
+                        top >= c + HEADER && top <= c + len,
+                        "3: a used chunk's saved top lies inside it",
+                        c,
+                        top,
+                    )?;
+                }
+                // Disjoint from every chunk after it on either list.
+                for other_head in [
+                    next,
+                    if list == 0 {
+                        self.spare
+                    } else {
+                        ptr::null_mut()
+                    },
+                ] {
+                    let mut other = other_head;
+                    let mut inner = 0;
+                    while !other.is_null() && inner <= limit {
+                        inner += 1;
+                        // SAFETY: as above.
+                        let olen = unsafe { (*other).len };
+                        let o = other.addr();
+                        ensure(
+                            o + olen <= c || c + len <= o,
+                            "4: chunks do not overlap",
+                            c,
+                            o,
+                        )?;
+                        // SAFETY: as above.
+                        other = unsafe { (*other).next };
+                    }
+                }
+                reserved += len;
+                chunk = next;
+            }
+        }
+        ensure(
+            reserved == self.stats.bytes_reserved,
+            "5: bytes_reserved is the sum of chunk lengths",
+            self.stats.bytes_reserved,
+            reserved,
+        )
+    }
+}
+
+impl<S: Source> Drop for BumpHeap<S> {
+    fn drop(&mut self) {
+        // Everything goes back to a source that takes it; the rest is the
+        // source's to keep (a region) or the module's for good (wasm32).
+        let used = self.current;
+        self.set_empty();
+        self.append_spares(used);
+        self.release_spares();
+    }
+}
+
+impl<S: Source> fmt::Debug for BumpHeap<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (used, spare) = self.chunk_counts();
+        f.debug_struct("BumpHeap")
+            .field("used_chunks", &used)
+            .field("spare_chunks", &spare)
+            .field("remaining_in_chunk", &self.remaining_in_chunk())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

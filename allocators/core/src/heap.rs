@@ -1,0 +1,198 @@
+//! The contract between a strategy core and the layers above it.
+//!
+//! A strategy (bump, buddy, slab, free list) is a single-threaded heap with
+//! `&mut self` methods. It knows nothing of locks or of the standard traits:
+//! [`LockedHeap`](crate::LockedHeap) makes it `Sync`, and the adapters in
+//! [`adapter`](crate::adapter) give it `GlobalAlloc` and allocator-api2's
+//! `Allocator`, once for every strategy.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::ptr::{self, NonNull};
+
+use crate::layout::is_aligned;
+use crate::stats::Stats;
+
+/// A single-threaded heap: the strategy core.
+///
+/// Zero-size layouts may be passed to every method; a strategy may serve them
+/// like any other request (the adapters never pass them on, they answer with
+/// [`dangling`](crate::layout::dangling) pointers themselves).
+///
+/// # Safety
+///
+/// Implementors promise what the adapters rely on to be sound:
+/// - a block returned by [`allocate`](Heap::allocate) (or by a successful
+///   grow or shrink) is aligned to the layout's alignment, at least the
+///   layout's size long, inside memory the heap owns, and disjoint from every
+///   other live block;
+/// - it stays valid until it is passed to `deallocate`, moved by a grow or
+///   shrink, or the heap is reset, rewound or dropped;
+/// - a failed request (`None` / `false`) leaves every live block and the heap
+///   itself valid;
+/// - no method panics on any input its safety contract allows.
+pub unsafe trait Heap {
+    /// Allocates a block for `layout`, or `None` when the heap and its source
+    /// cannot provide one.
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>>;
+
+    /// Gives a block back.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live block of this heap and `layout` the layout it was
+    /// allocated (or last resized) with.
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout);
+
+    /// Tries to resize the block at `ptr` to `new` without moving it. Returns
+    /// `false`, changing nothing, when it cannot (for example when `ptr` is
+    /// not aligned to `new.align()`).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live block of this heap allocated with `old`, and
+    /// `new.size() >= old.size()`.
+    unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        let _ = (ptr, old, new);
+        false
+    }
+
+    /// Tries to shrink the block at `ptr` to `new` without moving it. Returns
+    /// `false`, changing nothing, when it cannot.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live block of this heap allocated with `old`, and
+    /// `new.size() <= old.size()`.
+    unsafe fn shrink_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        let _ = (ptr, old, new);
+        false
+    }
+
+    /// Grows the block at `ptr` to `new`: in place if the strategy can,
+    /// otherwise by allocating a new block, copying `old.size()` bytes and
+    /// freeing the old one. On `None` the old block is untouched and live.
+    ///
+    /// # Safety
+    ///
+    /// As for [`grow_in_place`](Heap::grow_in_place).
+    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> Option<NonNull<u8>> {
+        debug_assert!(new.size() >= old.size());
+        // SAFETY: forwarded from the caller.
+        if unsafe { self.grow_in_place(ptr, old, new) } {
+            return Some(ptr);
+        }
+        let moved = self.allocate(new)?;
+        // SAFETY: `ptr` is live for `old.size()` bytes, `moved` is a fresh
+        // block of at least `new.size() >= old.size()` bytes, and live blocks
+        // are disjoint; `ptr` is then freed with the layout it was given.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), old.size());
+            self.deallocate(ptr, old);
+        }
+        Some(moved)
+    }
+
+    /// Shrinks the block at `ptr` to `new`: in place if the strategy can,
+    /// otherwise by moving `new.size()` bytes to a new block. On `None` the
+    /// old block is untouched and live.
+    ///
+    /// # Safety
+    ///
+    /// As for [`shrink_in_place`](Heap::shrink_in_place).
+    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> Option<NonNull<u8>> {
+        debug_assert!(new.size() <= old.size());
+        // SAFETY: forwarded from the caller.
+        if unsafe { self.shrink_in_place(ptr, old, new) } {
+            return Some(ptr);
+        }
+        let moved = self.allocate(new)?;
+        // SAFETY: `ptr` is live for `old.size() >= new.size()` bytes, `moved`
+        // is a fresh disjoint block of `new.size()` bytes.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), new.size());
+            self.deallocate(ptr, old);
+        }
+        Some(moved)
+    }
+
+    /// Whether `ptr` points into a block this heap handed out and has not
+    /// taken back by a reset. Used to route a free to the heap that owns it.
+    fn owns(&self, ptr: NonNull<u8>) -> bool;
+
+    /// Forgets every block at once, keeping the memory reserved from the
+    /// source for reuse (surplus may go back to a source that takes it).
+    ///
+    /// This is safe on a `&mut` heap: every block it handed out was a raw
+    /// pointer, and using one after a reset is the caller's `unsafe` mistake.
+    fn reset(&mut self);
+
+    /// The heap's counters.
+    fn stats(&self) -> Stats;
+
+    /// Walks the heap and checks the invariants its module documents.
+    ///
+    /// Meant for tests after every operation. Strategies compile the walk in
+    /// debug builds only; in release this returns `Ok(())` at no cost.
+    fn check(&self) -> Result<(), CheckError> {
+        Ok(())
+    }
+}
+
+/// Whether a block at `ptr` already satisfies an alignment: the test every
+/// in-place resize with a new layout starts with.
+#[inline(always)]
+#[must_use]
+pub fn fits_alignment(ptr: NonNull<u8>, layout: Layout) -> bool {
+    is_aligned(ptr.as_ptr().addr(), layout.align())
+}
+
+/// A broken heap invariant found by [`Heap::check`], with the values that
+/// show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckError {
+    /// The invariant that does not hold, in the words of the module docs.
+    pub invariant: &'static str,
+    /// The address (or other value) where it was found.
+    pub at: usize,
+    /// The value that breaks it.
+    pub found: usize,
+}
+
+impl CheckError {
+    /// Makes an error for `invariant` found at `at` with value `found`.
+    #[must_use]
+    pub const fn new(invariant: &'static str, at: usize, found: usize) -> Self {
+        Self {
+            invariant,
+            at,
+            found,
+        }
+    }
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "heap invariant broken: {} (at {:#x}, found {:#x})",
+            self.invariant, self.at, self.found
+        )
+    }
+}
+
+/// Returns `Err` with `invariant` unless `cond` holds; a shorthand for heap
+/// walks.
+#[inline]
+pub fn ensure(
+    cond: bool,
+    invariant: &'static str,
+    at: usize,
+    found: usize,
+) -> Result<(), CheckError> {
+    if cond {
+        Ok(())
+    } else {
+        Err(CheckError::new(invariant, at, found))
+    }
+}

@@ -1,0 +1,188 @@
+//! The sync wrapper: makes any strategy core `Sync` so it can be a
+//! `#[global_allocator]` or a shared `Allocator`.
+
+mod lock;
+
+use core::alloc::Layout;
+use core::fmt;
+use core::ptr::NonNull;
+
+use crate::heap::Heap;
+use crate::source::ConstDefault;
+use crate::stats::Stats;
+use lock::Lock;
+
+/// A strategy core behind the family's one lock.
+///
+/// Every strategy crate's ready-to-use type is this wrapper around its core on
+/// the platform's default source (`BumpAlloc = LockedHeap<BumpHeap>`), and the
+/// adapters implement `GlobalAlloc` and allocator-api2's `Allocator` for it
+/// once, for every `H: Heap`.
+///
+/// ```
+/// use polyalloc_core::{LockedHeap, Heap};
+/// # use polyalloc_core::{source::RegionSource, Stats};
+/// # struct Dummy;
+/// # unsafe impl Heap for Dummy {
+/// #     fn allocate(&mut self, _: core::alloc::Layout) -> Option<core::ptr::NonNull<u8>> { None }
+/// #     unsafe fn deallocate(&mut self, _: core::ptr::NonNull<u8>, _: core::alloc::Layout) {}
+/// #     fn owns(&self, _: core::ptr::NonNull<u8>) -> bool { false }
+/// #     fn reset(&mut self) {}
+/// #     fn stats(&self) -> Stats { Stats::new() }
+/// # }
+/// let heap = LockedHeap::with_heap(Dummy);
+/// assert_eq!(heap.stats().allocations, 0);
+/// ```
+pub struct LockedHeap<H> {
+    lock: Lock<H>,
+}
+
+// SAFETY: every access to the heap goes through the lock, which gives one
+// thread at a time exclusive access; the heap itself only has to be `Send`.
+unsafe impl<H: Send> Sync for LockedHeap<H> {}
+
+impl<H> LockedHeap<H> {
+    /// Wraps a heap.
+    #[must_use]
+    pub const fn with_heap(heap: H) -> Self {
+        Self {
+            lock: Lock::new(heap),
+        }
+    }
+
+    /// Wraps the default value of a heap type: what every strategy's
+    /// `XxxAlloc::new()` resolves to.
+    #[must_use]
+    pub const fn new() -> Self
+    where
+        H: ConstDefault,
+    {
+        Self::with_heap(H::DEFAULT)
+    }
+
+    /// Runs `f` with exclusive access to the core, for strategy-specific
+    /// operations (a bump heap's checkpoints, say).
+    ///
+    /// # Safety
+    ///
+    /// `f` must not invalidate a block that is still in use: a reset, rewind
+    /// or similar operation through `f` is only sound when the program holds
+    /// no block from this heap that it will use again (collections built with
+    /// this heap as their `Allocator` included).
+    #[inline]
+    pub unsafe fn lock_heap<R>(&self, f: impl FnOnce(&mut H) -> R) -> R {
+        self.lock.with(f)
+    }
+
+    /// Exclusive access to the core through an exclusive borrow (no locking).
+    pub fn get_mut(&mut self) -> &mut H {
+        self.lock.get_mut()
+    }
+
+    /// Runs `f` with the lock held. Only the adapters call this; it must not
+    /// be exposed, since `f` sees the heap mutably.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut H) -> R) -> R {
+        self.lock.with(f)
+    }
+}
+
+impl<H: Heap> LockedHeap<H> {
+    /// The core's counters.
+    pub fn stats(&self) -> Stats {
+        self.with(|h| h.stats())
+    }
+
+    /// Whether `ptr` points into a live block of this heap.
+    pub fn owns(&self, ptr: NonNull<u8>) -> bool {
+        self.with(|h| h.owns(ptr))
+    }
+
+    /// Forgets every block, keeping the reserved memory: the end of an
+    /// invocation for a FaaS guest.
+    ///
+    /// # Safety
+    ///
+    /// No block from this heap may be used after this call: the program must
+    /// have dropped everything it allocated from it (for a global allocator,
+    /// every `Box`, `Vec` and `String` made since the last reset).
+    pub unsafe fn reset(&self) {
+        self.with(|h| h.reset());
+    }
+
+    /// Walks the core and checks its invariants (a no-op in release builds).
+    pub fn check(&self) -> Result<(), crate::CheckError> {
+        self.with(|h| h.check())
+    }
+
+    /// Allocation shared by both adapters; zero-size requests never reach the
+    /// core.
+    #[inline(always)]
+    pub(crate) fn alloc_block(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            return Some(crate::layout::dangling(layout.align()));
+        }
+        self.with(|h| h.allocate(layout))
+    }
+
+    /// Deallocation shared by both adapters.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from [`alloc_block`](Self::alloc_block) (or a resize) with
+    /// `layout` and is not used again.
+    #[inline(always)]
+    pub(crate) unsafe fn dealloc_block(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() != 0 {
+            // SAFETY: forwarded from the caller; zero-size blocks are
+            // dangling and never reached the core.
+            self.with(|h| unsafe { h.deallocate(ptr, layout) });
+        }
+    }
+
+    /// Resize shared by both adapters: grows or shrinks, handling zero-size
+    /// blocks on either side.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from this heap with `old` and is live.
+    #[inline]
+    pub(crate) unsafe fn resize_block(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Option<NonNull<u8>> {
+        if old.size() == 0 {
+            return self.alloc_block(new);
+        }
+        if new.size() == 0 {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.dealloc_block(ptr, old) };
+            return Some(crate::layout::dangling(new.align()));
+        }
+        self.with(|h| {
+            if new.size() >= old.size() {
+                // SAFETY: forwarded from the caller; sizes checked above.
+                unsafe { h.grow(ptr, old, new) }
+            } else {
+                // SAFETY: forwarded from the caller; sizes checked above.
+                unsafe { h.shrink(ptr, old, new) }
+            }
+        })
+    }
+}
+
+impl<H: ConstDefault> Default for LockedHeap<H> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<H: Heap> fmt::Debug for LockedHeap<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockedHeap")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
