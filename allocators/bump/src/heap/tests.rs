@@ -12,10 +12,45 @@ fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
 
-/// A heap over a leaked buffer (leaked so it outlives the heap in any test).
-fn region_heap(len: usize) -> BumpHeap<RegionSource> {
-    let buf: &'static mut [u8] = vec![0u8; len].leak();
-    BumpHeap::with_source(RegionSource::from_static(buf))
+/// A bump heap over a buffer it owns; the buffer is freed after the heap.
+struct RegionHeap {
+    heap: core::mem::ManuallyDrop<BumpHeap<RegionSource>>,
+    buf: *mut [u8],
+}
+
+impl Drop for RegionHeap {
+    fn drop(&mut self) {
+        // SAFETY: the heap is dropped once, before the buffer it uses; the
+        // buffer came from `Box::into_raw` in `region_heap`.
+        unsafe {
+            core::mem::ManuallyDrop::drop(&mut self.heap);
+            drop(std::boxed::Box::from_raw(self.buf));
+        }
+    }
+}
+
+impl core::ops::Deref for RegionHeap {
+    type Target = BumpHeap<RegionSource>;
+    fn deref(&self) -> &Self::Target {
+        &self.heap
+    }
+}
+
+impl core::ops::DerefMut for RegionHeap {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.heap
+    }
+}
+
+fn region_heap(len: usize) -> RegionHeap {
+    let buf = std::boxed::Box::into_raw(vec![0u8; len].into_boxed_slice());
+    // SAFETY: the buffer is valid, owned by the returned value, and freed
+    // only after the heap is dropped.
+    let source = unsafe { RegionSource::new(buf.cast::<u8>(), len) };
+    RegionHeap {
+        heap: core::mem::ManuallyDrop::new(BumpHeap::with_source(source)),
+        buf,
+    }
 }
 
 fn mmap_heap() -> BumpHeap<MmapSource> {
