@@ -163,6 +163,10 @@ mod tests {
         let mut src = MmapSource::new();
         assert!(src.acquire(usize::MAX, 8).is_none());
         assert!(src.acquire(isize::MAX as usize, 8).is_none());
-        assert!(src.acquire(4096, 1 << 62).is_none());
+        // Miri stops the program on a mapping larger than the machine instead
+        // of failing it as the kernel does.
+        if !cfg!(miri) {
+            assert!(src.acquire(4096, 1 << 62).is_none());
+        }
     }
 }
