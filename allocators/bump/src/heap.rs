@@ -36,7 +36,9 @@ use core::fmt;
 use core::mem::{align_of, size_of};
 use core::ptr::{self, NonNull};
 
-use polyalloc_core::heap::{ensure, fits_alignment};
+#[cfg(debug_assertions)]
+use polyalloc_core::heap::ensure;
+use polyalloc_core::heap::fits_alignment;
 use polyalloc_core::layout::{align_up, worst_case_size};
 use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Stats};

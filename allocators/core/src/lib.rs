@@ -37,3 +37,6 @@ pub use sync::LockedHeap;
 /// allocator-api2, re-exported so users name the same trait version polyalloc
 /// implements (0.2).
 pub use allocator_api2;
+/// allocator-api2 0.4, re-exported when the `allocator-api2-04` feature is on.
+#[cfg(feature = "allocator-api2-04")]
+pub use allocator_api2_04;

@@ -1,65 +1,77 @@
-//! allocator-api2 0.2's `Allocator` for every locked strategy core.
+//! allocator-api2's `Allocator` for every locked strategy core.
+//!
+//! The impl is written once, as a macro over the crate path, and expanded for
+//! allocator-api2 0.2 (always: what hashbrown and bumpalo use) and 0.4
+//! (behind the `allocator-api2-04` feature). The two versions' traits have the
+//! same methods.
 
-use core::alloc::Layout;
 use core::ptr::NonNull;
-
-use allocator_api2::alloc::{AllocError, Allocator};
-
-use crate::heap::Heap;
-use crate::sync::LockedHeap;
 
 #[inline(always)]
 fn slice(ptr: NonNull<u8>, len: usize) -> NonNull<[u8]> {
     NonNull::slice_from_raw_parts(ptr, len)
 }
 
-// SAFETY: blocks come from a `Heap` (aligned, large enough, disjoint, valid
-// until freed, reset or moved), zero-size requests get dangling pointers that
-// are never passed to the core, and a failed grow or shrink leaves the block
-// live. `LockedHeap` is not `Clone`, so the "clones behave like the same
-// allocator" rule holds trivially; `&LockedHeap` gets the impl from
-// allocator-api2's blanket impl for references.
-unsafe impl<H: Heap> Allocator for LockedHeap<H> {
-    #[inline]
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        self.alloc_block(layout)
-            .map(|p| slice(p, layout.size()))
-            .ok_or(AllocError)
-    }
+macro_rules! impl_allocator {
+    ($api:ident) => {
+        // SAFETY: blocks come from a `Heap` (aligned, large enough, disjoint,
+        // valid until freed, reset or moved), zero-size requests get dangling
+        // pointers that are never passed to the core, and a failed grow or
+        // shrink leaves the block live. `LockedHeap` is not `Clone`, so the
+        // "clones behave like the same allocator" rule holds trivially;
+        // `&LockedHeap` gets the impl from the crate's blanket impl for
+        // references.
+        unsafe impl<H: $crate::heap::Heap> $api::alloc::Allocator for $crate::sync::LockedHeap<H> {
+            #[inline]
+            fn allocate(
+                &self,
+                layout: core::alloc::Layout,
+            ) -> Result<NonNull<[u8]>, $api::alloc::AllocError> {
+                self.alloc_block(layout)
+                    .map(|p| slice(p, layout.size()))
+                    .ok_or($api::alloc::AllocError)
+            }
 
-    #[inline]
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the caller passes a block this allocator returned; any size
-        // between the requested and returned length is the requested size,
-        // since blocks are returned at exactly the requested length.
-        unsafe { self.dealloc_block(ptr, layout) }
-    }
+            #[inline]
+            unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: core::alloc::Layout) {
+                // SAFETY: the caller passes a block this allocator returned;
+                // blocks are returned at exactly the requested length, so
+                // the only size the caller may pass is the requested one.
+                unsafe { self.dealloc_block(ptr, layout) }
+            }
 
-    #[inline]
-    unsafe fn grow(
-        &self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller passes a live block with `old`, and
-        // `new.size() >= old.size()`.
-        unsafe { self.resize_block(ptr, old, new) }
-            .map(|p| slice(p, new.size()))
-            .ok_or(AllocError)
-    }
+            #[inline]
+            unsafe fn grow(
+                &self,
+                ptr: NonNull<u8>,
+                old: core::alloc::Layout,
+                new: core::alloc::Layout,
+            ) -> Result<NonNull<[u8]>, $api::alloc::AllocError> {
+                // SAFETY: the caller passes a live block with `old`, and
+                // `new.size() >= old.size()`.
+                unsafe { self.resize_block(ptr, old, new) }
+                    .map(|p| slice(p, new.size()))
+                    .ok_or($api::alloc::AllocError)
+            }
 
-    #[inline]
-    unsafe fn shrink(
-        &self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller passes a live block with `old`, and
-        // `new.size() <= old.size()`.
-        unsafe { self.resize_block(ptr, old, new) }
-            .map(|p| slice(p, new.size()))
-            .ok_or(AllocError)
-    }
+            #[inline]
+            unsafe fn shrink(
+                &self,
+                ptr: NonNull<u8>,
+                old: core::alloc::Layout,
+                new: core::alloc::Layout,
+            ) -> Result<NonNull<[u8]>, $api::alloc::AllocError> {
+                // SAFETY: the caller passes a live block with `old`, and
+                // `new.size() <= old.size()`.
+                unsafe { self.resize_block(ptr, old, new) }
+                    .map(|p| slice(p, new.size()))
+                    .ok_or($api::alloc::AllocError)
+            }
+        }
+    };
 }
+
+impl_allocator!(allocator_api2);
+
+#[cfg(feature = "allocator-api2-04")]
+impl_allocator!(allocator_api2_04);
