@@ -36,7 +36,10 @@ fn main() {
             reserved_after_first = stats.bytes_reserved;
         }
         assert_eq!(stats.bytes_live, 0);
-        assert_eq!(stats.bytes_reserved, reserved_after_first, "memory stays flat");
+        assert_eq!(
+            stats.bytes_reserved, reserved_after_first,
+            "memory stays flat"
+        );
     }
     let stats = ALLOC.stats();
     println!(

@@ -6,9 +6,11 @@
 //!
 //! # Invariants
 //!
-//! 1. **Empty state.** When no chunk is in use, `current` is null, `start` is
-//!    0, `top` is `usize::MAX` and `end` is 0, so every request fails the fast
-//!    path's bounds test and takes the slow path.
+//! 1. **Empty state.** When no chunk is in use, `current` is null and
+//!    `start == top == end == EMPTY`, so every request of non-zero size fails
+//!    the fast path's bounds test and takes the slow path; a zero-size one
+//!    with an alignment up to a page is answered with the dangling address
+//!    `EMPTY`.
 //! 2. **Current chunk.** Otherwise `current` is the newest chunk of the *used*
 //!    list, `start == current + HEADER`, `end == current + current.len`, and
 //!    `start <= top <= end`. Every block handed out from the current chunk
@@ -41,13 +43,19 @@ use polyalloc_core::heap::ensure;
 use polyalloc_core::heap::fits_alignment;
 use polyalloc_core::layout::{align_up, worst_case_size};
 use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
-use polyalloc_core::{CheckError, Heap, Stats};
+use polyalloc_core::{CheckError, Heap, Recorder, Stats};
 
 /// The first chunk asked of the source: one wasm page.
 const FIRST_CHUNK: usize = 64 * 1024;
 /// Chunks double up to this size; larger requests get a chunk of their own
 /// size, so no more than one chunk's worth is ever over-reserved.
 const MAX_CHUNK: usize = 1024 * 1024;
+
+/// `start`, `top` and `end` of a heap with no chunk (invariant 1): a page
+/// aligned address no chunk can start at, so zero-size requests with an
+/// alignment up to a page get a dangling pointer there and everything else
+/// takes the slow path.
+const EMPTY: usize = usize::MAX - 4095;
 
 /// The header at the start of every chunk.
 #[repr(C)]
@@ -84,7 +92,7 @@ pub struct BumpHeap<S: Source = DefaultSource> {
     next_chunk: usize,
     /// Incremented by every reset; checkpoints from other epochs are refused.
     epoch: u64,
-    stats: Stats,
+    stats: Recorder,
     source: S,
 }
 
@@ -148,14 +156,14 @@ impl<S: Source> BumpHeap<S> {
     #[must_use]
     pub const fn with_source(source: S) -> Self {
         Self {
-            top: usize::MAX,
-            end: 0,
-            start: 0,
+            top: EMPTY,
+            end: EMPTY,
+            start: EMPTY,
             current: ptr::null_mut(),
             spare: ptr::null_mut(),
             next_chunk: FIRST_CHUNK,
             epoch: 0,
-            stats: Stats::new(),
+            stats: Recorder::new(),
             source,
         }
     }
@@ -178,7 +186,7 @@ impl<S: Source> BumpHeap<S> {
             chunk: self.current,
             top: self.top,
             epoch: self.epoch,
-            bytes_live: self.stats.bytes_live,
+            bytes_live: self.stats.bytes_live(),
         }
     }
 
@@ -228,7 +236,8 @@ impl<S: Source> BumpHeap<S> {
             }
             self.top = mark.top;
         }
-        self.stats.bytes_live = mark.bytes_live.min(self.stats.bytes_live);
+        self.stats
+            .set_bytes_live(mark.bytes_live.min(self.stats.bytes_live()));
         Ok(())
     }
 
@@ -257,9 +266,9 @@ impl<S: Source> BumpHeap<S> {
 
     fn set_empty(&mut self) {
         self.current = ptr::null_mut();
-        self.start = 0;
-        self.top = usize::MAX;
-        self.end = 0;
+        self.start = EMPTY;
+        self.top = EMPTY;
+        self.end = EMPTY;
     }
 
     /// Makes `chunk` (not on any list) the current chunk, with nothing used.
@@ -390,10 +399,13 @@ impl<S: Source> BumpHeap<S> {
     /// top, if it fits.
     #[inline(always)]
     fn fit(&self, layout: Layout) -> Option<(usize, usize)> {
-        let at = align_up(self.top, layout.align())?;
-        let new_top = at.checked_add(layout.size())?;
-        if new_top <= self.end {
-            Some((at, new_top))
+        // The padding that brings `top` up to the alignment: less than it.
+        let pad = self.top.wrapping_neg() & (layout.align() - 1);
+        // Cannot wrap: `Layout` guarantees `size + align - 1 <= isize::MAX`.
+        let need = pad.wrapping_add(layout.size());
+        // Cannot wrap: `top <= end` (invariants 1 and 2).
+        if need <= self.end.wrapping_sub(self.top) {
+            Some((self.top.wrapping_add(pad), self.top.wrapping_add(need)))
         } else {
             None
         }
@@ -408,9 +420,11 @@ impl<S: Source> BumpHeap<S> {
     unsafe fn take(&mut self, at: usize, new_top: usize, size: usize) -> NonNull<u8> {
         self.top = new_top;
         self.stats.record_alloc(size);
-        // SAFETY: `fit` succeeded, so `end > 0` and the heap is not empty
-        // (invariant 1): `current` is a live chunk whose span covers
-        // `[start, end]`, and `at >= start > 0`.
+        // SAFETY: `at` is non-zero: either the heap has a chunk and
+        // `at >= start > 0` (invariant 2), with `current` carrying the
+        // provenance of the chunk's whole span, or it is empty and `fit` only
+        // succeeds for a zero-size request at `EMPTY` (invariant 1), whose
+        // pointer is never dereferenced.
         unsafe { NonNull::new_unchecked(self.current.cast::<u8>().with_addr(at)) }
     }
 
@@ -581,7 +595,7 @@ unsafe impl<S: Source> Heap for BumpHeap<S> {
 
     fn reset(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
-        self.stats.bytes_live = 0;
+        self.stats.set_bytes_live(0);
         // Spares that went unused for a whole epoch are surplus.
         if self.source.can_release() {
             self.release_spares();
@@ -603,7 +617,7 @@ unsafe impl<S: Source> Heap for BumpHeap<S> {
     }
 
     fn stats(&self) -> Stats {
-        self.stats
+        self.stats.snapshot()
     }
 
     fn check(&self) -> Result<(), CheckError> {
@@ -623,19 +637,13 @@ impl<S: Source> BumpHeap<S> {
     #[cfg(debug_assertions)]
     fn check_invariants(&self) -> Result<(), CheckError> {
         if self.current.is_null() {
-            ensure(
-                self.top == usize::MAX,
-                "1: empty heap has top == usize::MAX",
-                0,
-                self.top,
-            )?;
-            ensure(self.end == 0, "1: empty heap has end == 0", 0, self.end)?;
-            ensure(
-                self.start == 0,
-                "1: empty heap has start == 0",
-                0,
-                self.start,
-            )?;
+            for (value, what) in [
+                (self.top, "1: empty heap has top == EMPTY"),
+                (self.end, "1: empty heap has end == EMPTY"),
+                (self.start, "1: empty heap has start == EMPTY"),
+            ] {
+                ensure(value == EMPTY, what, EMPTY, value)?;
+            }
         } else {
             let c = self.current.addr();
             ensure(
@@ -657,7 +665,7 @@ impl<S: Source> BumpHeap<S> {
         }
         // Bound every walk by the number of headers that could fit in the
         // reserved bytes, so a cycle is reported instead of looping forever.
-        let limit = self.stats.bytes_reserved / HEADER + 1;
+        let limit = self.stats.bytes_reserved() / HEADER + 1;
         let mut reserved = 0usize;
         for (list, head) in [(0, self.current), (1, self.spare)] {
             let mut chunk = head;
@@ -719,9 +727,9 @@ impl<S: Source> BumpHeap<S> {
             }
         }
         ensure(
-            reserved == self.stats.bytes_reserved,
+            reserved == self.stats.bytes_reserved(),
             "5: bytes_reserved is the sum of chunk lengths",
-            self.stats.bytes_reserved,
+            self.stats.bytes_reserved(),
             reserved,
         )
     }
@@ -745,7 +753,7 @@ impl<S: Source> fmt::Debug for BumpHeap<S> {
             .field("used_chunks", &used)
             .field("spare_chunks", &spare)
             .field("remaining_in_chunk", &self.remaining_in_chunk())
-            .field("stats", &self.stats)
+            .field("stats", &self.stats.snapshot())
             .finish()
     }
 }

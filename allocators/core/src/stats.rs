@@ -45,58 +45,6 @@ impl Stats {
         }
     }
 
-    /// Records a successful allocation of `size` bytes.
-    #[inline(always)]
-    pub fn record_alloc(&mut self, size: usize) {
-        self.allocations = self.allocations.wrapping_add(1);
-        self.bytes_live = self.bytes_live.wrapping_add(size);
-        if self.bytes_live > self.peak_bytes_live {
-            self.peak_bytes_live = self.bytes_live;
-        }
-    }
-
-    /// Records a deallocation of a `size`-byte block whose memory was reused.
-    #[inline(always)]
-    pub fn record_dealloc(&mut self, size: usize) {
-        self.deallocations = self.deallocations.wrapping_add(1);
-        // Wrapping: a caller that passes a wrong size must not make the
-        // allocator panic; the checking mode reports that misuse instead.
-        self.bytes_live = self.bytes_live.wrapping_sub(size);
-    }
-
-    /// Records a deallocation of a `size`-byte block whose memory could not
-    /// be reused.
-    #[inline(always)]
-    pub fn record_failed_dealloc(&mut self, size: usize) {
-        self.record_dealloc(size);
-        self.failed_deallocations = self.failed_deallocations.wrapping_add(1);
-    }
-
-    /// Records an in-place resize from `old_size` to `new_size` bytes.
-    #[inline(always)]
-    pub fn record_realloc(&mut self, old_size: usize, new_size: usize) {
-        self.reallocations = self.reallocations.wrapping_add(1);
-        self.bytes_live = self
-            .bytes_live
-            .wrapping_sub(old_size)
-            .wrapping_add(new_size);
-        if self.bytes_live > self.peak_bytes_live {
-            self.peak_bytes_live = self.bytes_live;
-        }
-    }
-
-    /// Records `bytes` taken from the source.
-    #[inline]
-    pub fn record_reserve(&mut self, bytes: usize) {
-        self.bytes_reserved = self.bytes_reserved.wrapping_add(bytes);
-    }
-
-    /// Records `bytes` given back to the source.
-    #[inline]
-    pub fn record_release(&mut self, bytes: usize) {
-        self.bytes_reserved = self.bytes_reserved.wrapping_sub(bytes);
-    }
-
     /// Live blocks: allocations minus deallocations.
     #[must_use]
     pub const fn blocks_live(&self) -> u64 {
@@ -104,18 +52,135 @@ impl Stats {
     }
 }
 
+/// What a heap updates as it works; [`snapshot`](Recorder::snapshot) gives
+/// the public [`Stats`].
+///
+/// The peak is kept lazily: `bytes_live` can only have been at a new high just
+/// before it goes down, so the peak is folded in on every decrease and on
+/// every snapshot, never on the allocation fast path. An allocation costs two
+/// additions.
+///
+/// All arithmetic wraps: a caller that frees with a wrong size must not make
+/// the allocator panic (the checking mode reports that misuse instead).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Recorder {
+    /// `peak_bytes_live` may lag behind `bytes_live` here; `snapshot` fixes it.
+    stats: Stats,
+}
+
+impl Recorder {
+    /// All counters at zero.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            stats: Stats::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn fold_peak(&mut self) {
+        if self.stats.bytes_live > self.stats.peak_bytes_live {
+            self.stats.peak_bytes_live = self.stats.bytes_live;
+        }
+    }
+
+    /// Records a successful allocation of `size` bytes.
+    #[inline(always)]
+    pub fn record_alloc(&mut self, size: usize) {
+        self.stats.allocations = self.stats.allocations.wrapping_add(1);
+        self.stats.bytes_live = self.stats.bytes_live.wrapping_add(size);
+    }
+
+    /// Records a deallocation of a `size`-byte block whose memory was reused.
+    #[inline(always)]
+    pub fn record_dealloc(&mut self, size: usize) {
+        self.fold_peak();
+        self.stats.deallocations = self.stats.deallocations.wrapping_add(1);
+        self.stats.bytes_live = self.stats.bytes_live.wrapping_sub(size);
+    }
+
+    /// Records a deallocation of a `size`-byte block whose memory could not
+    /// be reused.
+    #[inline(always)]
+    pub fn record_failed_dealloc(&mut self, size: usize) {
+        self.record_dealloc(size);
+        self.stats.failed_deallocations = self.stats.failed_deallocations.wrapping_add(1);
+    }
+
+    /// Records an in-place resize from `old_size` to `new_size` bytes.
+    #[inline(always)]
+    pub fn record_realloc(&mut self, old_size: usize, new_size: usize) {
+        self.fold_peak();
+        self.stats.reallocations = self.stats.reallocations.wrapping_add(1);
+        self.stats.bytes_live = self
+            .stats
+            .bytes_live
+            .wrapping_sub(old_size)
+            .wrapping_add(new_size);
+    }
+
+    /// Sets the live byte count outright (a reset: 0; a rewind: the mark's).
+    #[inline]
+    pub fn set_bytes_live(&mut self, bytes: usize) {
+        self.fold_peak();
+        self.stats.bytes_live = bytes;
+    }
+
+    /// Records `bytes` taken from the source.
+    #[inline]
+    pub fn record_reserve(&mut self, bytes: usize) {
+        self.stats.bytes_reserved = self.stats.bytes_reserved.wrapping_add(bytes);
+    }
+
+    /// Records `bytes` given back to the source.
+    #[inline]
+    pub fn record_release(&mut self, bytes: usize) {
+        self.stats.bytes_reserved = self.stats.bytes_reserved.wrapping_sub(bytes);
+    }
+
+    /// Bytes in live blocks now.
+    #[inline]
+    #[must_use]
+    pub const fn bytes_live(&self) -> usize {
+        self.stats.bytes_live
+    }
+
+    /// Bytes held from the source now.
+    #[inline]
+    #[must_use]
+    pub const fn bytes_reserved(&self) -> usize {
+        self.stats.bytes_reserved
+    }
+
+    /// The counters, with the peak brought up to date.
+    #[must_use]
+    pub fn snapshot(&self) -> Stats {
+        let mut s = self.stats;
+        if s.bytes_live > s.peak_bytes_live {
+            s.peak_bytes_live = s.bytes_live;
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Stats;
+    use super::{Recorder, Stats};
 
     #[test]
     fn counters_track_live_and_peak() {
-        let mut s = Stats::new();
-        s.record_alloc(10);
-        s.record_alloc(20);
-        s.record_dealloc(10);
-        s.record_realloc(20, 50);
-        s.record_failed_dealloc(50);
+        let mut r = Recorder::new();
+        r.record_alloc(10);
+        r.record_alloc(20);
+        r.record_dealloc(10);
+        r.record_realloc(20, 50);
+        assert_eq!(
+            r.snapshot().peak_bytes_live,
+            50,
+            "a peak reached by a grow shows at once"
+        );
+        r.record_failed_dealloc(50);
+        let s = r.snapshot();
         assert_eq!(s.allocations, 2);
         assert_eq!(s.deallocations, 2);
         assert_eq!(s.failed_deallocations, 1);
@@ -123,15 +188,28 @@ mod tests {
         assert_eq!(s.bytes_live, 0);
         assert_eq!(s.peak_bytes_live, 50);
         assert_eq!(s.blocks_live(), 0);
-        s.record_reserve(4096);
-        s.record_release(4096);
-        assert_eq!(s.bytes_reserved, 0);
+        r.record_reserve(4096);
+        r.record_release(4096);
+        assert_eq!(r.bytes_reserved(), 0);
+    }
+
+    #[test]
+    fn the_peak_is_exact_though_folded_lazily() {
+        let mut r = Recorder::new();
+        for _ in 0..3 {
+            r.record_alloc(100);
+        }
+        assert_eq!(r.snapshot().peak_bytes_live, 300);
+        r.set_bytes_live(0);
+        r.record_alloc(10);
+        assert_eq!(r.snapshot().peak_bytes_live, 300);
+        assert_eq!(Stats::new(), Stats::default());
     }
 
     #[test]
     fn wrong_sizes_wrap_instead_of_panicking() {
-        let mut s = Stats::new();
-        s.record_dealloc(1);
-        assert_eq!(s.bytes_live, usize::MAX);
+        let mut r = Recorder::new();
+        r.record_dealloc(1);
+        assert_eq!(r.bytes_live(), usize::MAX);
     }
 }

@@ -309,13 +309,28 @@ fn owns_only_handed_out_memory() {
 #[test]
 fn zero_size_requests_are_served_without_moving() {
     let mut h = region_heap(4096);
+    // On an empty heap: a dangling, aligned pointer, and no chunk taken.
+    let first = h.allocate(layout(0, 16)).unwrap();
+    assert_eq!(first.as_ptr().addr() % 16, 0);
+    assert_eq!(h.stats().bytes_reserved, 0);
+    // SAFETY: a zero-size block: freeing it changes nothing.
+    unsafe { h.deallocate(first, layout(0, 16)) };
+    h.check().unwrap();
+    // Within a chunk: the current top, which does not move.
+    h.allocate(layout(1, 1)).unwrap();
     let a = h.allocate(layout(0, 16)).unwrap();
     assert_eq!(a.as_ptr().addr() % 16, 0);
-    let b = h.allocate(layout(8, 1)).unwrap();
+    let b = h.allocate(layout(8, 16)).unwrap();
     assert_eq!(a, b);
     // SAFETY: `a` is a zero-size block: freeing it changes nothing.
     unsafe { h.deallocate(a, layout(0, 16)) };
     h.check().unwrap();
+    // A zero-size request with a huge alignment on an empty heap takes the
+    // slow path and is still aligned.
+    let mut e = region_heap(64 * 1024);
+    let big = e.allocate(layout(0, 8192)).unwrap();
+    assert_eq!(big.as_ptr().addr() % 8192, 0);
+    e.check().unwrap();
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The sync wrapper: makes any strategy core `Sync` so it can be a
 //! `#[global_allocator]` or a shared `Allocator`.
 
+mod atomic;
 mod lock;
+mod single_thread;
 
 use core::alloc::Layout;
 use core::fmt;
