@@ -38,8 +38,6 @@ use core::fmt;
 use core::mem::{align_of, size_of};
 use core::ptr::{self, NonNull};
 
-#[cfg(debug_assertions)]
-use polyalloc_core::heap::ensure;
 use polyalloc_core::heap::fits_alignment;
 use polyalloc_core::layout::{align_up, worst_case_size};
 use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
@@ -329,16 +327,30 @@ impl<S: Source> BumpHeap<S> {
             want = (want / 2).max(needed);
         };
         self.next_chunk = (self.next_chunk * 2).min(MAX_CHUNK);
+        // SAFETY: the span was just acquired, is aligned for a header and at
+        // least `needed >= HEADER` bytes.
+        Ok(unsafe { self.adopt(span) })
+    }
+
+    /// Takes a freshly acquired span into the heap: merged into the current
+    /// chunk if it continues it (`None`), otherwise made a chunk of its own,
+    /// with its header written and on no list (`Some`).
+    ///
+    /// # Safety
+    ///
+    /// `span` must come from `self.source` just now, aligned for a header and
+    /// at least `HEADER` bytes long.
+    unsafe fn adopt(&mut self, span: Span) -> Option<*mut ChunkHeader> {
         self.stats.record_reserve(span.len());
         if self.extends_current(span) {
             // SAFETY: the current chunk is live (invariant 2).
             unsafe { (*self.current).len += span.len() };
             self.end = span.end();
-            return Ok(None);
+            return None;
         }
         let chunk = span.ptr().as_ptr().cast::<ChunkHeader>();
-        // SAFETY: the span is at least `needed >= HEADER` bytes, aligned for
-        // a header, and exclusively ours.
+        // SAFETY: the caller guarantees the span is fresh, exclusively ours,
+        // aligned for a header and long enough for one.
         unsafe {
             chunk.write(ChunkHeader {
                 next: ptr::null_mut(),
@@ -346,7 +358,7 @@ impl<S: Source> BumpHeap<S> {
                 top: 0,
             });
         }
-        Ok(Some(chunk))
+        Some(chunk)
     }
 
     /// Whether a fresh `span` should be added to the current chunk: it starts
@@ -373,26 +385,18 @@ impl<S: Source> BumpHeap<S> {
         let Some(span) = self.source.acquire(want, align) else {
             return false;
         };
-        self.stats.record_reserve(span.len());
-        if self.extends_current(span) {
-            // SAFETY: the current chunk is live (invariant 2).
-            unsafe { (*self.current).len += span.len() };
-            self.end = span.end();
-            return true;
+        // SAFETY: the span was just acquired, aligned for a header and at
+        // least `HEADER` bytes (asked for above).
+        match unsafe { self.adopt(span) } {
+            None => true,
+            Some(chunk) => {
+                // Not contiguous: keep it as a spare so nothing is lost.
+                // SAFETY: `adopt` wrote a live header, on no list.
+                unsafe { (*chunk).next = self.spare };
+                self.spare = chunk;
+                false
+            }
         }
-        // Not contiguous: keep it as a spare so nothing is lost.
-        let chunk = span.ptr().as_ptr().cast::<ChunkHeader>();
-        // SAFETY: the span is aligned for a header, at least `HEADER` bytes
-        // (asked for above), and exclusively ours.
-        unsafe {
-            chunk.write(ChunkHeader {
-                next: self.spare,
-                len: span.len(),
-                top: 0,
-            });
-        }
-        self.spare = chunk;
-        false
     }
 
     /// Where a block for `layout` would go in the current chunk, and the new
@@ -632,109 +636,6 @@ unsafe impl<S: Source> Heap for BumpHeap<S> {
     }
 }
 
-impl<S: Source> BumpHeap<S> {
-    /// The heap walk behind [`Heap::check`]: invariants 1–5 of the module.
-    #[cfg(debug_assertions)]
-    fn check_invariants(&self) -> Result<(), CheckError> {
-        if self.current.is_null() {
-            for (value, what) in [
-                (self.top, "1: empty heap has top == EMPTY"),
-                (self.end, "1: empty heap has end == EMPTY"),
-                (self.start, "1: empty heap has start == EMPTY"),
-            ] {
-                ensure(value == EMPTY, what, EMPTY, value)?;
-            }
-        } else {
-            let c = self.current.addr();
-            ensure(
-                self.start == c + HEADER,
-                "2: start == current + HEADER",
-                c,
-                self.start,
-            )?;
-            // SAFETY: the current chunk is live.
-            let len = unsafe { (*self.current).len };
-            ensure(self.end == c + len, "2: end == current + len", c, self.end)?;
-            ensure(
-                self.start <= self.top,
-                "2: start <= top",
-                self.start,
-                self.top,
-            )?;
-            ensure(self.top <= self.end, "2: top <= end", self.end, self.top)?;
-        }
-        // Bound every walk by the number of headers that could fit in the
-        // reserved bytes, so a cycle is reported instead of looping forever.
-        let limit = self.stats.bytes_reserved() / HEADER + 1;
-        let mut reserved = 0usize;
-        for (list, head) in [(0, self.current), (1, self.spare)] {
-            let mut chunk = head;
-            let mut steps = 0;
-            while !chunk.is_null() {
-                steps += 1;
-                ensure(
-                    steps <= limit,
-                    "3/4: chunk lists are acyclic",
-                    chunk.addr(),
-                    steps,
-                )?;
-                let c = chunk.addr();
-                ensure(
-                    c % align_of::<ChunkHeader>() == 0,
-                    "chunk headers are aligned",
-                    c,
-                    c % align_of::<ChunkHeader>(),
-                )?;
-                // SAFETY: nodes of the heap's lists are live headers.
-                let (len, top, next) = unsafe { ((*chunk).len, (*chunk).top, (*chunk).next) };
-                ensure(len >= HEADER, "chunks hold at least a header", c, len)?;
-                if list == 0 && chunk != self.current {
-                    ensure(
-                        top >= c + HEADER && top <= c + len,
-                        "3: a used chunk's saved top lies inside it",
-                        c,
-                        top,
-                    )?;
-                }
-                // Disjoint from every chunk after it on either list.
-                for other_head in [
-                    next,
-                    if list == 0 {
-                        self.spare
-                    } else {
-                        ptr::null_mut()
-                    },
-                ] {
-                    let mut other = other_head;
-                    let mut inner = 0;
-                    while !other.is_null() && inner <= limit {
-                        inner += 1;
-                        // SAFETY: as above.
-                        let olen = unsafe { (*other).len };
-                        let o = other.addr();
-                        ensure(
-                            o + olen <= c || c + len <= o,
-                            "4: chunks do not overlap",
-                            c,
-                            o,
-                        )?;
-                        // SAFETY: as above.
-                        other = unsafe { (*other).next };
-                    }
-                }
-                reserved += len;
-                chunk = next;
-            }
-        }
-        ensure(
-            reserved == self.stats.bytes_reserved(),
-            "5: bytes_reserved is the sum of chunk lengths",
-            self.stats.bytes_reserved(),
-            reserved,
-        )
-    }
-}
-
 impl<S: Source> Drop for BumpHeap<S> {
     fn drop(&mut self) {
         // Everything goes back to a source that takes it; the rest is the
@@ -758,5 +659,7 @@ impl<S: Source> fmt::Debug for BumpHeap<S> {
     }
 }
 
+#[cfg(debug_assertions)]
+mod check;
 #[cfg(test)]
 mod tests;

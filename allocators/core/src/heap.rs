@@ -82,15 +82,8 @@ pub unsafe trait Heap {
         if unsafe { self.grow_in_place(ptr, old, new) } {
             return Some(ptr);
         }
-        let moved = self.allocate(new)?;
-        // SAFETY: `ptr` is live for `old.size()` bytes, `moved` is a fresh
-        // block of at least `new.size() >= old.size()` bytes, and live blocks
-        // are disjoint; `ptr` is then freed with the layout it was given.
-        unsafe {
-            ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), old.size());
-            self.deallocate(ptr, old);
-        }
-        Some(moved)
+        // SAFETY: forwarded from the caller.
+        unsafe { relocate(self, ptr, old, new) }
     }
 
     /// Shrinks the block at `ptr` to `new`: in place if the strategy can,
@@ -106,14 +99,8 @@ pub unsafe trait Heap {
         if unsafe { self.shrink_in_place(ptr, old, new) } {
             return Some(ptr);
         }
-        let moved = self.allocate(new)?;
-        // SAFETY: `ptr` is live for `old.size() >= new.size()` bytes, `moved`
-        // is a fresh disjoint block of `new.size()` bytes.
-        unsafe {
-            ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), new.size());
-            self.deallocate(ptr, old);
-        }
-        Some(moved)
+        // SAFETY: forwarded from the caller.
+        unsafe { relocate(self, ptr, old, new) }
     }
 
     /// Whether `ptr` points into a block this heap handed out and has not
@@ -137,6 +124,30 @@ pub unsafe trait Heap {
     fn check(&self) -> Result<(), CheckError> {
         Ok(())
     }
+}
+
+/// Moves a block that could not be resized in place: allocates a block for
+/// `new`, copies the bytes both layouts cover, frees the old one. On `None`
+/// the old block is untouched and live.
+///
+/// # Safety
+///
+/// `ptr` must be a live block of `heap` allocated with `old`.
+unsafe fn relocate<H: Heap + ?Sized>(
+    heap: &mut H,
+    ptr: NonNull<u8>,
+    old: Layout,
+    new: Layout,
+) -> Option<NonNull<u8>> {
+    let moved = heap.allocate(new)?;
+    // SAFETY: `ptr` is live for `old.size()` bytes and `moved` is a fresh
+    // block of `new.size()` bytes, disjoint from it (live blocks never
+    // overlap); `ptr` is then freed with the layout it was given.
+    unsafe {
+        ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), old.size().min(new.size()));
+        heap.deallocate(ptr, old);
+    }
+    Some(moved)
 }
 
 /// Whether a block at `ptr` already satisfies an alignment: the test every

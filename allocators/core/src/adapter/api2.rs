@@ -12,6 +12,22 @@ fn slice(ptr: NonNull<u8>, len: usize) -> NonNull<[u8]> {
     NonNull::slice_from_raw_parts(ptr, len)
 }
 
+/// Grow or shrink, as a slice of the new length.
+///
+/// # Safety
+///
+/// `ptr` is a live block of `heap` with `old`.
+#[inline(always)]
+unsafe fn resize<H: crate::heap::Heap>(
+    heap: &crate::sync::LockedHeap<H>,
+    ptr: NonNull<u8>,
+    old: core::alloc::Layout,
+    new: core::alloc::Layout,
+) -> Option<NonNull<[u8]>> {
+    // SAFETY: forwarded from the caller.
+    unsafe { heap.resize_block(ptr, old, new) }.map(|p| slice(p, new.size()))
+}
+
 macro_rules! impl_allocator {
     ($api:ident) => {
         // SAFETY: blocks come from a `Heap` (aligned, large enough, disjoint,
@@ -49,9 +65,7 @@ macro_rules! impl_allocator {
             ) -> Result<NonNull<[u8]>, $api::alloc::AllocError> {
                 // SAFETY: the caller passes a live block with `old`, and
                 // `new.size() >= old.size()`.
-                unsafe { self.resize_block(ptr, old, new) }
-                    .map(|p| slice(p, new.size()))
-                    .ok_or($api::alloc::AllocError)
+                unsafe { resize(self, ptr, old, new) }.ok_or($api::alloc::AllocError)
             }
 
             #[inline]
@@ -63,9 +77,7 @@ macro_rules! impl_allocator {
             ) -> Result<NonNull<[u8]>, $api::alloc::AllocError> {
                 // SAFETY: the caller passes a live block with `old`, and
                 // `new.size() <= old.size()`.
-                unsafe { self.resize_block(ptr, old, new) }
-                    .map(|p| slice(p, new.size()))
-                    .ok_or($api::alloc::AllocError)
+                unsafe { resize(self, ptr, old, new) }.ok_or($api::alloc::AllocError)
             }
         }
     };
