@@ -126,6 +126,7 @@ pub struct Checkpoint {
     top: usize,
     epoch: u64,
     bytes_live: usize,
+    blocks_live: u64,
 }
 
 /// Why [`BumpHeap::rewind`] refused a checkpoint. The heap is unchanged.
@@ -185,14 +186,17 @@ impl<S: Source> BumpHeap<S> {
             top: self.top,
             epoch: self.epoch,
             bytes_live: self.stats.bytes_live(),
+            blocks_live: self.stats.blocks_live(),
         }
     }
 
     /// Frees every block allocated after `mark` at once; blocks allocated
     /// before it stay valid. Chunks taken after the mark are kept as spares.
     ///
-    /// `bytes_live` returns to its value at the mark (capped at its current
-    /// value); blocks freed by the rewind are not counted as deallocations.
+    /// `bytes_live` and `blocks_live()` return to their values at the mark
+    /// (capped at their current values: blocks from before the mark freed
+    /// since are not revived); the blocks the rewind ends are counted in
+    /// `blocks_forgotten`, not as deallocations.
     ///
     /// A checkpoint from another heap, from before a reset, or past an
     /// earlier rewind is refused with an error and changes nothing.
@@ -234,8 +238,10 @@ impl<S: Source> BumpHeap<S> {
             }
             self.top = mark.top;
         }
-        self.stats
-            .set_bytes_live(mark.bytes_live.min(self.stats.bytes_live()));
+        self.stats.forget(
+            mark.bytes_live.min(self.stats.bytes_live()),
+            mark.blocks_live.min(self.stats.blocks_live()),
+        );
         Ok(())
     }
 
@@ -599,7 +605,7 @@ unsafe impl<S: Source> Heap for BumpHeap<S> {
 
     fn reset(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
-        self.stats.set_bytes_live(0);
+        self.stats.forget(0, 0);
         // Spares that went unused for a whole epoch are surplus.
         if self.source.can_release() {
             self.release_spares();

@@ -21,6 +21,9 @@ pub struct Stats {
     /// Deallocations whose memory the strategy could not reuse (for a bump
     /// heap: every free of a block other than the most recent one).
     pub failed_deallocations: u64,
+    /// Blocks ended all at once by a reset or a rewind rather than freed one
+    /// by one.
+    pub blocks_forgotten: u64,
     /// Bytes in live blocks, as requested.
     pub bytes_live: usize,
     /// The highest `bytes_live` seen.
@@ -39,16 +42,19 @@ impl Stats {
             deallocations: 0,
             reallocations: 0,
             failed_deallocations: 0,
+            blocks_forgotten: 0,
             bytes_live: 0,
             peak_bytes_live: 0,
             bytes_reserved: 0,
         }
     }
 
-    /// Live blocks: allocations minus deallocations.
+    /// Live blocks: allocations minus deallocations minus blocks forgotten.
     #[must_use]
     pub const fn blocks_live(&self) -> u64 {
-        self.allocations.wrapping_sub(self.deallocations)
+        self.allocations
+            .wrapping_sub(self.deallocations)
+            .wrapping_sub(self.blocks_forgotten)
     }
 }
 
@@ -119,11 +125,25 @@ impl Recorder {
             .wrapping_add(new_size);
     }
 
-    /// Sets the live byte count outright (a reset: 0; a rewind: the mark's).
+    /// Ends blocks all at once (a reset, a rewind): afterwards `bytes` bytes
+    /// in `blocks` blocks are live, and the blocks that ended count as
+    /// forgotten, not deallocated.
     #[inline]
-    pub fn set_bytes_live(&mut self, bytes: usize) {
+    pub fn forget(&mut self, bytes: usize, blocks: u64) {
         self.fold_peak();
         self.stats.bytes_live = bytes;
+        let live = self.stats.blocks_live();
+        self.stats.blocks_forgotten = self
+            .stats
+            .blocks_forgotten
+            .wrapping_add(live.saturating_sub(blocks));
+    }
+
+    /// Blocks live now.
+    #[inline]
+    #[must_use]
+    pub const fn blocks_live(&self) -> u64 {
+        self.stats.blocks_live()
     }
 
     /// Records `bytes` taken from the source.
@@ -200,9 +220,11 @@ mod tests {
             r.record_alloc(100);
         }
         assert_eq!(r.snapshot().peak_bytes_live, 300);
-        r.set_bytes_live(0);
+        r.forget(0, 0);
         r.record_alloc(10);
         assert_eq!(r.snapshot().peak_bytes_live, 300);
+        assert_eq!(r.blocks_live(), 1);
+        assert_eq!(r.snapshot().blocks_forgotten, 3);
         assert_eq!(Stats::new(), Stats::default());
     }
 

@@ -180,6 +180,8 @@ fn reset_reuses_the_same_memory() {
     h.reset();
     h.check().unwrap();
     assert_eq!(h.stats().bytes_live, 0);
+    assert_eq!(h.stats().blocks_live(), 0);
+    assert_eq!(h.stats().blocks_forgotten, 11);
     let again = h.allocate(layout(64, 8)).unwrap();
     assert_eq!(first, again);
     assert!(h.owns(again));
@@ -263,6 +265,8 @@ fn checkpoints_rewind_and_refuse_bad_marks() {
     h.rewind(mark).unwrap();
     h.check().unwrap();
     assert!(h.owns(keep));
+    assert_eq!(h.stats().blocks_live(), 1);
+    assert_eq!(h.stats().bytes_live, 32);
     let next = h.allocate(layout(8, 8)).unwrap();
     assert_eq!(next.as_ptr().addr(), keep.as_ptr().addr() + 32);
     // A mark taken after the one rewound to is past the top afterwards.

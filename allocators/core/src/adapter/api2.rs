@@ -69,6 +69,31 @@ macro_rules! impl_allocator {
             }
 
             #[inline]
+            unsafe fn grow_zeroed(
+                &self,
+                ptr: NonNull<u8>,
+                old: core::alloc::Layout,
+                new: core::alloc::Layout,
+            ) -> Result<NonNull<[u8]>, $api::alloc::AllocError> {
+                // SAFETY: the caller passes a live block with `old`, and
+                // `new.size() >= old.size()`.
+                let resized = unsafe { resize(self, ptr, old, new) };
+                let block = resized.ok_or($api::alloc::AllocError)?;
+                // SAFETY: the block is valid for `new.size()` bytes, of which
+                // the first `old.size()` hold the old contents. Unlike the
+                // trait's default, which always moves, this keeps in-place
+                // grows in place.
+                unsafe {
+                    block
+                        .cast::<u8>()
+                        .as_ptr()
+                        .add(old.size())
+                        .write_bytes(0, new.size() - old.size());
+                }
+                Ok(block)
+            }
+
+            #[inline]
             unsafe fn shrink(
                 &self,
                 ptr: NonNull<u8>,

@@ -1,0 +1,198 @@
+//! A strategy as the program's `#[global_allocator]`: std collections on
+//! several threads, with their contents verified and the allocator's own
+//! counters showing it served them.
+//!
+//! Used through [`global_allocator_tests!`](crate::global_allocator_tests)
+//! in an integration test of its own, since a test binary has one global
+//! allocator.
+
+use std::boxed::Box;
+use std::collections::{BTreeMap, HashMap};
+use std::string::String;
+use std::vec::Vec;
+
+use core::fmt::Write;
+use core::ptr::NonNull;
+
+use polyalloc_core::{Heap, LockedHeap};
+
+/// A xorshift step, for reproducible choices without another dependency.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Checks that `alloc` is the global allocator: a fresh `Box` lies in one
+/// of its blocks and its allocation count went up.
+///
+/// # Panics
+///
+/// If the box did not come from `alloc`.
+pub fn is_the_global_allocator<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
+    let before = alloc.stats().allocations;
+    let boxed = Box::new([0x5Au8; 48]);
+    let ptr = NonNull::from(&*boxed).cast::<u8>();
+    assert!(
+        alloc.owns(ptr),
+        "a Box at {:#x} is not in the allocator under test: is it the #[global_allocator]?",
+        ptr.as_ptr().addr()
+    );
+    assert!(
+        alloc.stats().allocations > before,
+        "allocating a Box did not count an allocation"
+    );
+    assert!(boxed.iter().all(|&b| b == 0x5A));
+    drop(boxed);
+    alloc.check().expect("heap walk after a Box");
+}
+
+/// What one run of [`exercise`] allocated, at least.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Exercised {
+    /// Boxes made: each is one allocation.
+    pub boxes: u64,
+}
+
+/// `ops` random operations on a `Vec`, a `String`, a `HashMap`, a `BTreeMap`
+/// and boxed slices, all verified every 500 operations and at the end.
+///
+/// # Panics
+///
+/// If a collection's contents are wrong.
+pub fn exercise(seed: u64, ops: usize) -> Exercised {
+    let mut rng = seed | 1;
+    let mut done = Exercised::default();
+    let mut v: Vec<u64> = Vec::new();
+    let mut s = String::new();
+    let mut pushes = 0u64;
+    let mut map: HashMap<u64, String> = HashMap::new();
+    let mut tree: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut boxes: Vec<Box<[u64]>> = Vec::new();
+    // One block larger than any chunk a strategy would carve by default.
+    let big: Vec<u8> = (0..3 << 20)
+        .map(|i: usize| (i as u64 ^ seed) as u8)
+        .collect();
+    for i in 0..ops {
+        let r = next(&mut rng);
+        let key = r % 512;
+        match r % 5 {
+            0 => v.push(seed ^ v.len() as u64),
+            1 => {
+                write!(s, "{pushes},").expect("writing to a String");
+                pushes += 1;
+            }
+            2 if r % 3 == 0 => {
+                map.remove(&key);
+            }
+            2 => {
+                map.insert(key, format!("{seed}:{key}"));
+            }
+            3 if r % 3 == 0 => {
+                tree.remove(&key);
+            }
+            3 => {
+                tree.insert(key, vec![key as u8; (key % 64) as usize]);
+            }
+            _ if r % 4 == 0 => {
+                boxes.pop();
+            }
+            _ => {
+                let len = (key % 100 + 1) as usize;
+                boxes.push(vec![boxes.len() as u64; len].into_boxed_slice());
+                done.boxes += 1;
+            }
+        }
+        if i % 500 == 499 || i + 1 == ops {
+            verify(seed, &v, &s, pushes, &map, &tree, &boxes);
+        }
+    }
+    let big_ok = big
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == (i as u64 ^ seed) as u8);
+    assert!(big_ok, "a 3 MiB vector lost its contents");
+    done
+}
+
+fn verify(
+    seed: u64,
+    v: &[u64],
+    s: &str,
+    pushes: u64,
+    map: &HashMap<u64, String>,
+    tree: &BTreeMap<u64, Vec<u8>>,
+    boxes: &[Box<[u64]>],
+) {
+    for (i, &x) in v.iter().enumerate() {
+        assert_eq!(x, seed ^ i as u64, "Vec element {i}");
+    }
+    let mut n = 0u64;
+    for part in s.split_terminator(',') {
+        assert_eq!(part.parse::<u64>().ok(), Some(n), "String part {n}");
+        n += 1;
+    }
+    assert_eq!(n, pushes, "String parts");
+    for (k, value) in map {
+        assert_eq!(*value, format!("{seed}:{k}"), "HashMap value for {k}");
+    }
+    for (k, bytes) in tree {
+        assert!(
+            bytes.len() == (k % 64) as usize && bytes.iter().all(|&b| b == *k as u8),
+            "BTreeMap value for {k}"
+        );
+    }
+    for (i, b) in boxes.iter().enumerate() {
+        assert!(b.iter().all(|&x| x == i as u64), "boxed slice {i}");
+    }
+}
+
+/// [`exercise`] on one thread, then the heap walk.
+///
+/// # Panics
+///
+/// If a collection is wrong or the heap walk fails.
+pub fn std_collections<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
+    let before = alloc.stats().allocations;
+    let done = exercise(0x1234_5678, 5_000);
+    let after = alloc.stats().allocations;
+    assert!(
+        after - before >= done.boxes,
+        "{} boxes made but the allocator counted {} allocations",
+        done.boxes,
+        after - before
+    );
+    alloc.check().expect("heap walk after std collections");
+}
+
+/// [`exercise`] on `threads` threads at once, `ops` operations each; then
+/// the allocator's counters must show at least the boxes they made, and the
+/// heap walk must pass.
+///
+/// # Panics
+///
+/// If a thread's collections are wrong, or the counters or walk disagree.
+pub fn std_collections_on_threads<H: Heap + Send>(
+    alloc: &'static LockedHeap<H>,
+    threads: u64,
+    ops: usize,
+) {
+    let before = alloc.stats().allocations;
+    let boxes: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| scope.spawn(move || exercise(0xA5A5_0000 + t, ops)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a thread failed").boxes)
+            .sum()
+    });
+    let after = alloc.stats().allocations;
+    assert!(
+        after - before >= boxes,
+        "{threads} threads made {boxes} boxes but the allocator counted {} allocations",
+        after - before
+    );
+    alloc.check().expect("heap walk after threads");
+}
