@@ -196,3 +196,84 @@ pub fn std_collections_on_threads<H: Heap + Send>(
     );
     alloc.check().expect("heap walk after threads");
 }
+
+/// The life of a typical program: it starts with one thread (where the lock
+/// may be skipped, see `polyalloc_core::sync::lock_is_elided`), builds
+/// collections, then starts threads that allocate, free and hand boxes to
+/// each other to free, then goes on alone. Every collection is verified, and
+/// the heap walked, at each stage.
+///
+/// Run from `main` of a test without the harness (the harness starts threads
+/// before any test runs): see
+/// [`global_allocator_main!`](crate::global_allocator_main).
+///
+/// # Panics
+///
+/// If a collection or a handed-over box is wrong, the heap walk fails, or on
+/// glibc the lock is not skipped while the process has one thread.
+pub fn from_one_thread_to_many<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
+    use polyalloc_core::sync::lock_is_elided;
+    use std::sync::mpsc;
+
+    // Force the platform probe to run, then check it while single-threaded.
+    drop(Box::new(0u64));
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(
+            lock_is_elided(),
+            "a single-threaded glibc process should skip the lock's atomic"
+        );
+    }
+    is_the_global_allocator(alloc);
+    let alone = exercise(0x0BAD_CAFE, 3_000);
+
+    // Threads, each allocating on its own and passing boxes to the next one,
+    // which frees them.
+    let threads = 4u64;
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..threads)
+        .map(|_| mpsc::channel::<Box<[u64; 8]>>())
+        .unzip();
+    let boxes: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = receivers
+            .into_iter()
+            .enumerate()
+            .map(|(t, rx)| {
+                let tx = senders[(t + 1) % threads as usize].clone();
+                scope.spawn(move || {
+                    let t = t as u64;
+                    let done = exercise(0x7777_0000 + t, 2_000);
+                    for i in 0..500u64 {
+                        tx.send(Box::new([t * 1_000_000 + i; 8]))
+                            .expect("next thread is gone");
+                    }
+                    drop(tx);
+                    let from = (t + threads - 1) % threads;
+                    let mut got = 0u64;
+                    for b in rx {
+                        assert!(
+                            b.iter().all(|&v| v == from * 1_000_000 + got),
+                            "a box from thread {from} was changed in flight"
+                        );
+                        got += 1;
+                    }
+                    assert_eq!(got, 500, "boxes lost between threads");
+                    done.boxes + 500
+                })
+            })
+            .collect();
+        drop(senders);
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a thread failed"))
+            .sum()
+    });
+    assert!(
+        !lock_is_elided(),
+        "threads were started: the lock must be taken"
+    );
+    alloc.check().expect("heap walk after the threads");
+
+    // Alone again.
+    let after = exercise(0xFEED_F00D, 3_000);
+    alloc.check().expect("heap walk at the end");
+    assert!(alone.boxes > 0 && boxes > 0 && after.boxes > 0);
+}

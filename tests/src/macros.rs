@@ -110,3 +110,31 @@ macro_rules! global_allocator_tests {
         }
     };
 }
+
+/// Expands to the `main` of an integration test declared with
+/// `harness = false`, which runs
+/// [`global::from_one_thread_to_many`](crate::global::from_one_thread_to_many)
+/// on the program's global allocator and prints the result the way test
+/// runners read it.
+///
+/// ```toml
+/// [[test]]
+/// name = "global_bump_main"
+/// harness = false
+/// ```
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOC: polyalloc_bump::BumpAlloc = polyalloc_bump::BumpAlloc::new();
+///
+/// polyalloc_conformance::global_allocator_main!(ALLOC);
+/// ```
+#[macro_export]
+macro_rules! global_allocator_main {
+    ($alloc:path) => {
+        fn main() {
+            $crate::global::from_one_thread_to_many(&$alloc);
+            println!("from_one_thread_to_many: 1 passed, 0 failed");
+        }
+    };
+}

@@ -14,6 +14,22 @@ use crate::source::ConstDefault;
 use crate::stats::Stats;
 use lock::Lock;
 
+/// Whether [`LockedHeap`] currently skips its lock's atomic instruction: on a
+/// single-threaded wasm32 target always, on glibc while the process has one
+/// thread (see `docs/architecture.md`), elsewhere never. A diagnostic for
+/// tests and benchmarks; the answer can change as soon as a thread starts.
+#[must_use]
+pub fn lock_is_elided() -> bool {
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    {
+        true
+    }
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    {
+        single_thread::is_single_threaded()
+    }
+}
+
 /// A strategy core behind the family's one lock.
 ///
 /// Every strategy crate's ready-to-use type is this wrapper around its core on
