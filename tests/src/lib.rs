@@ -5,8 +5,11 @@
 //! to build its strategy core over a region the suite owns and over the
 //! platform's default source — and its integration test is a few lines:
 //!
+//! The family's own candidates live in [`candidates`], so that the fuzz
+//! targets drive the same configurations; an allocator's integration test is
+//! then one line. Written out, a candidate is:
+//!
 //! ```
-//! // tests/tests/bump.rs
 //! use polyalloc_bump::BumpHeap;
 //! use polyalloc_core::source::RegionSource;
 //!
@@ -55,6 +58,7 @@
 pub mod api2;
 pub mod bad_input;
 pub mod candidate;
+pub mod candidates;
 pub mod checks;
 pub mod fixture;
 pub mod global;

@@ -88,3 +88,84 @@ pub fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Reset),
     ]
 }
+
+impl Op {
+    /// Reads a sequence of operations from raw bytes, for fuzzers: every
+    /// input means some sequence, sizes and alignments are skewed small as in
+    /// [`op`], and a trailing partial operation is dropped.
+    #[must_use]
+    pub fn decode_all(mut data: &[u8]) -> Vec<Op> {
+        let mut ops = Vec::new();
+        while let [tag, a, b, c, d, rest @ ..] = data {
+            data = rest;
+            let which = u16::from_le_bytes([*a, *b]);
+            let size = decode_size(u16::from_le_bytes([*b, *c]));
+            let align = decode_align(*d);
+            ops.push(match tag % 16 {
+                0..=6 => Op::Alloc { size, align },
+                7..=10 => Op::Dealloc { which },
+                11 | 12 => Op::Grow {
+                    which,
+                    extra: size,
+                    align,
+                },
+                13 => Op::Shrink {
+                    which,
+                    keep: u16::from_le_bytes([*c, *d]),
+                    align,
+                },
+                14 => Op::Realloc { which, size },
+                // Resets end every block: keep them rare.
+                _ if *tag == 255 => Op::Reset,
+                _ => Op::Dealloc { which },
+            });
+        }
+        ops
+    }
+}
+
+/// Two bytes to a size in `0..=MAX_SIZE`, mostly small.
+fn decode_size(raw: u16) -> usize {
+    let raw = usize::from(raw);
+    match raw >> 14 {
+        0 | 1 => raw & 0xFF,
+        2 => raw & 0xFFF,
+        _ => (raw & 0x3FFF) * (MAX_SIZE / 0x3FFF),
+    }
+}
+
+/// A byte to a power-of-two alignment in `1..=4096`, mostly at most 16.
+fn decode_align(raw: u8) -> usize {
+    let shift = if raw < 200 { raw % 5 } else { raw % 13 };
+    1usize << shift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_covers_every_kind_and_stays_in_range() {
+        let bytes: Vec<u8> = (0..=255u8)
+            .flat_map(|t| [t, t.wrapping_mul(7), 0xC3, t, t])
+            .collect();
+        let ops = Op::decode_all(&bytes);
+        assert_eq!(ops.len(), 256);
+        let mut kinds = [false; 6];
+        for op in &ops {
+            let (kind, size, align) = match *op {
+                Op::Alloc { size, align } => (0, size, align),
+                Op::Dealloc { .. } => (1, 0, 1),
+                Op::Grow { extra, align, .. } => (2, extra, align),
+                Op::Shrink { align, .. } => (3, 0, align),
+                Op::Realloc { size, .. } => (4, size, 1),
+                Op::Reset => (5, 0, 1),
+            };
+            kinds[kind] = true;
+            assert!(size <= MAX_SIZE);
+            assert!(align.is_power_of_two() && align <= 4096);
+        }
+        assert!(kinds.iter().all(|&k| k), "{kinds:?}");
+        assert!(Op::decode_all(&[1, 2, 3]).is_empty());
+    }
+}
