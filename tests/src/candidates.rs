@@ -4,10 +4,12 @@
 
 use polyalloc_bump::BumpHeap;
 use polyalloc_core::source::RegionSource;
+use polyalloc_core::{Counting, DefaultSource};
 
 use crate::Candidate;
 
-/// The bump strategy (`polyalloc-bump`).
+/// The bump strategy (`polyalloc-bump`) as users get it by default: only the
+/// bytes reserved are counted.
 #[derive(Debug)]
 pub struct Bump;
 
@@ -24,5 +26,25 @@ impl Candidate for Bump {
 
     fn over_default() -> Self::DefaultHeap {
         BumpHeap::new()
+    }
+}
+
+/// The bump strategy keeping every counter: the suite checks them against
+/// the model.
+#[derive(Debug)]
+pub struct CountingBump;
+
+impl Candidate for CountingBump {
+    const NAME: &'static str = "bump (counting)";
+    const FREES_REUSE_MEMORY: bool = false;
+    type RegionHeap = BumpHeap<RegionSource, Counting>;
+    type DefaultHeap = BumpHeap<DefaultSource, Counting>;
+
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        BumpHeap::counting(source)
+    }
+
+    fn over_default() -> Self::DefaultHeap {
+        BumpHeap::counting(DefaultSource::new())
     }
 }

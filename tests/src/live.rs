@@ -263,6 +263,9 @@ impl LiveSet {
     /// of live sizes and `blocks_live() - blocks_baseline` the number of
     /// non-empty live blocks (zero-size blocks never reach the heap).
     ///
+    /// For a heap that does not count (`stats.counting` false) the counters
+    /// must all read zero instead.
+    ///
     /// `blocks_baseline` is what `blocks_live()` read when the set started
     /// tracking the heap (blocks the set does not know of); it is 0 for a
     /// fresh heap and after a reset.
@@ -271,6 +274,18 @@ impl LiveSet {
     ///
     /// If a counter disagrees.
     pub fn check_stats(&self, stats: &Stats, blocks_baseline: u64) -> Outcome {
+        if !stats.counting {
+            // An uncounted heap keeps no per-operation counters: they must
+            // all read zero.
+            let zeroed = Stats {
+                bytes_reserved: stats.bytes_reserved,
+                ..Stats::new()
+            };
+            if *stats != zeroed {
+                return Err(format!("an uncounted heap reports counters ({stats:?})"));
+            }
+            return Ok(());
+        }
         if stats.bytes_live != self.bytes {
             return Err(format!(
                 "stats.bytes_live is {} but the live blocks hold {} bytes ({stats:?})",

@@ -25,6 +25,7 @@
 ///
 /// The tests: `model_default_source`, `model_small_region`,
 /// `zero_size_is_dangling_and_aligned`, `zero_size_in_the_core`,
+/// `zero_size_through_global_alloc`,
 /// `alignment_above_a_page`,
 /// `huge_sizes_fail_cleanly`, `realloc_overflow_returns_null`,
 /// `out_of_memory_on_a_small_region`, `failed_grow_keeps_the_block`,
@@ -47,6 +48,7 @@ macro_rules! conformance_tests {
             model::model_small_region,
             bad_input::zero_size_is_dangling_and_aligned,
             bad_input::zero_size_in_the_core,
+            bad_input::zero_size_through_global_alloc,
             bad_input::alignment_above_a_page,
             bad_input::huge_sizes_fail_cleanly,
             bad_input::realloc_overflow_returns_null,

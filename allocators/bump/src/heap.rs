@@ -41,7 +41,7 @@ use core::ptr::{self, NonNull};
 use polyalloc_core::heap::fits_alignment;
 use polyalloc_core::layout::{align_up, worst_case_size};
 use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
-use polyalloc_core::{CheckError, Heap, Recorder, Stats};
+use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
 
 /// The first chunk asked of the source: one wasm page.
 const FIRST_CHUNK: usize = 64 * 1024;
@@ -72,9 +72,14 @@ const HEADER: usize = size_of::<ChunkHeader>();
 
 /// The single-threaded bump heap over a [`Source`].
 ///
+/// `R` picks what it counts: [`Uncounted`] (the default) keeps only the bytes
+/// reserved from the source, so an allocation is an offset move and nothing
+/// else; [`Counting`](polyalloc_core::Counting) keeps every counter of
+/// [`Stats`] for two more additions per allocation.
+///
 /// See the [crate docs](crate) for what it is for and the module source for
 /// its invariants.
-pub struct BumpHeap<S: Source = DefaultSource> {
+pub struct BumpHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// Next free address in the current chunk (invariants 1–2).
     top: usize,
     /// One past the last usable address of the current chunk.
@@ -90,32 +95,49 @@ pub struct BumpHeap<S: Source = DefaultSource> {
     next_chunk: usize,
     /// Incremented by every reset; checkpoints from other epochs are refused.
     epoch: u64,
-    stats: Recorder,
+    stats: R,
     source: S,
 }
 
 // SAFETY: the heap exclusively owns every chunk it points to; nothing else
 // holds those pointers, so moving the heap to another thread is moving that
 // ownership. The source must be `Send` for the same reason.
-unsafe impl<S: Source + Send> Send for BumpHeap<S> {}
+unsafe impl<S: Source + Send, R: Recorder> Send for BumpHeap<S, R> {}
 
-impl BumpHeap<DefaultSource> {
-    /// An empty heap on the platform's default source. Reserves nothing until
-    /// the first allocation.
+impl BumpHeap {
+    /// An empty, uncounted heap on the platform's default source. Reserves
+    /// nothing until the first allocation.
     #[must_use]
     pub const fn new() -> Self {
         Self::with_source(DefaultSource::DEFAULT)
     }
 }
 
-impl Default for BumpHeap<DefaultSource> {
-    fn default() -> Self {
-        Self::new()
+impl<S: Source> BumpHeap<S> {
+    /// An empty, uncounted heap over `source`. Reserves nothing until the
+    /// first allocation.
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
+        Self::with_recorder(source)
     }
 }
 
-impl<S: Source + ConstDefault> ConstDefault for BumpHeap<S> {
-    const DEFAULT: Self = Self::with_source(S::DEFAULT);
+impl<S: Source> BumpHeap<S, polyalloc_core::Counting> {
+    /// An empty heap over `source` that keeps every counter of [`Stats`].
+    #[must_use]
+    pub const fn counting(source: S) -> Self {
+        Self::with_recorder(source)
+    }
+}
+
+impl<R: Recorder> Default for BumpHeap<DefaultSource, R> {
+    fn default() -> Self {
+        Self::with_recorder(DefaultSource::DEFAULT)
+    }
+}
+
+impl<S: Source + ConstDefault, R: Recorder> ConstDefault for BumpHeap<S, R> {
+    const DEFAULT: Self = Self::with_recorder(S::DEFAULT);
 }
 
 /// A position in a [`BumpHeap`] to rewind to: every block allocated after it
@@ -149,11 +171,12 @@ impl fmt::Display for RewindError {
     }
 }
 
-impl<S: Source> BumpHeap<S> {
-    /// An empty heap over `source`. Reserves nothing until the first
-    /// allocation.
+impl<S: Source, R: Recorder> BumpHeap<S, R> {
+    /// An empty heap over `source` with the recorder `R` named by the type
+    /// (`BumpHeap::<_, Counting>::with_recorder(source)`); for code generic
+    /// over the recorder. Reserves nothing until the first allocation.
     #[must_use]
-    pub const fn with_source(source: S) -> Self {
+    pub const fn with_recorder(source: S) -> Self {
         Self {
             top: EMPTY,
             end: EMPTY,
@@ -162,7 +185,7 @@ impl<S: Source> BumpHeap<S> {
             spare: ptr::null_mut(),
             next_chunk: FIRST_CHUNK,
             epoch: 0,
-            stats: Recorder::new(),
+            stats: R::NEW,
             source,
         }
     }
@@ -524,7 +547,7 @@ fn count(mut chunk: *mut ChunkHeader) -> usize {
 // only moves below a block when that block is the one being freed or resized
 // (or by reset / rewind, which end those blocks' lives by contract). No method
 // panics: all arithmetic on caller values is checked.
-unsafe impl<S: Source> Heap for BumpHeap<S> {
+unsafe impl<S: Source, R: Recorder> Heap for BumpHeap<S, R> {
     #[inline(always)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         match self.fit(layout) {
@@ -642,7 +665,7 @@ unsafe impl<S: Source> Heap for BumpHeap<S> {
     }
 }
 
-impl<S: Source> Drop for BumpHeap<S> {
+impl<S: Source, R: Recorder> Drop for BumpHeap<S, R> {
     fn drop(&mut self) {
         // Everything goes back to a source that takes it; the rest is the
         // source's to keep (a region) or the module's for good (wasm32).
@@ -653,7 +676,7 @@ impl<S: Source> Drop for BumpHeap<S> {
     }
 }
 
-impl<S: Source> fmt::Debug for BumpHeap<S> {
+impl<S: Source, R: Recorder> fmt::Debug for BumpHeap<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (used, spare) = self.chunk_counts();
         f.debug_struct("BumpHeap")

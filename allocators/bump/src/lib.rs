@@ -46,17 +46,26 @@
 mod heap;
 
 pub use heap::{BumpHeap, Checkpoint, RewindError};
-pub use polyalloc_core::LockedHeap;
+pub use polyalloc_core::{Counting, LockedHeap, Uncounted};
 
 /// The thread-safe bump allocator on the platform's default source (`mmap`
 /// on unix, `memory.grow` on wasm32).
 ///
+/// `BumpAlloc` counts only the bytes it reserves, keeping the fast path to an
+/// offset move; `BumpAlloc<Counting>` keeps every counter of
+/// [`Stats`](polyalloc_core::Stats) (allocations, frees, failed frees, live
+/// and peak bytes) for two more additions per allocation.
+///
 /// ```
-/// use polyalloc_bump::BumpAlloc;
+/// use polyalloc_bump::{BumpAlloc, Counting};
 /// use allocator_api2::alloc::{Allocator, Layout};
 ///
 /// static HEAP: BumpAlloc = BumpAlloc::new();
 /// let block = (&HEAP).allocate(Layout::new::<[u64; 4]>()).unwrap();
 /// assert_eq!(block.len(), 32);
+///
+/// static COUNTED: BumpAlloc<Counting> = BumpAlloc::new();
+/// let _ = (&COUNTED).allocate(Layout::new::<u64>()).unwrap();
+/// assert_eq!(COUNTED.stats().allocations, 1);
 /// ```
-pub type BumpAlloc = LockedHeap<BumpHeap>;
+pub type BumpAlloc<R = Uncounted> = LockedHeap<BumpHeap<polyalloc_core::DefaultSource, R>>;

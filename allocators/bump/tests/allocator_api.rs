@@ -8,7 +8,7 @@ use polyalloc_core::source::MmapSource;
 
 #[test]
 fn vec_from_allocator_api2_0_4_grows_in_place_at_the_top() {
-    let arena = LockedHeap::with_heap(BumpHeap::with_source(MmapSource::new()));
+    let arena = LockedHeap::with_heap(BumpHeap::counting(MmapSource::new()));
     let mut v: Vec<u64, _> = Vec::new_in(&arena);
     for i in 0..4_000u64 {
         v.push(i);
@@ -28,7 +28,7 @@ fn vec_from_allocator_api2_0_4_grows_in_place_at_the_top() {
 fn grow_zeroed_of_the_top_block_stays_in_place() {
     use allocator_api2::alloc::{Allocator, Layout};
 
-    let arena = LockedHeap::with_heap(BumpHeap::with_source(MmapSource::new()));
+    let arena = LockedHeap::with_heap(BumpHeap::counting(MmapSource::new()));
     let old = Layout::from_size_align(16, 8).unwrap();
     let new = Layout::from_size_align(4096, 8).unwrap();
     let block = arena.allocate(old).unwrap().cast::<u8>();

@@ -15,9 +15,16 @@ use crate::stats::Stats;
 
 /// A single-threaded heap: the strategy core.
 ///
-/// Zero-size layouts may be passed to every method; a strategy may serve them
-/// like any other request (the adapters never pass them on, they answer with
-/// [`dangling`](crate::layout::dangling) pointers themselves).
+/// Zero-size layouts may be passed to every method, and a strategy serves
+/// them like any other request. The `GlobalAlloc` adapter passes every call
+/// straight on (zero sizes are the caller's undefined behaviour there, so it
+/// spends no test on them); the `Allocator` adapter answers zero-size
+/// requests itself with [`dangling`](crate::layout::dangling) pointers. A
+/// program may free such a dangling pointer through `GlobalAlloc`, so
+/// **`deallocate` with a zero-size layout must do nothing when the pointer is
+/// not one the heap handed out** (for a bump heap this holds by
+/// construction; a strategy that reads a header before the block must test
+/// the size first).
 ///
 /// # Safety
 ///
@@ -41,7 +48,8 @@ pub unsafe trait Heap {
     /// # Safety
     ///
     /// `ptr` must be a live block of this heap and `layout` the layout it was
-    /// allocated (or last resized) with.
+    /// allocated (or last resized) with; or `layout` has size zero and `ptr`
+    /// is any non-null, aligned pointer (see the trait docs).
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout);
 
     /// Tries to resize the block at `ptr` to `new` without moving it. Returns

@@ -31,7 +31,7 @@ pub mod sync;
 
 pub use heap::{CheckError, Heap};
 pub use source::{ConstDefault, DefaultSource, Source, Span};
-pub use stats::{Recorder, Stats};
+pub use stats::{Counting, Recorder, Stats, Uncounted};
 pub use sync::LockedHeap;
 
 /// allocator-api2, re-exported so users name the same trait version polyalloc

@@ -25,7 +25,9 @@ pub use exhaustion::{
     alloc_free_cycles_do_not_leak, failed_grow_keeps_the_block, freed_memory_is_reused,
     out_of_memory_on_a_small_region, reset_reclaims_memory,
 };
-pub use zero_size::{zero_size_in_the_core, zero_size_is_dangling_and_aligned};
+pub use zero_size::{
+    zero_size_in_the_core, zero_size_is_dangling_and_aligned, zero_size_through_global_alloc,
+};
 
 /// Whether to send impossible requests to the default source: Miri stops the
 /// program on a mapping larger than the machine, and cannot unmap part of a

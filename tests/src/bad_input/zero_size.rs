@@ -187,3 +187,77 @@ fn zst_core_on<H: Heap>(heap: &LockedHeap<H>, mut live: LiveSet) -> Outcome {
     }
     free_all(heap, &mut live, baseline)
 }
+
+/// Zero sizes through `GlobalAlloc`, which its callers must not pass but
+/// which must still do no harm: an allocation is aligned and non-null, it
+/// can be freed and reallocated to a real size, and a dangling pointer the
+/// `Allocator` adapter handed out for a zero-size request can be freed
+/// through `GlobalAlloc` without touching the heap.
+///
+/// # Panics
+///
+/// If any of that does not hold.
+pub fn zero_size_through_global_alloc<C: Candidate>() {
+    let fixture = RegionFixture::<C>::new(C::SMALL_REGION);
+    let live = LiveSet::within(fixture.range());
+    report::<C>(
+        "zero-size through GlobalAlloc, region",
+        zst_global_on(fixture.heap(), live),
+    );
+    let heap = default_heap::<C>();
+    report::<C>(
+        "zero-size through GlobalAlloc, default source",
+        zst_global_on(&heap, LiveSet::new()),
+    );
+}
+
+fn zst_global_on<H: Heap + Send>(heap: &LockedHeap<H>, mut live: LiveSet) -> Outcome {
+    use core::alloc::GlobalAlloc;
+    use core::ptr::NonNull;
+
+    let baseline = heap.stats().blocks_live();
+    let real = layout(24, 8)?;
+    let keep = heap
+        .allocate(real)
+        .map_err(|_| "24-byte request failed".to_owned())?;
+    // SAFETY: a block just returned for `real`.
+    unsafe { live.admit(keep, real) }?;
+    for shift in 0..=12 {
+        let zst = layout(0, 1usize << shift)?;
+        // SAFETY: a zero-size request is the caller's mistake, not UB for
+        // this allocator (see `Heap`'s docs), and returns a pointer or null.
+        let p = unsafe { heap.alloc(zst) };
+        if let Some(p) = NonNull::new(p) {
+            if p.as_ptr().addr() % zst.align() != 0 {
+                return Err(format!(
+                    "GlobalAlloc's zero-size block for {zst:?} is at {p:p}"
+                ));
+            }
+            // SAFETY: the block came from `alloc` with `zst`.
+            unsafe { heap.dealloc(p.as_ptr(), zst) };
+        }
+        walk(heap)?;
+        // A dangling pointer from `Allocator`, freed through `GlobalAlloc`.
+        let dangling = heap
+            .allocate(zst)
+            .map_err(|_| format!("Allocator refused {zst:?}"))?;
+        // SAFETY: a zero-size block of this allocator, freed once.
+        unsafe { heap.dealloc(dangling.cast::<u8>().as_ptr(), zst) };
+        walk(heap)?;
+        live.verify_all()?;
+    }
+    // Zero to real size through `realloc`.
+    let zst = layout(0, 8)?;
+    // SAFETY: as above.
+    let p = unsafe { heap.alloc(zst) };
+    if !p.is_null() {
+        // SAFETY: `p` came from `alloc` with `zst`; 64 fits in an `isize`.
+        let grown = unsafe { heap.realloc(p, zst, 64) };
+        let grown = NonNull::new(grown).ok_or("realloc from zero to 64 bytes failed")?;
+        let block = NonNull::slice_from_raw_parts(grown, 64);
+        // SAFETY: a live 64-byte block, admitted once.
+        unsafe { live.admit(block, layout(64, 8)?) }?;
+    }
+    consistent(heap, &live, baseline)?;
+    free_all(heap, &mut live, baseline)
+}

@@ -4,13 +4,13 @@
 use core::mem::align_of;
 use core::ptr;
 
-use polyalloc_core::CheckError;
 use polyalloc_core::heap::ensure;
 use polyalloc_core::source::Source;
+use polyalloc_core::{CheckError, Recorder};
 
 use super::{BumpHeap, ChunkHeader, EMPTY, HEADER};
 
-impl<S: Source> BumpHeap<S> {
+impl<S: Source, R: Recorder> BumpHeap<S, R> {
     /// The heap walk behind [`Heap::check`]: invariants 1–5 of the module.
     pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
         if self.current.is_null() {

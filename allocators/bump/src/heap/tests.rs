@@ -2,6 +2,7 @@
 //! the model, bad-input and trait tests; these cover what is bump-specific.
 
 use super::*;
+use polyalloc_core::Counting;
 use polyalloc_core::source::{MmapSource, RegionSource};
 
 extern crate std;
@@ -14,7 +15,7 @@ fn layout(size: usize, align: usize) -> Layout {
 
 /// A bump heap over a buffer it owns; the buffer is freed after the heap.
 struct RegionHeap {
-    heap: core::mem::ManuallyDrop<BumpHeap<RegionSource>>,
+    heap: core::mem::ManuallyDrop<BumpHeap<RegionSource, Counting>>,
     buf: *mut [u8],
 }
 
@@ -30,7 +31,7 @@ impl Drop for RegionHeap {
 }
 
 impl core::ops::Deref for RegionHeap {
-    type Target = BumpHeap<RegionSource>;
+    type Target = BumpHeap<RegionSource, Counting>;
     fn deref(&self) -> &Self::Target {
         &self.heap
     }
@@ -48,13 +49,13 @@ fn region_heap(len: usize) -> RegionHeap {
     // only after the heap is dropped.
     let source = unsafe { RegionSource::new(buf.cast::<u8>(), len) };
     RegionHeap {
-        heap: core::mem::ManuallyDrop::new(BumpHeap::with_source(source)),
+        heap: core::mem::ManuallyDrop::new(BumpHeap::counting(source)),
         buf,
     }
 }
 
-fn mmap_heap() -> BumpHeap<MmapSource> {
-    BumpHeap::with_source(MmapSource::new())
+fn mmap_heap() -> BumpHeap<MmapSource, Counting> {
+    BumpHeap::counting(MmapSource::new())
 }
 
 #[test]
@@ -346,5 +347,25 @@ fn check_reports_a_corrupted_top() {
     let err = h.check().unwrap_err();
     assert!(err.invariant.contains("top <= end"), "{err}");
     h.top = saved;
+    h.check().unwrap();
+}
+
+#[test]
+fn the_default_heap_counts_only_reserved_bytes() {
+    let mut h: BumpHeap<MmapSource> = BumpHeap::with_source(MmapSource::new());
+    let a = h.allocate(layout(16, 8)).unwrap();
+    let b = h.allocate(layout(16, 8)).unwrap();
+    // SAFETY: live blocks with these layouts.
+    unsafe {
+        h.deallocate(a, layout(16, 8));
+        assert!(h.grow_in_place(b, layout(16, 8), layout(32, 8)));
+    }
+    let s = h.stats();
+    assert!(!s.counting);
+    assert_eq!(s.allocations, 0);
+    assert_eq!(s.failed_deallocations, 0);
+    assert_eq!(s.bytes_reserved, FIRST_CHUNK);
+    h.check().unwrap();
+    h.reset();
     h.check().unwrap();
 }

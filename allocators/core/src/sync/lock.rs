@@ -1,23 +1,39 @@
 //! The one lock polyalloc uses, picked per target.
 //!
 //! - Where threads exist (hosts, wasm32 with the `atomics` feature): a spin
-//!   lock on one `AtomicBool`. It works in `no_std` and never allocates;
-//!   uncontended it costs one compare-exchange to take and one store to
-//!   release. On glibc, while the process has a single thread, it skips the
-//!   compare-exchange altogether (see [`single_thread`](super::single_thread)),
-//!   so a single-threaded program pays one load and a branch.
+//!   lock on one word. It works in `no_std` and never allocates; uncontended
+//!   it costs one compare-exchange to take and one store to release.
+//! - On glibc, while the process has a single thread, not even that: the lock
+//!   keeps the address of glibc's single-thread flag (see
+//!   [`single_thread`](super::single_thread)), so the check is one load of
+//!   that address and one of the flag, and the value is used directly.
 //! - wasm32 without `atomics`: the module cannot run a second thread, so the
 //!   "lock" is a plain cell and costs nothing.
+//!
+//! # Why the single-thread path needs no lock bit
+//!
+//! While the flag says "one thread", no other thread exists, so none can hold
+//! the lock: a thread releases it before `with` returns, even when unwinding,
+//! and the allocator never re-enters itself. The flag word is loaded with
+//! `Acquire`, and every release stores it back with `Release`, so if glibc
+//! ever says "one thread" again after others have ended, what they did under
+//! the lock is visible here.
 
 use core::cell::UnsafeCell;
 
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-use super::atomic::{AtomicBool, Ordering};
+use super::atomic::{AtomicBool, AtomicPtr, Ordering};
+#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+use super::single_thread::{NOT_ASKED, flag_ptr, read_flag};
 
 /// A mutual-exclusion cell around `T` with a closure interface, so no guard is
 /// ever held across code that could re-enter the allocator.
 pub(crate) struct Lock<T> {
-    /// `true` while a thread is inside `with`.
+    /// A byte that is non-zero while the process has one thread: glibc's flag
+    /// once known, else a zero byte of ours ([`NOT_ASKED`] until asked).
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    flag: AtomicPtr<u8>,
+    /// The spin lock.
     #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
     locked: AtomicBool,
     value: UnsafeCell<T>,
@@ -33,6 +49,8 @@ impl<T> Lock<T> {
     pub(crate) const fn new(value: T) -> Self {
         Self {
             #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+            flag: AtomicPtr::new(NOT_ASKED.as_ptr()),
+            #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
             locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
         }
@@ -42,15 +60,39 @@ impl<T> Lock<T> {
     #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
     #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        if super::single_thread::is_single_threaded() && !self.locked.load(Ordering::Acquire) {
-            // SAFETY: no other thread exists, so no other reference to the
-            // value can be live; the `Acquire` load of the lock word orders
-            // this access after the last unlock by any thread that has since
-            // ended (single_thread.rs explains the argument in full).
+        let flag = self.flag.load(Ordering::Acquire);
+        // SAFETY: `flag` is `NOT_ASKED` or came from `flag_ptr`.
+        if unsafe { read_flag(flag) } {
+            // SAFETY: no other thread exists, so none holds the lock and no
+            // other reference to the value can be live; the `Acquire` load
+            // orders this access after every earlier release (module docs).
             return f(unsafe { &mut *self.value.get() });
         }
-        self.acquire();
-        let _release = Release(&self.locked);
+        self.with_locked(flag, f)
+    }
+
+    /// The slow path of [`with`](Self::with): takes the lock.
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    #[inline(never)]
+    fn with_locked<R>(&self, flag: *mut u8, f: impl FnOnce(&mut T) -> R) -> R {
+        // Ask for the flag before locking: the lookup may allocate, which
+        // re-enters this lock.
+        let flag = if flag == NOT_ASKED.as_ptr() {
+            flag_ptr()
+        } else {
+            flag
+        };
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // Wait with plain loads until it looks free, then try again.
+            while self.locked.load(Ordering::Relaxed) {
+                core::hint::spin_loop();
+            }
+        }
+        let _release = Release { lock: self, flag };
         // SAFETY: the lock is held until `_release` drops, after `f` returns
         // (or unwinds), so this is the only reference to the value.
         f(unsafe { &mut *self.value.get() })
@@ -66,35 +108,27 @@ impl<T> Lock<T> {
         f(unsafe { &mut *self.value.get() })
     }
 
-    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-    #[inline(always)]
-    fn acquire(&self) {
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            // Wait with plain loads until it looks free, then try again.
-            while self.locked.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
-            }
-        }
-    }
-
     pub(crate) fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
 }
 
-/// Releases the lock when dropped.
+/// Releases the lock when dropped, publishing the flag's address with it.
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-struct Release<'a>(&'a AtomicBool);
+struct Release<'a, T> {
+    lock: &'a Lock<T>,
+    flag: *mut u8,
+}
 
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-impl Drop for Release<'_> {
+impl<T> Drop for Release<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        // Every holder writes the same address (or `NOT_ASKED` while the
+        // lookup runs), so none is lost; `Release` on both stores is what the
+        // single-thread path's `Acquire` pairs with.
+        self.lock.flag.store(self.flag, Ordering::Release);
+        self.lock.locked.store(false, Ordering::Release);
     }
 }
 
@@ -123,5 +157,24 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(lock.with(|v| *v), 40_000);
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    #[test]
+    fn the_lock_learns_the_flag_and_is_left_unlocked() {
+        use super::{NOT_ASKED, Ordering};
+
+        let lock = Lock::new(1u32);
+        lock.with(|v| *v += 1);
+        lock.with(|v| *v += 1);
+        assert!(!lock.locked.load(Ordering::Relaxed), "released");
+        if cfg!(all(target_os = "linux", target_env = "gnu", not(miri))) {
+            assert_ne!(
+                lock.flag.load(Ordering::Relaxed),
+                NOT_ASKED.as_ptr(),
+                "flag looked up"
+            );
+        }
+        assert_eq!(lock.with(|v| *v), 3);
     }
 }

@@ -3,6 +3,8 @@
 
 mod atomic;
 mod lock;
+// Single-threaded wasm32 needs no probe: it has no other thread.
+#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
 mod single_thread;
 
 use core::alloc::Layout;
@@ -113,7 +115,7 @@ impl<H: Heap> LockedHeap<H> {
 
     /// Whether `ptr` points into a live block of this heap.
     pub fn owns(&self, ptr: NonNull<u8>) -> bool {
-        self.with(|h| h.owns(ptr))
+        self.with(move |h| h.owns(ptr))
     }
 
     /// Forgets every block, keeping the reserved memory: the end of an
@@ -140,7 +142,7 @@ impl<H: Heap> LockedHeap<H> {
         if layout.size() == 0 {
             return Some(crate::layout::dangling(layout.align()));
         }
-        self.with(|h| h.allocate(layout))
+        self.with(move |h| h.allocate(layout))
     }
 
     /// Deallocation shared by both adapters.
@@ -154,7 +156,7 @@ impl<H: Heap> LockedHeap<H> {
         if layout.size() != 0 {
             // SAFETY: forwarded from the caller; zero-size blocks are
             // dangling and never reached the core.
-            self.with(|h| unsafe { h.deallocate(ptr, layout) });
+            self.with(move |h| unsafe { h.deallocate(ptr, layout) });
         }
     }
 
@@ -179,7 +181,7 @@ impl<H: Heap> LockedHeap<H> {
             unsafe { self.dealloc_block(ptr, old) };
             return Some(crate::layout::dangling(new.align()));
         }
-        self.with(|h| {
+        self.with(move |h| {
             if new.size() >= old.size() {
                 // SAFETY: forwarded from the caller; sizes checked above.
                 unsafe { h.grow(ptr, old, new) }
