@@ -4,6 +4,7 @@
 
 use allocator_api2_04::vec::Vec;
 use polyalloc_bump::{BumpHeap, LockedHeap};
+use polyalloc_core::Heap;
 use polyalloc_core::source::MmapSource;
 
 #[test]
@@ -43,4 +44,25 @@ fn grow_zeroed_of_the_top_block_stays_in_place() {
     let bytes = unsafe { core::slice::from_raw_parts(grown.as_ptr(), 4096) };
     assert!(bytes[..16].iter().all(|&b| b == 0xEE));
     assert!(bytes[16..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn a_heap_cell_is_a_lock_free_allocator_on_one_thread() {
+    use polyalloc_core::HeapCell;
+
+    let arena = HeapCell::new(BumpHeap::counting(MmapSource::new()));
+    let mut words: allocator_api2::vec::Vec<allocator_api2::vec::Vec<u8, _>, _> =
+        allocator_api2::vec::Vec::new_in(&arena);
+    for i in 0..100u8 {
+        let mut w = allocator_api2::vec::Vec::new_in(&arena);
+        w.extend_from_slice(&[i; 10]);
+        words.push(w);
+    }
+    assert!(words.iter().enumerate().all(|(i, w)| w.len() == 10 && w[0] == i as u8));
+    assert!(arena.stats().allocations >= 101);
+    arena.check().unwrap();
+    drop(words);
+    let mut arena = arena;
+    arena.get_mut().reset();
+    assert_eq!(arena.stats().blocks_live(), 0);
 }

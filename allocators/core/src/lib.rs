@@ -12,9 +12,10 @@
 //!   on wasm32, or a region the caller owns), behind the [`Source`] trait;
 //! - [`Heap`]: the contract a strategy's single-threaded core implements;
 //! - [`LockedHeap`]: the sync wrapper that makes a core `Sync` (a spin lock, or
-//!   nothing at all on single-threaded wasm32);
+//!   nothing at all on single-threaded wasm32), and [`HeapCell`], its
+//!   single-threaded sibling for arenas one thread owns;
 //! - [`adapter`]: `GlobalAlloc` and allocator-api2 0.2's `Allocator` for every
-//!   `LockedHeap<H>`;
+//!   `LockedHeap<H>` (and `Allocator` for every `HeapCell<H>`);
 //! - [`layout`] and [`Stats`]: address arithmetic and counters.
 //!
 //! It is `no_std` and never allocates.
@@ -32,7 +33,7 @@ pub mod sync;
 pub use heap::{CheckError, Heap};
 pub use source::{ConstDefault, DefaultSource, Source, Span};
 pub use stats::{Counting, Recorder, Stats, Uncounted};
-pub use sync::LockedHeap;
+pub use sync::{HeapCell, LockedHeap};
 
 /// allocator-api2, re-exported so users name the same trait version polyalloc
 /// implements (0.2).

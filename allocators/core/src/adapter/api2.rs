@@ -7,6 +7,8 @@
 
 use core::ptr::NonNull;
 
+use crate::sync::Access;
+
 #[inline(always)]
 fn slice(ptr: NonNull<u8>, len: usize) -> NonNull<[u8]> {
     NonNull::slice_from_raw_parts(ptr, len)
@@ -18,8 +20,8 @@ fn slice(ptr: NonNull<u8>, len: usize) -> NonNull<[u8]> {
 ///
 /// `ptr` is a live block of `heap` with `old`.
 #[inline(always)]
-unsafe fn resize<H: crate::heap::Heap>(
-    heap: &crate::sync::LockedHeap<H>,
+unsafe fn resize<A: Access>(
+    heap: &A,
     ptr: NonNull<u8>,
     old: core::alloc::Layout,
     new: core::alloc::Layout,
@@ -29,15 +31,14 @@ unsafe fn resize<H: crate::heap::Heap>(
 }
 
 macro_rules! impl_allocator {
-    ($api:ident) => {
+    ($api:ident, $wrapper:ident) => {
         // SAFETY: blocks come from a `Heap` (aligned, large enough, disjoint,
         // valid until freed, reset or moved), zero-size requests get dangling
         // pointers that are never passed to the core, and a failed grow or
-        // shrink leaves the block live. `LockedHeap` is not `Clone`, so the
+        // shrink leaves the block live. Neither wrapper is `Clone`, so the
         // "clones behave like the same allocator" rule holds trivially;
-        // `&LockedHeap` gets the impl from the crate's blanket impl for
-        // references.
-        unsafe impl<H: $crate::heap::Heap> $api::alloc::Allocator for $crate::sync::LockedHeap<H> {
+        // references get the impl from the crate's blanket impl for them.
+        unsafe impl<H: $crate::heap::Heap> $api::alloc::Allocator for $crate::sync::$wrapper<H> {
             #[inline]
             fn allocate(
                 &self,
@@ -108,7 +109,10 @@ macro_rules! impl_allocator {
     };
 }
 
-impl_allocator!(allocator_api2);
+impl_allocator!(allocator_api2, LockedHeap);
+impl_allocator!(allocator_api2, HeapCell);
 
 #[cfg(feature = "allocator-api2-04")]
-impl_allocator!(allocator_api2_04);
+impl_allocator!(allocator_api2_04, LockedHeap);
+#[cfg(feature = "allocator-api2-04")]
+impl_allocator!(allocator_api2_04, HeapCell);

@@ -4,7 +4,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 
 use crate::heap::Heap;
-use crate::sync::LockedHeap;
+use crate::sync::{Access, LockedHeap};
 
 // SAFETY: the methods follow `GlobalAlloc`'s contract: blocks come from a
 // `Heap`, whose own contract makes them aligned, large enough and disjoint;

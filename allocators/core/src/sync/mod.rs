@@ -1,19 +1,22 @@
 //! The sync wrapper: makes any strategy core `Sync` so it can be a
 //! `#[global_allocator]` or a shared `Allocator`.
 
+mod access;
 mod atomic;
+mod cell;
 mod lock;
 // Single-threaded wasm32 needs no probe: it has no other thread.
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
 mod single_thread;
 
-use core::alloc::Layout;
 use core::fmt;
 use core::ptr::NonNull;
 
 use crate::heap::Heap;
 use crate::source::ConstDefault;
 use crate::stats::Stats;
+pub(crate) use access::Access;
+pub use cell::HeapCell;
 use lock::Lock;
 
 /// Whether [`LockedHeap`] currently skips its lock's atomic instruction: on a
@@ -98,13 +101,6 @@ impl<H> LockedHeap<H> {
     pub fn get_mut(&mut self) -> &mut H {
         self.lock.get_mut()
     }
-
-    /// Runs `f` with the lock held. Only the adapters call this; it must not
-    /// be exposed, since `f` sees the heap mutably.
-    #[inline(always)]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut H) -> R) -> R {
-        self.lock.with(f)
-    }
 }
 
 impl<H: Heap> LockedHeap<H> {
@@ -134,62 +130,14 @@ impl<H: Heap> LockedHeap<H> {
     pub fn check(&self) -> Result<(), crate::CheckError> {
         self.with(|h| h.check())
     }
+}
 
-    /// Allocation shared by both adapters; zero-size requests never reach the
-    /// core.
+impl<H: Heap> Access for LockedHeap<H> {
+    type Heap = H;
+
     #[inline(always)]
-    pub(crate) fn alloc_block(&self, layout: Layout) -> Option<NonNull<u8>> {
-        if layout.size() == 0 {
-            return Some(crate::layout::dangling(layout.align()));
-        }
-        self.with(move |h| h.allocate(layout))
-    }
-
-    /// Deallocation shared by both adapters.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` came from [`alloc_block`](Self::alloc_block) (or a resize) with
-    /// `layout` and is not used again.
-    #[inline(always)]
-    pub(crate) unsafe fn dealloc_block(&self, ptr: NonNull<u8>, layout: Layout) {
-        if layout.size() != 0 {
-            // SAFETY: forwarded from the caller; zero-size blocks are
-            // dangling and never reached the core.
-            self.with(move |h| unsafe { h.deallocate(ptr, layout) });
-        }
-    }
-
-    /// Resize shared by both adapters: grows or shrinks, handling zero-size
-    /// blocks on either side.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` came from this heap with `old` and is live.
-    #[inline]
-    pub(crate) unsafe fn resize_block(
-        &self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-    ) -> Option<NonNull<u8>> {
-        if old.size() == 0 {
-            return self.alloc_block(new);
-        }
-        if new.size() == 0 {
-            // SAFETY: forwarded from the caller.
-            unsafe { self.dealloc_block(ptr, old) };
-            return Some(crate::layout::dangling(new.align()));
-        }
-        self.with(move |h| {
-            if new.size() >= old.size() {
-                // SAFETY: forwarded from the caller; sizes checked above.
-                unsafe { h.grow(ptr, old, new) }
-            } else {
-                // SAFETY: forwarded from the caller; sizes checked above.
-                unsafe { h.shrink(ptr, old, new) }
-            }
-        })
+    fn with<R>(&self, f: impl FnOnce(&mut H) -> R) -> R {
+        self.lock.with(f)
     }
 }
 

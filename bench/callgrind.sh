@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Instructions per operation under valgrind's callgrind: the figure that does
+# not move with the machine's load.
+#
+#   bash bench/callgrind.sh                # every workload, every contestant
+#   bash bench/callgrind.sh arena lifo     # only these workloads
+#   ROUNDS=50 bash bench/callgrind.sh      # more rounds (default 20)
+#   KEEP=dir bash bench/callgrind.sh       # keep the callgrind.out files in dir,
+#                                          # for callgrind_annotate
+#
+# For each (workload, contestant) pair it runs `instr CONTESTANT WORKLOAD`
+# (bench/src/bin/instr.rs): one warm-up round, then ROUNDS rounds inside the
+# function `measured`, the only one collected (--toggle-collect), so process
+# start-up, the warm-up and teardown are not counted. Instructions collected
+# divided by the operations done (printed by instr) is the figure; one
+# operation is what the comparison run's ns/op columns count (an allocation,
+# an alloc+free pair, a push, an append, a tree node), so the two tables line
+# up. The last column is BumpAlloc again with an idle second thread alive,
+# where its lock takes the compare-exchange path.
+#
+# Prints a Markdown table on stdout.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || {
+    echo "callgrind.sh: valgrind is not installed" >&2
+    exit 1
+}
+
+cargo build --release --quiet -p polyalloc-bench --bin instr
+bin=target/release/instr
+rounds=${ROUNDS:-20}
+out=${KEEP:-$(mktemp -d)}
+mkdir -p "$out"
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$out"' EXIT
+
+if [ $# -gt 0 ]; then workloads=("$@"); else read -ra workloads <<<"$("$bin" --list-workloads)"; fi
+read -ra contestants <<<"$("$bin" --list-contestants)"
+
+# Instructions per operation for one run: instr_per_op CONTESTANT WORKLOAD [--threaded]
+instr_per_op() {
+    local file="$out/callgrind.out.$1.$2${3:+.threaded}"
+    local ops
+    ops=$(valgrind --tool=callgrind --toggle-collect='*measured*' \
+        --callgrind-out-file="$file" "$bin" "$1" "$2" --rounds "$rounds" ${3:+"$3"} \
+        2>/dev/null | awk '$1 == "ops" { print $2 }')
+    awk -v ops="$ops" '$1 == "summary:" { printf "%.1f", $2 / ops }' "$file"
+}
+
+header="| workload (instructions per op) |"
+rule="|---|"
+for c in "${contestants[@]}"; do
+    header+=" $c |"
+    rule+="---:|"
+done
+header+=" global, 2 threads |"
+rule+="---:|"
+echo "$header"
+echo "$rule"
+for w in "${workloads[@]}"; do
+    row="| $w |"
+    for c in "${contestants[@]}"; do
+        row+=" $(instr_per_op "$c" "$w") |"
+    done
+    row+=" $(instr_per_op global "$w" --threaded) |"
+    echo "$row"
+done
+echo
+echo "valgrind $(valgrind --version | sed 's/valgrind-//'), $rounds rounds after one warm-up round; contestants: core = BumpHeap called directly, global = BumpAlloc through GlobalAlloc, bumpalo, system = glibc malloc."

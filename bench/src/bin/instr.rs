@@ -1,0 +1,125 @@
+//! A fixed amount of work for one contestant and one workload, for counting
+//! instructions under valgrind's callgrind (`bench/callgrind.sh` runs it for
+//! every pair and prints instructions per operation).
+//!
+//! ```text
+//! instr CONTESTANT WORKLOAD [--rounds N] [--threaded]
+//! instr --list-contestants | --list-workloads
+//! ```
+//!
+//! One warm-up round runs first (it takes the first chunks from the OS),
+//! then `N` rounds inside `measured`, the one function callgrind collects in
+//! (`--toggle-collect='*measured*'`), so setup and teardown are not counted.
+//! The number of operations done there is printed on stdout as `ops N`.
+//!
+//! `--threaded` starts an idle second thread first: glibc then reports the
+//! process as multi-threaded and `BumpAlloc`'s lock takes its
+//! compare-exchange path on every call.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use polyalloc_bench::contestants::{self, Contestant, Visitor};
+use polyalloc_bench::workloads::Input;
+use polyalloc_bench::{Workload, contestants::keys};
+
+/// The rounds callgrind collects in. Never inlined, so its name stays in the
+/// binary for `--toggle-collect`.
+#[inline(never)]
+fn measured<C: Contestant>(c: &mut C, w: Workload, input: &mut Input, rounds: u64) -> u64 {
+    let mut ops = 0;
+    for _ in 0..rounds {
+        ops += w.run(c, input);
+    }
+    ops
+}
+
+/// Runs the chosen contestant when the visitor reaches it.
+struct Run {
+    key: String,
+    workload: Workload,
+    rounds: u64,
+    ops: Option<u64>,
+}
+
+impl Visitor for Run {
+    fn visit<C: Contestant + 'static>(&mut self) {
+        if C::KEY != self.key {
+            return;
+        }
+        let mut c = C::new();
+        let mut input = Input::new();
+        // Warm-up: first chunks, first page faults; not collected.
+        self.workload.run(&mut c, &mut input);
+        let ops = measured(&mut c, self.workload, &mut input, black_box(self.rounds));
+        self.ops = Some(ops);
+    }
+}
+
+const USAGE: &str = "\
+usage: instr CONTESTANT WORKLOAD [--rounds N] [--threaded]
+       instr --list-contestants | --list-workloads
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--list-contestants") => {
+            println!("{}", keys().join(" "));
+            return ExitCode::SUCCESS;
+        }
+        Some("--list-workloads") => {
+            let names: Vec<&str> = Workload::ALL.iter().map(|w| w.key()).collect();
+            println!("{}", names.join(" "));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let mut positional = Vec::new();
+    let mut rounds = 20;
+    let mut threaded = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--threaded" => threaded = true,
+            "--rounds" => match it.next().and_then(|n| n.parse().ok()) {
+                Some(n) => rounds = n,
+                None => {
+                    eprint!("instr: --rounds needs a number\n{USAGE}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            _ => positional.push(a.clone()),
+        }
+    }
+    let [key, workload] = positional.as_slice() else {
+        eprint!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let Some(workload) = Workload::from_key(workload) else {
+        eprint!("instr: unknown workload `{workload}`\n{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    // Kept alive, idle, until the process exits.
+    let _idle = threaded.then(|| std::thread::spawn(std::thread::park));
+    let mut run = Run {
+        key: key.clone(),
+        workload,
+        rounds,
+        ops: None,
+    };
+    contestants::for_each(&mut run);
+    match run.ops {
+        Some(ops) => {
+            println!("ops {ops}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!(
+                "instr: unknown contestant `{key}` (one of: {})",
+                keys().join(" ")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

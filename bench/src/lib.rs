@@ -1,0 +1,33 @@
+//! Benchmarks of the polyalloc allocators against their peers.
+//!
+//! The crate has three front ends over one set of parts:
+//!
+//! - `cargo run --release -p polyalloc-bench`: the comparison run
+//!   (`src/main.rs`): every workload against every contestant, interleaved,
+//!   several rounds, reported as ratios against the peers measured in the
+//!   same run, with an A/A row as the error bar;
+//! - `cargo bench -p polyalloc-bench --bench bump`: criterion
+//!   micro-benchmarks of single operations (`benches/bump.rs`);
+//! - `bash bench/callgrind.sh`: instructions per operation under valgrind's
+//!   callgrind (`src/bin/instr.rs`), the figure that does not move with the
+//!   machine's load.
+//!
+//! The parts:
+//!
+//! - [`contestants`]: the allocators, each behind the one small
+//!   [`Contestant`] trait, and the list of them;
+//! - [`adapters`]: allocator-api2 `Allocator` views used by the workloads that
+//!   build collections (`Vec::new_in`, `Box::new_in`);
+//! - [`workloads`]: what is measured, written once, generic over the
+//!   contestant.
+//!
+//! To add an allocator: implement [`Contestant`] for it and add one line to
+//! [`contestants::for_each`]. To add a workload: add a variant to
+//! [`Workload`] and its function in `workloads.rs`.
+
+pub mod adapters;
+pub mod contestants;
+pub mod workloads;
+
+pub use contestants::Contestant;
+pub use workloads::Workload;

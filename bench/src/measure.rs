@@ -1,0 +1,159 @@
+//! Timing on a noisy, shared machine: contestants interleaved round by round,
+//! each sample long enough to swamp the timer, medians over many rounds, and
+//! ratios taken between samples measured back to back.
+
+use std::time::{Duration, Instant};
+
+use polyalloc_bench::workloads::Input;
+use polyalloc_bench::{Contestant, Workload};
+
+/// How much to measure.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Rounds; each round takes one sample of every contestant.
+    pub rounds: usize,
+    /// Roughly how long one sample runs.
+    pub sample: Duration,
+}
+
+/// One contestant set up for one workload, with its own input, behind a
+/// type-erased closure that runs `reps` rounds and returns the time they
+/// took and the operations done.
+///
+/// Every sample starts from a fresh allocator, warmed up by one untimed
+/// round: its memory comes from new pages each time, so one unlucky
+/// placement (cache sets, page alignment) cannot bias a whole row, and the
+/// A/A row sees that variation too.
+pub struct Runner {
+    /// Row key (`core`, `bumpalo`, `bumpalo-aa`, ...).
+    pub key: &'static str,
+    /// Row name.
+    pub name: &'static str,
+    run: Box<dyn FnMut(u64) -> (Duration, u64)>,
+    /// Rounds of the workload per sample, set by calibration.
+    reps: u64,
+}
+
+impl Runner {
+    /// Sets up contestant `C` for `workload`.
+    pub fn new<C: Contestant + 'static>(
+        key: &'static str,
+        name: &'static str,
+        workload: Workload,
+    ) -> Self {
+        let mut input = Input::new();
+        let mut contestant: Option<C> = None;
+        Self {
+            key,
+            name,
+            run: Box::new(move |reps| {
+                // The last sample's allocator goes first, its memory returned.
+                drop(contestant.take());
+                let c = contestant.insert(C::new());
+                workload.run(c, &mut input);
+                let start = Instant::now();
+                let mut ops = 0;
+                for _ in 0..reps {
+                    ops += workload.run(c, &mut input);
+                }
+                (start.elapsed(), ops)
+            }),
+            reps: 1,
+        }
+    }
+
+    /// Runs `reps` rounds; returns the time taken and the operations done.
+    fn time(&mut self, reps: u64) -> (Duration, u64) {
+        (self.run)(reps)
+    }
+
+    /// Picks the rounds per sample that make a sample last about `target`,
+    /// timing doubling repetition counts until one takes an eighth of it.
+    fn calibrate(&mut self, target: Duration) {
+        let mut reps = 1;
+        loop {
+            let (t, _) = self.time(reps);
+            if t >= target / 8 || reps >= 1 << 30 {
+                let per_rep = t.as_secs_f64() / reps as f64;
+                self.reps = ((target.as_secs_f64() / per_rep).ceil() as u64).max(1);
+                return;
+            }
+            reps *= 2;
+        }
+    }
+
+    /// One sample: nanoseconds per operation.
+    fn sample(&mut self) -> f64 {
+        let (t, ops) = self.time(self.reps);
+        t.as_nanos() as f64 / ops as f64
+    }
+}
+
+/// The samples of one contestant, one per round, in round order.
+pub struct Series {
+    /// Row key.
+    pub key: &'static str,
+    /// Row name.
+    pub name: &'static str,
+    /// Nanoseconds per operation, one per round.
+    pub ns_per_op: Vec<f64>,
+}
+
+impl Series {
+    /// Median nanoseconds per operation.
+    pub fn median(&self) -> f64 {
+        quantile(&self.ns_per_op, 0.5)
+    }
+
+    /// The per-round ratios `self / base`: each pair was measured within one
+    /// round, close in time, so slow drifts in the machine's load cancel.
+    pub fn ratios(&self, base: &Series) -> Vec<f64> {
+        self.ns_per_op
+            .iter()
+            .zip(&base.ns_per_op)
+            .map(|(a, b)| a / b)
+            .collect()
+    }
+}
+
+/// Measures every runner for `plan.rounds` rounds. Each round visits the
+/// runners in a different order (rotated by one, and reversed every other
+/// round), so no contestant always runs first, or always right after the
+/// same neighbour.
+pub fn compare(mut runners: Vec<Runner>, plan: &Plan) -> Vec<Series> {
+    for r in &mut runners {
+        r.calibrate(plan.sample);
+    }
+    let n = runners.len();
+    let mut samples = vec![Vec::with_capacity(plan.rounds); n];
+    for round in 0..plan.rounds {
+        for step in 0..n {
+            let k = (round + step) % n;
+            let i = if round % 2 == 0 { k } else { n - 1 - k };
+            samples[i].push(runners[i].sample());
+        }
+    }
+    runners
+        .iter()
+        .zip(samples)
+        .map(|(r, ns_per_op)| Series {
+            key: r.key,
+            name: r.name,
+            ns_per_op,
+        })
+        .collect()
+}
+
+/// The `q` quantile (0 to 1) of `values`, interpolating linearly; NaN for
+/// none.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}

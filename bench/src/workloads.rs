@@ -1,0 +1,326 @@
+//! What is measured: allocation-heavy, single-threaded rounds, written once
+//! and generic over the [`Contestant`].
+//!
+//! Every round does a fixed amount of work (the same sizes, from one seeded
+//! sequence, for every contestant), writes into every block it gets, and ends
+//! with nothing live: arenas reset, the system allocator has freed each
+//! block. The reset is part of the round, so its cost is in the figures.
+//!
+//! `std::hint::black_box` is applied to each block pointer as it is made (a
+//! program keeps its blocks somewhere the compiler cannot see through) and to
+//! each round's inputs and results, so no allocation can be folded away and no
+//! layout becomes a compile-time constant. Layouts have a constant alignment
+//! (8) and a runtime size, as in generic code (`Vec<T>`).
+//!
+//! Adding a workload: a variant in [`Workload`], its entry in each `match`,
+//! and its round function below.
+
+use core::alloc::Layout;
+use core::hint::black_box;
+use core::ptr::NonNull;
+
+use allocator_api2::alloc::Allocator;
+use allocator_api2::boxed::Box as ApiBox;
+use allocator_api2::vec::Vec as ApiVec;
+
+use crate::contestants::Contestant;
+
+/// Allocations per round in the arena and LIFO workloads.
+pub const SMALL_BLOCKS: usize = 4_096;
+/// Vectors built per round in the `vec-push` workload.
+const VECS: usize = 256;
+/// Strings built per round in the `string-build` workload, and pieces
+/// appended to each.
+const STRINGS: usize = 64;
+const PIECES: usize = 64;
+/// Depth of the complete binary tree in the `tree` workload.
+const TREE_DEPTH: u32 = 12;
+
+// Every workload reads its sizes from the one sequence of `SMALL_BLOCKS`.
+const _: () = assert!(VECS <= SMALL_BLOCKS && STRINGS * PIECES <= SMALL_BLOCKS);
+
+/// The alignment of every block the small-block workloads ask for.
+const ALIGN: usize = 8;
+
+/// One kind of round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Many small blocks of mixed sizes, all dropped at once.
+    Arena,
+    /// Allocate, write, free, immediately: a stack of depth one.
+    Lifo,
+    /// `Vec<u64>`s grown by `push` (capacity doubling), kept, then dropped.
+    VecPush,
+    /// Byte strings grown by exact appends: every append is a `grow`.
+    StringBuild,
+    /// A binary tree of boxed nodes, built, walked, dropped.
+    Tree,
+}
+
+impl Workload {
+    /// Every workload, in table order.
+    pub const ALL: [Self; 5] = [
+        Self::Arena,
+        Self::Lifo,
+        Self::VecPush,
+        Self::StringBuild,
+        Self::Tree,
+    ];
+
+    /// Short name, for command lines and tables.
+    #[must_use]
+    pub const fn key(self) -> &'static str {
+        match self {
+            Self::Arena => "arena",
+            Self::Lifo => "lifo",
+            Self::VecPush => "vec-push",
+            Self::StringBuild => "string-build",
+            Self::Tree => "tree",
+        }
+    }
+
+    /// The workload whose key is `key`.
+    #[must_use]
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.key() == key)
+    }
+
+    /// What one round does, in a sentence.
+    #[must_use]
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Arena => {
+                "4,096 allocations of 8..=128 B (mixed sizes), the first 8 bytes of each written, \
+                 then all dropped at once (arenas reset; System frees each block)"
+            }
+            Self::Lifo => {
+                "4,096 alloc/write/free pairs of 8..=128 B: each block is freed before the next \
+                 is allocated"
+            }
+            Self::VecPush => {
+                "256 allocator-api2 `Vec<u64>`s built with `Vec::new_in` and `push` (16..=256 \
+                 elements, capacity doubling: a few grows each), kept, then all dropped"
+            }
+            Self::StringBuild => {
+                "64 byte strings built from 64 pieces of 1..=16 B each with `reserve_exact` + \
+                 `extend_from_slice` (every append grows the newest block), kept, then all dropped"
+            }
+            Self::Tree => {
+                "a complete binary tree of 4,095 allocator-api2 `Box` nodes (40 B), built, summed, \
+                 dropped"
+            }
+        }
+    }
+
+    /// What one operation is, for the "ns/op" columns.
+    #[must_use]
+    pub const fn op(self) -> &'static str {
+        match self {
+            Self::Arena => "allocation",
+            Self::Lifo => "alloc+free pair",
+            Self::VecPush => "push",
+            Self::StringBuild => "append (grow)",
+            Self::Tree => "node",
+        }
+    }
+
+    /// Runs one round on `c` and returns the number of operations done. The
+    /// round ends with nothing live in `c`.
+    pub fn run<C: Contestant>(self, c: &mut C, input: &mut Input) -> u64 {
+        match self {
+            Self::Arena => arena(c, input),
+            Self::Lifo => lifo(c, input),
+            Self::VecPush => vec_push(c, input),
+            Self::StringBuild => string_build(c, input),
+            Self::Tree => tree(c),
+        }
+    }
+}
+
+/// The data a round reads, made once per contestant so every contestant
+/// sees the same sizes: a seeded sequence of sizes in `8..=128`, and room to
+/// keep the blocks of a round.
+pub struct Input {
+    sizes: Vec<u8>,
+    blocks: Vec<NonNull<u8>>,
+    text: [u8; 16],
+}
+
+impl Input {
+    /// The fixed input every workload reads.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let sizes = (0..SMALL_BLOCKS)
+            .map(|_| {
+                // xorshift64: cheap, seeded, the same on every run.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                8 + (state % 121) as u8
+            })
+            .collect();
+        Self {
+            sizes,
+            blocks: vec![NonNull::dangling(); SMALL_BLOCKS],
+            text: *b"polyalloc bench!",
+        }
+    }
+
+    /// The sizes, in `8..=128`.
+    #[must_use]
+    pub fn sizes(&self) -> &[u8] {
+        &self.sizes
+    }
+}
+
+impl Default for Input {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The layout of a small block of `size` bytes.
+#[inline(always)]
+fn small(size: u8) -> Layout {
+    // SAFETY: `ALIGN` is a power of two and `size` is far below
+    // `isize::MAX - ALIGN`.
+    unsafe { Layout::from_size_align_unchecked(usize::from(size), ALIGN) }
+}
+
+/// Writes `value` into the first 8 bytes of a fresh small block.
+///
+/// # Safety
+///
+/// `p` is a live block of at least 8 bytes, aligned to 8.
+#[inline(always)]
+unsafe fn touch(p: NonNull<u8>, value: usize) {
+    // SAFETY: forwarded from the caller.
+    unsafe { p.cast::<u64>().write(value as u64) }
+}
+
+#[inline(never)]
+fn arena<C: Contestant>(c: &mut C, input: &mut Input) -> u64 {
+    let sizes = black_box(&input.sizes[..]);
+    let blocks = &mut input.blocks[..sizes.len()];
+    for (i, (&size, slot)) in sizes.iter().zip(blocks.iter_mut()).enumerate() {
+        let p = c.alloc(small(size));
+        // SAFETY: a fresh block of `size >= 8` bytes, aligned to 8.
+        unsafe { touch(p, i) };
+        *slot = black_box(p);
+    }
+    if !C::RESETS {
+        for (&size, &p) in sizes.iter().zip(blocks.iter()) {
+            // SAFETY: each block was allocated above with this layout and is
+            // freed once.
+            unsafe { c.dealloc(p, small(size)) };
+        }
+    }
+    black_box(blocks);
+    // SAFETY: no block of this round is used again.
+    unsafe { c.reset() };
+    sizes.len() as u64
+}
+
+#[inline(never)]
+fn lifo<C: Contestant>(c: &mut C, input: &mut Input) -> u64 {
+    let sizes = black_box(&input.sizes[..]);
+    for (i, &size) in sizes.iter().enumerate() {
+        let layout = small(size);
+        let p = c.alloc(layout);
+        // SAFETY: a fresh block of `size >= 8` bytes, aligned to 8.
+        unsafe { touch(p, i) };
+        // SAFETY: the block was just allocated with `layout`.
+        unsafe { c.dealloc(black_box(p), layout) };
+    }
+    // SAFETY: every block was freed.
+    unsafe { c.reset() };
+    sizes.len() as u64
+}
+
+#[inline(never)]
+fn vec_push<C: Contestant>(c: &mut C, input: &mut Input) -> u64 {
+    let sizes = black_box(&input.sizes[..VECS]);
+    let api = c.api();
+    let mut kept = Vec::with_capacity(VECS);
+    let mut ops = 0;
+    for &size in sizes {
+        let len = u64::from(size) * 2;
+        let mut v = ApiVec::new_in(api);
+        for j in 0..len {
+            v.push(j);
+        }
+        ops += len;
+        kept.push(black_box(v));
+    }
+    drop(black_box(kept));
+    // SAFETY: every vector was dropped.
+    unsafe { c.reset() };
+    ops
+}
+
+#[inline(never)]
+fn string_build<C: Contestant>(c: &mut C, input: &mut Input) -> u64 {
+    let sizes = black_box(&input.sizes[..STRINGS * PIECES]);
+    let text = black_box(&input.text);
+    let api = c.api();
+    let mut kept = Vec::with_capacity(STRINGS);
+    for pieces in sizes.chunks_exact(PIECES) {
+        let mut s = ApiVec::<u8, _>::new_in(api);
+        for &size in pieces {
+            let piece = &text[..usize::from(size % 16) + 1];
+            s.reserve_exact(piece.len());
+            s.extend_from_slice(piece);
+        }
+        kept.push(black_box(s));
+    }
+    drop(black_box(kept));
+    // SAFETY: every string was dropped.
+    unsafe { c.reset() };
+    (STRINGS * PIECES) as u64
+}
+
+/// A node of the `tree` workload: two boxed children and a value, 40 bytes
+/// with a one-pointer allocator handle.
+struct Node<A: Allocator> {
+    left: Option<ApiBox<Node<A>, A>>,
+    right: Option<ApiBox<Node<A>, A>>,
+    value: u64,
+}
+
+/// Builds a complete tree of `depth` levels, children before parents.
+fn build<A: Allocator + Copy>(depth: u32, next: &mut u64, api: A) -> Option<ApiBox<Node<A>, A>> {
+    if depth == 0 {
+        return None;
+    }
+    let left = build(depth - 1, next, api);
+    let right = build(depth - 1, next, api);
+    *next += 1;
+    Some(ApiBox::new_in(
+        Node {
+            left,
+            right,
+            value: *next,
+        },
+        api,
+    ))
+}
+
+fn sum<A: Allocator>(node: &Option<ApiBox<Node<A>, A>>) -> u64 {
+    match node {
+        Some(n) => n.value + sum(&n.left) + sum(&n.right),
+        None => 0,
+    }
+}
+
+#[inline(never)]
+fn tree<C: Contestant>(c: &mut C) -> u64 {
+    let api = c.api();
+    let mut nodes = 0;
+    let root = build(black_box(TREE_DEPTH), &mut nodes, api);
+    black_box(sum(&root));
+    drop(black_box(root));
+    // SAFETY: the tree was dropped.
+    unsafe { c.reset() };
+    nodes
+}
