@@ -66,4 +66,4 @@ for w in "${workloads[@]}"; do
     echo "$row"
 done
 echo
-echo "valgrind $(valgrind --version | sed 's/valgrind-//'), $rounds rounds after one warm-up round; contestants: core = BumpHeap called directly, global = BumpAlloc through GlobalAlloc, bumpalo, system = glibc malloc."
+echo "valgrind $(valgrind --version | sed 's/valgrind-//'), $rounds rounds after one warm-up round; contestants: core = BumpHeap called directly, core-counting = the same keeping every counter, global = BumpAlloc through GlobalAlloc, bumpalo, system = glibc malloc."
