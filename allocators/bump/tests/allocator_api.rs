@@ -58,7 +58,12 @@ fn a_heap_cell_is_a_lock_free_allocator_on_one_thread() {
         w.extend_from_slice(&[i; 10]);
         words.push(w);
     }
-    assert!(words.iter().enumerate().all(|(i, w)| w.len() == 10 && w[0] == i as u8));
+    assert!(
+        words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| w.len() == 10 && w[0] == i as u8)
+    );
     assert!(arena.stats().allocations >= 101);
     arena.check().unwrap();
     drop(words);
