@@ -33,8 +33,34 @@ impl<G> Clone for ViaGlobal<'_, G> {
 impl<G> Copy for ViaGlobal<'_, G> {}
 
 impl<G: GlobalAlloc> ViaGlobal<'_, G> {
-    /// A new block for `new` holding the first `old.size()` bytes of `ptr`,
-    /// which is freed: what `Global` does when the alignment changes.
+    /// A non-zero-size block resized to a non-zero size: a `realloc` when
+    /// the alignment stays, as std's `Global` does, else a move.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of `self.0` allocated with `old`, and
+    /// `new.size()` is not zero.
+    #[inline(always)]
+    unsafe fn resize(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        if old.align() != new.align() {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.moved(ptr, old, new) };
+        }
+        // SAFETY: a live non-zero-size block with `old`; `new.size()` is
+        // non-zero and a valid layout size.
+        let p = unsafe { self.0.realloc(ptr.as_ptr(), old, new.size()) };
+        NonNull::new(p)
+            .map(|p| slice(p, new.size()))
+            .ok_or(AllocError)
+    }
+
+    /// A new block for `new` holding the first bytes of `ptr`, which is
+    /// freed: what `Global` does when the alignment changes.
     ///
     /// # Safety
     ///
@@ -96,16 +122,8 @@ unsafe impl<G: GlobalAlloc> Allocator for ViaGlobal<'_, G> {
         if old.size() == 0 {
             return self.allocate(new);
         }
-        if old.align() != new.align() {
-            // SAFETY: forwarded from the caller.
-            return unsafe { self.moved(ptr, old, new) };
-        }
-        // SAFETY: a live non-zero-size block with `old`; `new.size()` is
-        // non-zero (at least `old.size()`) and a valid layout size.
-        let p = unsafe { self.0.realloc(ptr.as_ptr(), old, new.size()) };
-        NonNull::new(p)
-            .map(|p| slice(p, new.size()))
-            .ok_or(AllocError)
+        // SAFETY: forwarded from the caller; `new` is not smaller.
+        unsafe { self.resize(ptr, old, new) }
     }
 
     #[inline(always)]
@@ -120,15 +138,7 @@ unsafe impl<G: GlobalAlloc> Allocator for ViaGlobal<'_, G> {
             unsafe { self.deallocate(ptr, old) };
             return Ok(slice(dangling(new.align()), 0));
         }
-        if old.align() != new.align() {
-            // SAFETY: forwarded from the caller.
-            return unsafe { self.moved(ptr, old, new) };
-        }
-        // SAFETY: a live non-zero-size block with `old`; `new.size()` is
-        // non-zero and a valid layout size.
-        let p = unsafe { self.0.realloc(ptr.as_ptr(), old, new.size()) };
-        NonNull::new(p)
-            .map(|p| slice(p, new.size()))
-            .ok_or(AllocError)
+        // SAFETY: forwarded from the caller; `new` is not empty.
+        unsafe { self.resize(ptr, old, new) }
     }
 }

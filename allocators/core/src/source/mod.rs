@@ -7,7 +7,7 @@
 //! | source | where | takes memory back |
 //! |---|---|---|
 //! | [`MmapSource`] | unix: `mmap` / `munmap` through libc | yes |
-//! | [`MemoryGrowSource`] | wasm32: `memory.grow` | no (linear memory never shrinks) |
+//! | `MemoryGrowSource` | wasm32: `memory.grow` | no (linear memory never shrinks) |
 //! | [`RegionSource`] | any target: a region the caller owns | the most recent span only |
 //!
 //! [`DefaultSource`] is the platform's pick, so `const fn new()` constructors

@@ -75,3 +75,40 @@ pub(crate) trait Access {
         })
     }
 }
+
+/// The inherent queries both wrappers offer, written once: expanded inside
+/// `impl<H: Heap> Wrapper<H>` blocks of types that implement [`Access`].
+macro_rules! heap_queries {
+    () => {
+        /// The core's counters.
+        pub fn stats(&self) -> $crate::stats::Stats {
+            $crate::sync::Access::with(self, |h| h.stats())
+        }
+
+        /// Whether `ptr` points into a live block of this heap.
+        pub fn owns(&self, ptr: core::ptr::NonNull<u8>) -> bool {
+            $crate::sync::Access::with(self, move |h| h.owns(ptr))
+        }
+
+        /// Forgets every block, keeping the reserved memory: the end of an
+        /// invocation for a FaaS guest.
+        ///
+        /// # Safety
+        ///
+        /// No block from this heap may be used after this call: the program
+        /// must have dropped everything it allocated from it (collections
+        /// built on it included; for a global allocator, every `Box`, `Vec`
+        /// and `String` made since the last reset). With an exclusive borrow,
+        /// `get_mut().reset()` is the safe form.
+        pub unsafe fn reset(&self) {
+            $crate::sync::Access::with(self, |h| h.reset());
+        }
+
+        /// Walks the core and checks its invariants (a no-op in release
+        /// builds).
+        pub fn check(&self) -> Result<(), $crate::heap::CheckError> {
+            $crate::sync::Access::with(self, |h| h.check())
+        }
+    };
+}
+pub(crate) use heap_queries;

@@ -2,11 +2,9 @@
 
 use core::cell::UnsafeCell;
 use core::fmt;
-use core::ptr::NonNull;
 
 use super::Access;
-use crate::heap::{CheckError, Heap};
-use crate::stats::Stats;
+use crate::heap::Heap;
 
 /// A strategy core shared by reference on one thread: `&HeapCell<H>` is an
 /// allocator-api2 `Allocator` with no lock and no atomic instruction.
@@ -77,31 +75,7 @@ impl<H: Heap> Access for HeapCell<H> {
 }
 
 impl<H: Heap> HeapCell<H> {
-    /// The core's counters.
-    pub fn stats(&self) -> Stats {
-        self.with(|h| h.stats())
-    }
-
-    /// Whether `ptr` points into a live block of this heap.
-    pub fn owns(&self, ptr: NonNull<u8>) -> bool {
-        self.with(move |h| h.owns(ptr))
-    }
-
-    /// Forgets every block, keeping the reserved memory.
-    ///
-    /// # Safety
-    ///
-    /// No block from this heap may be used after this call (collections
-    /// built on it included). With a `&mut HeapCell`, call
-    /// `get_mut().reset()` instead: the borrow proves it.
-    pub unsafe fn reset(&self) {
-        self.with(|h| h.reset());
-    }
-
-    /// Walks the core and checks its invariants (a no-op in release builds).
-    pub fn check(&self) -> Result<(), CheckError> {
-        self.with(|h| h.check())
-    }
+    super::access::heap_queries!();
 }
 
 impl<H: Heap> fmt::Debug for HeapCell<H> {

@@ -10,11 +10,9 @@ mod lock;
 mod single_thread;
 
 use core::fmt;
-use core::ptr::NonNull;
 
 use crate::heap::Heap;
 use crate::source::ConstDefault;
-use crate::stats::Stats;
 pub(crate) use access::Access;
 pub use cell::HeapCell;
 use lock::Lock;
@@ -104,32 +102,7 @@ impl<H> LockedHeap<H> {
 }
 
 impl<H: Heap> LockedHeap<H> {
-    /// The core's counters.
-    pub fn stats(&self) -> Stats {
-        self.with(|h| h.stats())
-    }
-
-    /// Whether `ptr` points into a live block of this heap.
-    pub fn owns(&self, ptr: NonNull<u8>) -> bool {
-        self.with(move |h| h.owns(ptr))
-    }
-
-    /// Forgets every block, keeping the reserved memory: the end of an
-    /// invocation for a FaaS guest.
-    ///
-    /// # Safety
-    ///
-    /// No block from this heap may be used after this call: the program must
-    /// have dropped everything it allocated from it (for a global allocator,
-    /// every `Box`, `Vec` and `String` made since the last reset).
-    pub unsafe fn reset(&self) {
-        self.with(|h| h.reset());
-    }
-
-    /// Walks the core and checks its invariants (a no-op in release builds).
-    pub fn check(&self) -> Result<(), crate::CheckError> {
-        self.with(|h| h.check())
-    }
+    access::heap_queries!();
 }
 
 impl<H: Heap> Access for LockedHeap<H> {
