@@ -92,7 +92,7 @@ pub fn op() -> impl Strategy<Value = Op> {
 impl Op {
     /// Reads a sequence of operations from raw bytes, for fuzzers: every
     /// input means some sequence, sizes and alignments are skewed small as in
-    /// [`op`], and a trailing partial operation is dropped.
+    /// the proptest strategies, and a trailing partial operation is dropped.
     #[must_use]
     pub fn decode_all(mut data: &[u8]) -> Vec<Op> {
         let mut ops = Vec::new();
