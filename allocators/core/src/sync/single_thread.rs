@@ -18,7 +18,10 @@
 //! Miri) the answer is always "maybe not", and the lock is always taken.
 //! Threads made with a raw `clone` system call instead of `pthread_create`
 //! are not seen by the flag: a program that does that must not rely on this
-//! allocator being thread-safe.
+//! allocator being thread-safe. Likewise the child of a `fork` in a
+//! multi-threaded program must not allocate before `exec` (POSIX allows it
+//! only async-signal-safe calls, which allocation is not): a lock held by a
+//! parent thread at the fork would be skipped, not waited on, in the child.
 
 /// The byte a lock points at before it has asked for the C library's flag:
 /// always zero ("maybe not single-threaded"), so the lock takes its slow path
