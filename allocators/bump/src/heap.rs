@@ -39,7 +39,7 @@ use core::mem::{align_of, size_of};
 use core::ptr::{self, NonNull};
 
 use polyalloc_core::heap::fits_alignment;
-use polyalloc_core::layout::{align_up, worst_case_size};
+use polyalloc_core::layout::{align_up, padding_for, worst_case_size};
 use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
 
@@ -233,27 +233,11 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
                 self.retire_current();
             }
         } else {
-            // Find the mark's chunk on the used list and check its top.
-            let mut chunk = self.current;
-            let mut top = self.top;
-            loop {
-                if chunk.is_null() {
-                    return Err(RewindError::NotInHeap);
-                }
-                if chunk == mark.chunk {
-                    break;
-                }
-                // SAFETY: `chunk` is on the used list (invariant 3), so it
-                // points to a live header.
-                unsafe {
-                    chunk = (*chunk).next;
-                    if !chunk.is_null() {
-                        top = (*chunk).top;
-                    }
-                }
-            }
-            let first = chunk.addr() + HEADER;
-            if mark.top < first || mark.top > top {
+            // The mark's chunk must be on the used list, its top within it.
+            let Some((chunk, top)) = self.used_chunks().find(|&(c, _)| c == mark.chunk) else {
+                return Err(RewindError::NotInHeap);
+            };
+            if mark.top < chunk.addr() + HEADER || mark.top > top {
                 return Err(RewindError::NotInHeap);
             }
             while self.current != mark.chunk {
@@ -432,8 +416,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
     /// top, if it fits.
     #[inline(always)]
     fn fit(&self, layout: Layout) -> Option<(usize, usize)> {
-        // The padding that brings `top` up to the alignment: less than it.
-        let pad = self.top.wrapping_neg() & (layout.align() - 1);
+        let pad = padding_for(self.top, layout.align());
         // Cannot wrap: `Layout` guarantees `size + align - 1 <= isize::MAX`.
         let need = pad.wrapping_add(layout.size());
         // Cannot wrap: `top <= end` (invariants 1 and 2).
@@ -524,6 +507,20 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         }
     }
 
+    /// The used list, newest first, each chunk with its top: the live `top`
+    /// for the current chunk, the saved one for the others (invariant 3).
+    fn used_chunks(&self) -> impl Iterator<Item = (*mut ChunkHeader, usize)> + '_ {
+        let first = (!self.current.is_null()).then_some((self.current, self.top));
+        core::iter::successors(first, |&(chunk, _)| {
+            // SAFETY: `chunk` is on the used list, so its header is live, and
+            // so is its successor's, whose `top` field is its saved top.
+            unsafe {
+                let older = (*chunk).next;
+                (!older.is_null()).then(|| (older, (*older).top))
+            }
+        })
+    }
+
     /// Number of chunks on the used list and on the spare list.
     #[must_use]
     pub fn chunk_counts(&self) -> (usize, usize) {
@@ -608,22 +605,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BumpHeap<S, R> {
 
     fn owns(&self, ptr: NonNull<u8>) -> bool {
         let addr = ptr.as_ptr().addr();
-        let mut chunk = self.current;
-        let mut top = self.top;
-        while !chunk.is_null() {
-            if addr >= chunk.addr() + HEADER && addr < top {
-                return true;
-            }
-            // SAFETY: `chunk` is on the used list, so its header is live and
-            // its successor's `top` field is its saved top (invariant 3).
-            unsafe {
-                chunk = (*chunk).next;
-                if !chunk.is_null() {
-                    top = (*chunk).top;
-                }
-            }
-        }
-        false
+        self.used_chunks()
+            .any(|(chunk, top)| addr >= chunk.addr() + HEADER && addr < top)
     }
 
     fn reset(&mut self) {

@@ -111,6 +111,24 @@ pub unsafe trait Heap {
         unsafe { relocate(self, ptr, old, new) }
     }
 
+    /// Resizes the block at `ptr` to `new`: [`grow`](Heap::grow) or
+    /// [`shrink`](Heap::shrink), whichever the sizes call for. On `None` the
+    /// old block is untouched and live.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live block of this heap allocated with `old`.
+    #[inline]
+    unsafe fn resize(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> Option<NonNull<u8>> {
+        if new.size() >= old.size() {
+            // SAFETY: forwarded from the caller; the sizes were just compared.
+            unsafe { self.grow(ptr, old, new) }
+        } else {
+            // SAFETY: as above.
+            unsafe { self.shrink(ptr, old, new) }
+        }
+    }
+
     /// Whether `ptr` points into a block this heap handed out and has not
     /// taken back by a reset. Used to route a free to the heap that owns it.
     fn owns(&self, ptr: NonNull<u8>) -> bool;

@@ -1,9 +1,9 @@
 //! Address arithmetic shared by every strategy.
 //!
-//! Checked and unchecked helpers come in pairs: the checked one returns `None`
-//! where the result would not fit in a `usize`; the unchecked one is for call
-//! sites that can show the overflow cannot happen, and says so in a
-//! `// SAFETY:` comment.
+//! Each helper says whether it can overflow: [`align_up`] is checked and
+//! returns `None` where the result would not fit in a `usize`;
+//! [`padding_for`] cannot overflow and is what fast paths use, with the
+//! bounds test done on the padded size.
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -23,27 +23,14 @@ pub const fn align_up(addr: usize, align: usize) -> Option<usize> {
     }
 }
 
-/// Rounds `addr` up to the next multiple of `align` without an overflow check.
-///
-/// # Safety
-///
-/// `align` must be a power of two and `addr + align - 1` must not exceed
-/// `usize::MAX`.
+/// The bytes from `addr` up to the next multiple of `align` (a power of
+/// two): always less than `align`, and never overflows, so it suits fast
+/// paths (`addr + padding_for(addr, align)` is `align_up` when that fits).
 #[inline(always)]
 #[must_use]
-pub const unsafe fn align_up_unchecked(addr: usize, align: usize) -> usize {
+pub const fn padding_for(addr: usize, align: usize) -> usize {
     debug_assert!(align.is_power_of_two());
-    // SAFETY: the caller guarantees that the sum does not overflow.
-    unsafe { addr.unchecked_add(align - 1) & !(align - 1) }
-}
-
-/// Rounds `addr` down to a multiple of `align` (a power of two). Never
-/// overflows.
-#[inline(always)]
-#[must_use]
-pub const fn align_down(addr: usize, align: usize) -> usize {
-    debug_assert!(align.is_power_of_two());
-    addr & !(align - 1)
+    addr.wrapping_neg() & (align - 1)
 }
 
 /// Whether `addr` is a multiple of `align` (a power of two).
@@ -79,25 +66,6 @@ pub const fn worst_case_size(layout: Layout, base_align: usize) -> Option<usize>
     layout.size().checked_add(pad)
 }
 
-/// `a + b`, or `None` on overflow; a named pair for [`add_unchecked`].
-#[inline(always)]
-#[must_use]
-pub const fn add(a: usize, b: usize) -> Option<usize> {
-    a.checked_add(b)
-}
-
-/// `a + b` without an overflow check.
-///
-/// # Safety
-///
-/// `a + b` must not exceed `usize::MAX`.
-#[inline(always)]
-#[must_use]
-pub const unsafe fn add_unchecked(a: usize, b: usize) -> usize {
-    // SAFETY: the caller guarantees that the sum does not overflow.
-    unsafe { a.unchecked_add(b) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,18 +82,19 @@ mod tests {
     }
 
     #[test]
-    fn unchecked_matches_checked_where_defined() {
-        for addr in [0usize, 1, 7, 8, 4095, 4096, 1 << 40] {
+    fn padding_matches_align_up_where_defined() {
+        for addr in [0usize, 1, 7, 8, 4095, 4096, 1 << 40, usize::MAX - 4095] {
             for shift in 0..16 {
                 let align = 1usize << shift;
-                // SAFETY: the values are small, so the sum cannot overflow.
-                let fast = unsafe { align_up_unchecked(addr, align) };
-                assert_eq!(Some(fast), align_up(addr, align));
-                assert!(is_aligned(fast, align));
-                assert!(align_down(addr, align) <= addr);
-                assert!(is_aligned(align_down(addr, align), align));
+                let pad = padding_for(addr, align);
+                assert!(pad < align);
+                assert!(is_aligned(addr.wrapping_add(pad), align));
+                if let Some(up) = align_up(addr, align) {
+                    assert_eq!(up, addr + pad);
+                }
             }
         }
+        assert_eq!(padding_for(usize::MAX, 8), 1);
     }
 
     #[test]
@@ -143,8 +112,5 @@ mod tests {
         assert_eq!(worst_case_size(l, 64), Some(10));
         let huge = Layout::from_size_align(isize::MAX as usize - 63, 64).unwrap();
         assert_eq!(worst_case_size(huge, 1), Some(isize::MAX as usize));
-        assert_eq!(add(usize::MAX, 1), None);
-        // SAFETY: 2 + 2 does not overflow.
-        assert_eq!(unsafe { add_unchecked(2, 2) }, 4);
     }
 }

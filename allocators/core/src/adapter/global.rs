@@ -45,13 +45,7 @@ unsafe impl<H: Heap + Send> GlobalAlloc for LockedHeap<H> {
         };
         // SAFETY: the caller passes a live block of this allocator with
         // `layout`; on failure it stays live, as `realloc` requires.
-        let moved = self.with(move |h| unsafe {
-            if new_size >= layout.size() {
-                h.grow(block, layout, new)
-            } else {
-                h.shrink(block, layout, new)
-            }
-        });
+        let moved = self.with(move |h| unsafe { h.resize(block, layout, new) });
         match moved {
             Some(p) => p.as_ptr(),
             None => ptr::null_mut(),

@@ -64,15 +64,8 @@ pub(crate) trait Access {
             unsafe { self.dealloc_block(ptr, old) };
             return Some(dangling(new.align()));
         }
-        self.with(move |h| {
-            if new.size() >= old.size() {
-                // SAFETY: forwarded from the caller; sizes checked above.
-                unsafe { h.grow(ptr, old, new) }
-            } else {
-                // SAFETY: forwarded from the caller; sizes checked above.
-                unsafe { h.shrink(ptr, old, new) }
-            }
-        })
+        // SAFETY: forwarded from the caller; zero sizes handled above.
+        self.with(move |h| unsafe { h.resize(ptr, old, new) })
     }
 }
 
