@@ -1,0 +1,160 @@
+//! The suite's own regression test: heaps broken on purpose must fail it.
+//! Each broken heap wraps the correct bump core and breaks one promise of
+//! the `Heap` contract; the model test and the bad-input table must report
+//! each one (a test suite that passes everything proves nothing).
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use polyalloc_bump::BumpHeap;
+use polyalloc_conformance::model::{Op, replay_region};
+use polyalloc_conformance::{Candidate, bad_input};
+use polyalloc_core::source::RegionSource;
+use polyalloc_core::{CheckError, Counting, DefaultSource, Heap, Stats};
+
+/// Which promise the wrapper breaks.
+trait Fault: 'static + Send {
+    /// Changes a correct answer into a wrong one.
+    fn allocate(
+        inner: &mut dyn FnMut(Layout) -> Option<NonNull<u8>>,
+        layout: Layout,
+    ) -> Option<NonNull<u8>>;
+}
+
+/// The correct core, with one fault.
+struct Broken<F, S: polyalloc_core::Source> {
+    inner: BumpHeap<S, Counting>,
+    _fault: core::marker::PhantomData<F>,
+}
+
+// SAFETY: deliberately broken, for this test only; every block it hands out
+// still lies in memory the inner heap owns, so the test process stays sound
+// while the suite reports the broken promise.
+unsafe impl<F: Fault, S: polyalloc_core::Source> Heap for Broken<F, S> {
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let inner = &mut self.inner;
+        F::allocate(&mut |l| inner.allocate(l), layout)
+    }
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded.
+        unsafe { self.inner.deallocate(ptr, layout) }
+    }
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        self.inner.owns(ptr)
+    }
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+    fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+    fn check(&self) -> Result<(), CheckError> {
+        self.inner.check()
+    }
+}
+
+/// Returns blocks with an alignment of 64 or more one byte past it.
+struct Misaligns;
+impl Fault for Misaligns {
+    fn allocate(
+        inner: &mut dyn FnMut(Layout) -> Option<NonNull<u8>>,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        if layout.align() < 64 {
+            return inner(layout);
+        }
+        let padded = Layout::from_size_align(layout.size() + 1, layout.align()).ok()?;
+        // SAFETY: one byte into a block one byte longer than asked.
+        inner(padded).map(|p| unsafe { p.add(1) })
+    }
+}
+
+/// Hands out the second of two fresh 16-byte blocks overlapping the first.
+struct Overlaps;
+impl Fault for Overlaps {
+    fn allocate(
+        inner: &mut dyn FnMut(Layout) -> Option<NonNull<u8>>,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        let p = inner(layout)?;
+        if layout.size() >= 32 {
+            // SAFETY: still inside the block just allocated.
+            return Some(unsafe { p.add(layout.size() / 2) });
+        }
+        Some(p)
+    }
+}
+
+/// Panics on a request near `isize::MAX` instead of failing it.
+struct PanicsOnHuge;
+impl Fault for PanicsOnHuge {
+    fn allocate(
+        inner: &mut dyn FnMut(Layout) -> Option<NonNull<u8>>,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        assert!(layout.size() < isize::MAX as usize / 2, "huge request");
+        inner(layout)
+    }
+}
+
+struct Cand<F>(F);
+impl<F: Fault> Candidate for Cand<F> {
+    const NAME: &'static str = "broken bump";
+    const FREES_REUSE_MEMORY: bool = false;
+    type RegionHeap = Broken<F, RegionSource>;
+    type DefaultHeap = Broken<F, DefaultSource>;
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        Broken {
+            inner: BumpHeap::counting(source),
+            _fault: core::marker::PhantomData,
+        }
+    }
+    fn over_default() -> Self::DefaultHeap {
+        Broken {
+            inner: BumpHeap::counting(DefaultSource::new()),
+            _fault: core::marker::PhantomData,
+        }
+    }
+}
+
+/// Whether running `test` panicked (the suite reports failures by panicking).
+fn fails(test: impl FnOnce()) -> bool {
+    catch_unwind(AssertUnwindSafe(test)).is_err()
+}
+
+#[test]
+fn the_model_reports_a_misaligned_block() {
+    let ops = [Op::Alloc { size: 8, align: 64 }];
+    let err = replay_region::<Cand<Misaligns>>(&ops, 1 << 20).unwrap_err();
+    assert!(err.contains("align"), "{err}");
+}
+
+#[test]
+fn the_model_reports_overlapping_blocks() {
+    let ops = [
+        Op::Alloc { size: 64, align: 8 },
+        Op::Alloc { size: 64, align: 8 },
+    ];
+    assert!(replay_region::<Cand<Overlaps>>(&ops, 1 << 20).is_err());
+}
+
+#[test]
+fn the_bad_input_table_reports_a_panic_and_a_misaligned_block() {
+    assert!(fails(
+        bad_input::huge_sizes_fail_cleanly::<Cand<PanicsOnHuge>>
+    ));
+    assert!(fails(bad_input::alignment_above_a_page::<Cand<Misaligns>>));
+}
+
+#[test]
+fn the_same_tests_pass_on_the_correct_heap() {
+    let ops = [
+        Op::Alloc { size: 8, align: 64 },
+        Op::Alloc { size: 64, align: 8 },
+        Op::Alloc { size: 64, align: 8 },
+    ];
+    replay_region::<polyalloc_conformance::candidates::CountingBump>(&ops, 1 << 20).unwrap();
+    bad_input::huge_sizes_fail_cleanly::<polyalloc_conformance::candidates::CountingBump>();
+    bad_input::alignment_above_a_page::<polyalloc_conformance::candidates::CountingBump>();
+}
