@@ -5,6 +5,7 @@
 use polyalloc_bump::BumpHeap;
 use polyalloc_core::source::RegionSource;
 use polyalloc_core::{Counting, DefaultSource};
+use polyalloc_freelist::FreeListHeap;
 
 use crate::Candidate;
 
@@ -46,5 +47,43 @@ impl Candidate for CountingBump {
 
     fn over_default() -> Self::DefaultHeap {
         BumpHeap::counting(DefaultSource::new())
+    }
+}
+
+/// The free-list strategy (`polyalloc-freelist`) as users get it by default.
+#[derive(Debug)]
+pub struct FreeList;
+
+impl Candidate for FreeList {
+    const NAME: &'static str = "free list";
+    const FREES_REUSE_MEMORY: bool = true;
+    type RegionHeap = FreeListHeap<RegionSource>;
+    type DefaultHeap = FreeListHeap;
+
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        FreeListHeap::with_source(source)
+    }
+
+    fn over_default() -> Self::DefaultHeap {
+        FreeListHeap::new()
+    }
+}
+
+/// The free-list strategy keeping every counter.
+#[derive(Debug)]
+pub struct CountingFreeList;
+
+impl Candidate for CountingFreeList {
+    const NAME: &'static str = "free list (counting)";
+    const FREES_REUSE_MEMORY: bool = true;
+    type RegionHeap = FreeListHeap<RegionSource, Counting>;
+    type DefaultHeap = FreeListHeap<DefaultSource, Counting>;
+
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        FreeListHeap::counting(source)
+    }
+
+    fn over_default() -> Self::DefaultHeap {
+        FreeListHeap::counting(DefaultSource::new())
     }
 }

@@ -1,0 +1,1103 @@
+//! The free-list strategy core: two-level segregated fit (TLSF) with
+//! boundary tags.
+//!
+//! Memory comes from the source in *spans*. A span starts with a
+//! [`SpanHeader`], holds a run of *blocks* and ends with a *fence*: a header
+//! word marked used, so no merge ever walks off the span. A block is a
+//! header word followed by its payload; the header holds the block's size
+//! (a multiple of [`GRAN`]) and two flags, `USED` and `PREV_USED`. A free
+//! block also keeps its list links in its first payload words and a copy of
+//! its size (the *footer*) in its last word, so the block after it can find
+//! its start. A used block has no footer: its payload runs to the next
+//! header, and the one word of header is its only overhead.
+//!
+//! Free blocks are kept in `FL_COUNT × SL_COUNT` doubly linked lists (*bins*).
+//! Sizes below [`LINEAR`] have a bin each (one per granule); above it, each
+//! power of two is split into [`SL_COUNT`] equal ranges. A bit per non-empty
+//! bin in `sl_bitmap[fl]`, and a bit per non-empty row in `fl_bitmap`, find
+//! the smallest non-empty bin at or above a size with two bit scans.
+//!
+//! # Invariants
+//!
+//! 1. **Layout.** Every span starts at a multiple of [`GRAN`] and its length
+//!    is a multiple of [`GRAN`]. Its first block starts [`SPAN_HEADER`] bytes
+//!    in; its fence is its last word. Blocks tile the span exactly: each
+//!    block's size is a multiple of [`GRAN`], at least [`MIN_BLOCK`], and
+//!    the next block (or the fence) starts where it ends. Every payload is
+//!    therefore aligned to [`GRAN`].
+//! 2. **Flags.** A block's `PREV_USED` flag is set exactly when the block
+//!    before it is used; the first block of a span has it set. The fence is
+//!    `USED | FENCE` and holds the span's length.
+//! 3. **Coalescing.** No two free blocks are adjacent.
+//! 4. **Footers.** A free block's last word equals its size.
+//! 5. **Bins.** Every free block is on exactly one list, the bin of its size
+//!    ([`bin_of`]); nothing else is on any list. `prev` links mirror `next`
+//!    links, and a list's head has a null `prev`.
+//! 6. **Bitmaps.** Bit `sl` of `sl_bitmap[fl]` is set exactly when bin
+//!    `(fl, sl)` is non-empty; bit `fl` of `fl_bitmap` exactly when
+//!    `sl_bitmap[fl]` is non-zero.
+//! 7. **Accounting.** `stats.bytes_reserved` is the sum of the spans'
+//!    lengths; the span list holds each span once.
+//!
+//! Spans are merged when the source cannot take memory back (wasm32's
+//! `memory.grow`, a caller's region) and a new span starts where the newest
+//! one ends: the old fence becomes the header of the new free space. With a
+//! source that takes memory back (`mmap`), spans stay as acquired, and a span
+//! that becomes entirely free is released — except the most recent such
+//! span, kept so that a program that frees everything and starts again does
+//! not pay a round trip to the kernel.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::mem::size_of;
+use core::ptr::{self, NonNull};
+
+use polyalloc_core::heap::fits_alignment;
+use polyalloc_core::layout::{dangling, padding_for};
+use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
+use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
+
+/// A machine word: the header, a footer, a list link.
+const WORD: usize = size_of::<usize>();
+/// The granule: block sizes are multiples of it and payloads are aligned to
+/// it (16 bytes on 64-bit targets, 8 on wasm32), as the platform's `malloc`
+/// aligns.
+pub(crate) const GRAN: usize = 2 * WORD;
+/// The smallest block: a header, two list links and a footer, so any block
+/// can become free.
+pub(crate) const MIN_BLOCK: usize = 4 * WORD;
+/// The span header's size: three words, so the first block's payload (one
+/// word later) is aligned to [`GRAN`].
+pub(crate) const SPAN_HEADER: usize = size_of::<SpanHeader>();
+/// A span's own cost: its header and its fence.
+const SPAN_OVERHEAD: usize = SPAN_HEADER + WORD;
+
+/// Header flag: the block is handed out (or is a fence).
+const USED: usize = 1;
+/// Header flag: the block before this one is used.
+const PREV_USED: usize = 2;
+/// Header flag: this word is a span's fence.
+const FENCE: usize = 4;
+/// Every flag bit; a header's size is `header & !FLAGS`.
+const FLAGS: usize = USED | PREV_USED | FENCE;
+
+/// log2 of the number of bins per power of two.
+const SL_BITS: u32 = 4;
+/// Bins per power of two: neighbouring bins differ by at most 1/16 of their
+/// size, so rounding a request up to its bin's bound wastes at most 6.25%.
+pub(crate) const SL_COUNT: usize = 1 << SL_BITS;
+/// log2 of [`GRAN`].
+const GRAN_BITS: u32 = GRAN.trailing_zeros();
+/// Blocks below this size (256 bytes on 64-bit targets) have a bin per
+/// granule: exact fits for the common small sizes.
+pub(crate) const LINEAR: usize = 1 << (SL_BITS + GRAN_BITS);
+/// Rows of bins: row 0 for the linear sizes, one per power of two above.
+pub(crate) const FL_COUNT: usize = (usize::BITS - SL_BITS - GRAN_BITS) as usize + 1;
+
+/// The largest block size: far enough below `isize::MAX` that no size
+/// arithmetic on it can overflow.
+const MAX_BLOCK: usize = (isize::MAX as usize / 2) & !(GRAN - 1);
+
+/// The first span asked of a source that takes memory back; later spans
+/// double up to [`MAX_SPAN`]. Sources that cannot take memory back are asked
+/// for [`FIRST_SPAN`] at a time, as their spans merge anyway.
+const FIRST_SPAN: usize = 64 * 1024;
+/// The largest span asked for beyond what a request needs.
+const MAX_SPAN: usize = 1024 * 1024;
+
+// The bitmaps hold a bit per row and per bin.
+const _: () = assert!(FL_COUNT <= usize::BITS as usize && SL_COUNT <= 32);
+// Header flags fit below the granule.
+const _: () = assert!(FLAGS < GRAN);
+// The first payload is aligned.
+const _: () = assert!((SPAN_HEADER + WORD) % GRAN == 0);
+
+/// The header at the start of every span.
+#[repr(C)]
+pub(crate) struct SpanHeader {
+    /// The next older span, or null.
+    pub(crate) next: *mut SpanHeader,
+    /// The next newer span, or null.
+    pub(crate) prev: *mut SpanHeader,
+    /// The span's length in bytes, header and fence included.
+    pub(crate) len: usize,
+}
+
+/// The block size serving a request of `size` bytes (at most [`GRAN`]
+/// alignment): header plus payload, rounded to the granule, at least
+/// [`MIN_BLOCK`]; `None` past [`MAX_BLOCK`].
+#[inline(always)]
+fn block_size(size: usize) -> Option<usize> {
+    if size > MAX_BLOCK {
+        return None;
+    }
+    let s = (size + WORD + GRAN - 1) & !(GRAN - 1);
+    Some(if s < MIN_BLOCK { MIN_BLOCK } else { s })
+}
+
+/// The bin `(fl, sl)` a free block of `size` bytes belongs in.
+#[inline(always)]
+pub(crate) fn bin_of(size: usize) -> (usize, usize) {
+    if size < LINEAR {
+        (0, size >> GRAN_BITS)
+    } else {
+        let msb = usize::BITS - 1 - size.leading_zeros();
+        let fl = (msb - SL_BITS - GRAN_BITS + 1) as usize;
+        let sl = (size >> (msb - SL_BITS)) & (SL_COUNT - 1);
+        (fl, sl)
+    }
+}
+
+/// The header after block `b` of `size` bytes, and the bytes `b` could
+/// have if it took that block too when it is free.
+///
+/// # Safety
+///
+/// `b` is a block of `size` bytes of a live span.
+#[inline(always)]
+unsafe fn free_after(b: *mut u8, size: usize) -> (usize, usize) {
+    // SAFETY: the header after a block is inside its span (the fence at
+    // worst).
+    let after = unsafe { header(b.add(size)) };
+    let extra = if after & USED == 0 { after & !FLAGS } else { 0 };
+    (after, size + extra)
+}
+
+/// Whether a block of `size` bytes followed by a fence whose header is
+/// `fence` is the whole of its span.
+#[inline(always)]
+fn covers_span(size: usize, fence: usize) -> bool {
+    size + SPAN_OVERHEAD == fence & !FLAGS
+}
+
+/// The first bin whose every block is at least `size` bytes: `size`'s own
+/// bin for the linear sizes, the next one up otherwise.
+#[inline(always)]
+fn search_bin(size: usize) -> (usize, usize) {
+    if size < LINEAR {
+        (0, size >> GRAN_BITS)
+    } else {
+        let msb = usize::BITS - 1 - size.leading_zeros();
+        bin_of(size + (1 << (msb - SL_BITS)) - 1)
+    }
+}
+
+// Raw block access. A block is named by the address of its header, a
+// `*mut u8` carrying the provenance of its whole span.
+
+/// Reads the header word at `b`.
+///
+/// # Safety
+///
+/// `b` is a block or fence of a live span.
+#[inline(always)]
+unsafe fn header(b: *mut u8) -> usize {
+    // SAFETY: headers are word-aligned words inside a live span.
+    unsafe { b.cast::<usize>().read() }
+}
+
+/// Writes the header word at `b`.
+///
+/// # Safety
+///
+/// As for [`header`].
+#[inline(always)]
+unsafe fn set_header(b: *mut u8, value: usize) {
+    // SAFETY: as for `header`.
+    unsafe { b.cast::<usize>().write(value) }
+}
+
+/// Writes the footer of a free block of `size` bytes at `b`.
+///
+/// # Safety
+///
+/// `b` is a block of `size` bytes in a live span.
+#[inline(always)]
+unsafe fn set_footer(b: *mut u8, size: usize) {
+    // SAFETY: the last word of the block lies inside it.
+    unsafe { b.add(size - WORD).cast::<usize>().write(size) }
+}
+
+/// The `next` link of free block `b`.
+///
+/// # Safety
+///
+/// `b` is a free block of a live span.
+#[inline(always)]
+unsafe fn next_free(b: *mut u8) -> *mut u8 {
+    // SAFETY: a free block is at least `MIN_BLOCK` long; word 1 is `next`.
+    unsafe { b.add(WORD).cast::<*mut u8>().read() }
+}
+
+/// The `prev` link of free block `b`.
+///
+/// # Safety
+///
+/// As for [`next_free`].
+#[inline(always)]
+unsafe fn prev_free(b: *mut u8) -> *mut u8 {
+    // SAFETY: word 2 of a free block is `prev`.
+    unsafe { b.add(2 * WORD).cast::<*mut u8>().read() }
+}
+
+/// Sets the `next` link of free block `b`.
+///
+/// # Safety
+///
+/// As for [`next_free`].
+#[inline(always)]
+unsafe fn set_next_free(b: *mut u8, next: *mut u8) {
+    // SAFETY: as for `next_free`.
+    unsafe { b.add(WORD).cast::<*mut u8>().write(next) }
+}
+
+/// Sets the `prev` link of free block `b`.
+///
+/// # Safety
+///
+/// As for [`next_free`].
+#[inline(always)]
+unsafe fn set_prev_free(b: *mut u8, prev: *mut u8) {
+    // SAFETY: as for `prev_free`.
+    unsafe { b.add(2 * WORD).cast::<*mut u8>().write(prev) }
+}
+
+/// The single-threaded free-list heap over a [`Source`].
+///
+/// `R` picks what it counts: [`Uncounted`] (the default) keeps only the
+/// bytes reserved from the source; [`Counting`](polyalloc_core::Counting)
+/// keeps every counter of [`Stats`].
+///
+/// See the [crate docs](crate) for what it is for, and the module source for
+/// its invariants.
+pub struct FreeListHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
+    /// Bit `fl` set when row `fl` has a non-empty bin (invariant 6).
+    fl_bitmap: usize,
+    /// Bit `sl` of entry `fl` set when bin `(fl, sl)` is non-empty.
+    sl_bitmap: [u32; FL_COUNT],
+    /// The first free block of each bin, or null.
+    heads: [[*mut u8; SL_COUNT]; FL_COUNT],
+    /// The newest span, or null; spans are linked newest to oldest.
+    spans: *mut SpanHeader,
+    /// A span that was entirely free when last seen, kept for reuse; it may
+    /// have been used since (checked before it is released). Null if none.
+    retained: *mut SpanHeader,
+    /// Bytes to ask of the source for the next span.
+    next_span: usize,
+    stats: R,
+    source: S,
+}
+
+// SAFETY: the heap exclusively owns every span it points to; nothing else
+// holds those pointers, so moving the heap to another thread moves that
+// ownership. The source must be `Send` for the same reason.
+unsafe impl<S: Source + Send, R: Recorder> Send for FreeListHeap<S, R> {}
+
+impl FreeListHeap {
+    /// An empty, uncounted heap on the platform's default source. Reserves
+    /// nothing until the first allocation.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self::with_source(DefaultSource::DEFAULT)
+    }
+}
+
+impl<S: Source> FreeListHeap<S> {
+    /// An empty, uncounted heap over `source`. Reserves nothing until the
+    /// first allocation.
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
+        Self::with_recorder(source)
+    }
+}
+
+impl<S: Source> FreeListHeap<S, polyalloc_core::Counting> {
+    /// An empty heap over `source` that keeps every counter of [`Stats`].
+    #[must_use]
+    pub const fn counting(source: S) -> Self {
+        Self::with_recorder(source)
+    }
+}
+
+impl<R: Recorder> Default for FreeListHeap<DefaultSource, R> {
+    fn default() -> Self {
+        Self::with_recorder(DefaultSource::DEFAULT)
+    }
+}
+
+impl<S: Source + ConstDefault, R: Recorder> ConstDefault for FreeListHeap<S, R> {
+    const DEFAULT: Self = Self::with_recorder(S::DEFAULT);
+}
+
+impl<S: Source, R: Recorder> FreeListHeap<S, R> {
+    /// An empty heap over `source` with the recorder `R` named by the type
+    /// (`FreeListHeap::<_, Counting>::with_recorder(source)`); for code
+    /// generic over the recorder. Reserves nothing until the first
+    /// allocation.
+    #[must_use]
+    pub const fn with_recorder(source: S) -> Self {
+        Self {
+            fl_bitmap: 0,
+            sl_bitmap: [0; FL_COUNT],
+            heads: [[ptr::null_mut(); SL_COUNT]; FL_COUNT],
+            spans: ptr::null_mut(),
+            retained: ptr::null_mut(),
+            next_span: FIRST_SPAN,
+            stats: R::NEW,
+            source,
+        }
+    }
+
+    /// The source the heap takes spans from.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The number of spans the heap holds.
+    #[must_use]
+    pub fn span_count(&self) -> usize {
+        self.span_iter().count()
+    }
+
+    /// Bytes in free blocks, the free part of every span (a walk of the
+    /// bins: for tests and diagnostics, not for fast paths).
+    #[must_use]
+    pub fn free_bytes(&self) -> usize {
+        let mut total = 0;
+        for row in &self.heads {
+            for &head in row {
+                let mut b = head;
+                while !b.is_null() {
+                    // SAFETY: every list holds free blocks of live spans
+                    // (invariant 5).
+                    unsafe {
+                        total += header(b) & !FLAGS;
+                        b = next_free(b);
+                    }
+                }
+            }
+        }
+        total
+    }
+
+    /// The spans, newest first.
+    pub(crate) fn span_iter(&self) -> impl Iterator<Item = *mut SpanHeader> + '_ {
+        let mut s = self.spans;
+        core::iter::from_fn(move || {
+            if s.is_null() {
+                return None;
+            }
+            let this = s;
+            // SAFETY: every span on the list is live.
+            s = unsafe { (*s).next };
+            Some(this)
+        })
+    }
+
+    // ---- bins ----------------------------------------------------------
+
+    /// Puts free block `b` of `size` bytes at the head of its bin.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block of `size` bytes of a live span, on no list.
+    #[inline(always)]
+    unsafe fn insert(&mut self, b: *mut u8, size: usize) {
+        let (fl, sl) = bin_of(size);
+        let head = self.heads[fl][sl];
+        // SAFETY: `b` is free and `head`, if any, is a free block on a list.
+        unsafe {
+            set_next_free(b, head);
+            set_prev_free(b, ptr::null_mut());
+            if !head.is_null() {
+                set_prev_free(head, b);
+            }
+        }
+        self.heads[fl][sl] = b;
+        self.sl_bitmap[fl] |= 1 << sl;
+        self.fl_bitmap |= 1 << fl;
+    }
+
+    /// Takes free block `b` of `size` bytes off its bin.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block of `size` bytes on its bin's list.
+    #[inline(always)]
+    unsafe fn remove(&mut self, b: *mut u8, size: usize) {
+        let (fl, sl) = bin_of(size);
+        // SAFETY: `b` and its neighbours on the list are free blocks.
+        unsafe {
+            let next = next_free(b);
+            let prev = prev_free(b);
+            if !next.is_null() {
+                set_prev_free(next, prev);
+            }
+            if prev.is_null() {
+                self.heads[fl][sl] = next;
+                if next.is_null() {
+                    self.clear_bit(fl, sl);
+                }
+            } else {
+                set_next_free(prev, next);
+            }
+        }
+    }
+
+    /// Marks bin `(fl, sl)` empty in the bitmaps.
+    #[inline(always)]
+    fn clear_bit(&mut self, fl: usize, sl: usize) {
+        self.sl_bitmap[fl] &= !(1 << sl);
+        if self.sl_bitmap[fl] == 0 {
+            self.fl_bitmap &= !(1 << fl);
+        }
+    }
+
+    /// Takes a free block of at least `need` bytes off the bins: the first
+    /// block of the smallest non-empty bin whose blocks all fit, found with
+    /// two bit scans; failing that, a fitting block from `need`'s own bin.
+    #[inline(always)]
+    fn find(&mut self, need: usize) -> Option<*mut u8> {
+        let (fl, sl) = search_bin(need);
+        let row = self.sl_bitmap[fl] & (u32::MAX << sl);
+        let (fl, sl) = if row != 0 {
+            (fl, row.trailing_zeros() as usize)
+        } else {
+            let rows = self.fl_bitmap & usize::MAX.checked_shl(fl as u32 + 1).unwrap_or(0);
+            if rows == 0 {
+                return self.find_in_own_bin(need);
+            }
+            let fl = rows.trailing_zeros() as usize;
+            (fl, self.sl_bitmap[fl].trailing_zeros() as usize)
+        };
+        let b = self.heads[fl][sl];
+        // SAFETY: the bitmaps say the bin is non-empty (invariant 6), so `b`
+        // is its first free block.
+        unsafe {
+            let next = next_free(b);
+            self.heads[fl][sl] = next;
+            if next.is_null() {
+                self.clear_bit(fl, sl);
+            } else {
+                set_prev_free(next, ptr::null_mut());
+            }
+        }
+        Some(b)
+    }
+
+    /// The slow half of [`find`](Self::find): the bins above `need`'s are
+    /// empty, but a block in `need`'s own bin may still be large enough
+    /// (its blocks range over 1/16 of a power of two). Looks at a bounded
+    /// number of them, so a heap holding one large free block can still
+    /// serve a request for nearly all of it.
+    #[cold]
+    fn find_in_own_bin(&mut self, need: usize) -> Option<*mut u8> {
+        let (fl, sl) = bin_of(need);
+        let mut b = self.heads[fl][sl];
+        for _ in 0..32 {
+            if b.is_null() {
+                return None;
+            }
+            // SAFETY: `b` is a free block on the bin's list.
+            let size = unsafe { header(b) } & !FLAGS;
+            if size >= need {
+                // SAFETY: as above.
+                unsafe { self.remove(b, size) };
+                return Some(b);
+            }
+            // SAFETY: as above.
+            b = unsafe { next_free(b) };
+        }
+        None
+    }
+
+    // ---- blocks --------------------------------------------------------
+
+    /// Marks free block `b` (off the bins) used for `need` bytes, splitting
+    /// off and binning the rest when it can stand as a block of its own.
+    /// Returns the payload.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block of a live span, on no list, of at least `need`
+    /// bytes; `need` is a multiple of [`GRAN`] of at least [`MIN_BLOCK`].
+    #[inline(always)]
+    unsafe fn take(&mut self, b: *mut u8, need: usize) -> NonNull<u8> {
+        // SAFETY: `b` is a free block (its header, and the header after it,
+        // are inside its span); the split point lies inside it.
+        unsafe {
+            let h = header(b);
+            let size = h & !FLAGS;
+            let rest = size - need;
+            if rest >= MIN_BLOCK {
+                set_header(b, need | USED | (h & PREV_USED));
+                let r = b.add(need);
+                set_header(r, rest | PREV_USED);
+                set_footer(r, rest);
+                self.insert(r, rest);
+            } else {
+                set_header(b, size | USED | (h & PREV_USED));
+                let after = b.add(size);
+                set_header(after, header(after) | PREV_USED);
+            }
+            NonNull::new_unchecked(b.add(WORD))
+        }
+    }
+
+    /// Frees `size` bytes at `b` (the whole of a block, or the tail split
+    /// off one): merges with the free neighbours, fixes the flags and
+    /// footers and bins the result, or releases its span when it is the
+    /// whole span.
+    ///
+    /// # Safety
+    ///
+    /// `b` starts `size` bytes of a live span that tile into blocks, are no
+    /// longer handed out and are on no list; the header at `b` holds the
+    /// `PREV_USED` flag of the block before.
+    #[inline(always)]
+    unsafe fn release_block(&mut self, mut b: *mut u8, mut size: usize) {
+        // SAFETY: the neighbours' headers lie in the same span (the fence
+        // stops the walk forward; `PREV_USED` is set on a first block, so
+        // the walk back never leaves the span); free neighbours are on
+        // their bins.
+        unsafe {
+            let h = header(b);
+            let after = b.add(size);
+            let ah = header(after);
+            if ah & USED == 0 {
+                let asize = ah & !FLAGS;
+                self.remove(after, asize);
+                size += asize;
+            } else {
+                set_header(after, ah & !PREV_USED);
+            }
+            if h & PREV_USED == 0 {
+                let psize = b.sub(WORD).cast::<usize>().read();
+                b = b.sub(psize);
+                self.remove(b, psize);
+                size += psize;
+            }
+            // Whatever is before the merged block is used (invariant 3).
+            set_header(b, size | PREV_USED);
+            set_footer(b, size);
+            let end = header(b.add(size));
+            if end & FENCE != 0 && covers_span(size, end) {
+                self.span_emptied(b, size);
+            } else {
+                self.insert(b, size);
+            }
+        }
+    }
+
+    /// Finishes freeing `b`, a free block of `size` bytes that covers its
+    /// whole span: with a source that takes memory back, releases the span
+    /// kept from before (if it is still empty) and keeps this one.
+    ///
+    /// # Safety
+    ///
+    /// `b` is the only block of its live span, free and on no list.
+    #[cold]
+    unsafe fn span_emptied(&mut self, b: *mut u8, size: usize) {
+        // SAFETY: `b` is free and on no list.
+        unsafe { self.insert(b, size) };
+        if !self.source.can_release() {
+            return;
+        }
+        // SAFETY: the span header sits `SPAN_HEADER` bytes before the first
+        // block, in the same span.
+        let span = unsafe { b.sub(SPAN_HEADER) }.cast::<SpanHeader>();
+        let old = core::mem::replace(&mut self.retained, span);
+        if !old.is_null() && old != span {
+            // SAFETY: `old` was a live span when retained; spans only leave
+            // the list through `release_if_empty`, which clears `retained`.
+            unsafe { self.release_if_empty(old) };
+        }
+    }
+
+    /// Gives `span` back to the source if it is entirely free.
+    ///
+    /// # Safety
+    ///
+    /// `span` is a live span of this heap.
+    unsafe fn release_if_empty(&mut self, span: *mut SpanHeader) {
+        // SAFETY: `span` is live; its first block follows its header.
+        unsafe {
+            let len = (*span).len;
+            let first = span.cast::<u8>().add(SPAN_HEADER);
+            let h = header(first);
+            if h & USED != 0 || (h & !FLAGS) + SPAN_OVERHEAD != len {
+                return;
+            }
+            self.remove(first, h & !FLAGS);
+            self.unlink_span(span);
+            let whole = Span::new(NonNull::new_unchecked(span.cast::<u8>()), len);
+            if self.source.release(whole) {
+                self.stats.record_release(len);
+                if self.retained == span {
+                    self.retained = ptr::null_mut();
+                }
+            } else {
+                // The source kept it after all: keep using it.
+                self.link_span(span);
+                self.insert(first, h & !FLAGS);
+            }
+        }
+    }
+
+    // ---- spans ---------------------------------------------------------
+
+    /// Puts `span` at the head of the span list.
+    ///
+    /// # Safety
+    ///
+    /// `span` is a live span header on no list.
+    unsafe fn link_span(&mut self, span: *mut SpanHeader) {
+        // SAFETY: `span` and the current head are live span headers.
+        unsafe {
+            (*span).next = self.spans;
+            (*span).prev = ptr::null_mut();
+            if !self.spans.is_null() {
+                (*self.spans).prev = span;
+            }
+        }
+        self.spans = span;
+    }
+
+    /// Takes `span` off the span list.
+    ///
+    /// # Safety
+    ///
+    /// `span` is on the span list.
+    unsafe fn unlink_span(&mut self, span: *mut SpanHeader) {
+        // SAFETY: `span` and its neighbours are live span headers.
+        unsafe {
+            let (next, prev) = ((*span).next, (*span).prev);
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            if prev.is_null() {
+                self.spans = next;
+            } else {
+                (*prev).next = next;
+            }
+        }
+    }
+
+    /// Gets memory for a block of `need` bytes from the source and returns
+    /// a free block (on no list) of at least `need` bytes: a new span, or
+    /// the newest span extended when the new memory continues it.
+    #[cold]
+    #[inline(never)]
+    fn extend(&mut self, need: usize) -> Option<*mut u8> {
+        let want = need.checked_add(SPAN_OVERHEAD)?;
+        let merging = !self.source.can_release();
+        // Ask for a whole span; when the source cannot give that much (a
+        // region nearly used up), halve the ask down to what is needed.
+        let mut ask = want.max(self.next_span);
+        let span = loop {
+            if let Some(span) = self.source.acquire(ask, GRAN) {
+                break span;
+            }
+            if ask == want {
+                return None;
+            }
+            ask = (ask / 2).next_multiple_of(GRAN).max(want);
+        };
+        let len = span.len() & !(GRAN - 1);
+        if len < want {
+            // Only a source breaking its contract gets here.
+            return None;
+        }
+        self.stats.record_reserve(len);
+        if !merging {
+            self.next_span = (self.next_span * 2).min(MAX_SPAN);
+        }
+        let newest = self.spans;
+        // SAFETY: `newest`, if any, is a live span; the new span is fresh
+        // memory of `len` bytes, valid and ours.
+        unsafe {
+            if merging && !newest.is_null() && newest.addr() + (*newest).len == span.start() {
+                return Some(self.append_to_newest(span.ptr().as_ptr(), len));
+            }
+            Some(self.new_span(span.ptr().as_ptr(), len))
+        }
+    }
+
+    /// Lays out a fresh span of `len` bytes at `start`: header, one free
+    /// block, fence. Returns the block, on no list.
+    ///
+    /// # Safety
+    ///
+    /// `len` bytes at `start` are fresh memory of ours, `start` a multiple
+    /// of [`GRAN`], `len` a multiple of [`GRAN`] of at least
+    /// `SPAN_OVERHEAD + MIN_BLOCK`.
+    unsafe fn new_span(&mut self, start: *mut u8, len: usize) -> *mut u8 {
+        let span = start.cast::<SpanHeader>();
+        // SAFETY: the header, first block and fence lie inside the span.
+        unsafe {
+            span.write(SpanHeader {
+                next: ptr::null_mut(),
+                prev: ptr::null_mut(),
+                len,
+            });
+            self.link_span(span);
+            let b = start.add(SPAN_HEADER);
+            let size = len - SPAN_OVERHEAD;
+            set_header(b, size | PREV_USED);
+            set_footer(b, size);
+            set_header(start.add(len - WORD), len | USED | FENCE);
+            b
+        }
+    }
+
+    /// Adds `len` fresh bytes at `start`, where the newest span ends, to
+    /// that span: its fence becomes the header of the new free space, which
+    /// merges with a free block before it. Returns the free block, on no
+    /// list.
+    ///
+    /// # Safety
+    ///
+    /// The newest span ends at `start`; `len` bytes there are fresh memory
+    /// of ours, a multiple of [`GRAN`]. Pointers to the two must carry the
+    /// same provenance (true of one region carved in order, and of wasm32
+    /// linear memory, which has none), since one block now spans both.
+    unsafe fn append_to_newest(&mut self, start: *mut u8, len: usize) -> *mut u8 {
+        let span = self.spans;
+        // SAFETY: the old fence is the newest span's last word; the new
+        // memory follows it. Pointers into the new memory are derived from
+        // `start`, which carries its provenance.
+        unsafe {
+            let total = (*span).len + len;
+            (*span).len = total;
+            let old_fence = span.cast::<u8>().add(total - len - WORD);
+            let fh = header(old_fence);
+            // The new block runs from the old fence to the new one.
+            let mut size = len;
+            let mut b = start.sub(WORD);
+            set_header(start.add(len - WORD), total | USED | FENCE);
+            if fh & PREV_USED == 0 {
+                let psize = old_fence.sub(WORD).cast::<usize>().read();
+                b = old_fence.sub(psize);
+                self.remove(b, psize);
+                size += psize;
+            }
+            set_header(b, size | PREV_USED);
+            set_footer(b, size);
+            b
+        }
+    }
+}
+
+impl<S: Source, R: Recorder> FreeListHeap<S, R> {
+    /// Serves a request for more than [`GRAN`] alignment: finds a block
+    /// with room to spare, splits off the front so the payload is aligned,
+    /// and returns the front to the bins.
+    #[cold]
+    #[inline(never)]
+    fn allocate_aligned(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let need = block_size(layout.size())?;
+        let align = layout.align();
+        // Room for the worst front gap: up to `align - GRAN` to reach the
+        // alignment, plus `align` more if that gap is too small to be a
+        // block (`align >= 2 * GRAN == MIN_BLOCK`).
+        let room = need.checked_add(align.checked_mul(2)?)?;
+        if room > MAX_BLOCK {
+            return None;
+        }
+        let b = match self.find(room) {
+            Some(b) => b,
+            None => self.extend(room)?,
+        };
+        // SAFETY: `b` is a free block of at least `room` bytes, on no list;
+        // the aligned payload lies inside it with `need` bytes after it.
+        unsafe {
+            let h = header(b);
+            let size = h & !FLAGS;
+            let mut gap = padding_for(b.addr() + WORD, align);
+            if gap != 0 && gap < MIN_BLOCK {
+                gap += align;
+            }
+            let b = if gap == 0 {
+                b
+            } else {
+                // The front becomes a free block; what it bordered before
+                // is used (invariant 3), so it keeps `b`'s `PREV_USED`.
+                set_header(b, gap | (h & PREV_USED));
+                set_footer(b, gap);
+                self.insert(b, gap);
+                let rest = b.add(gap);
+                set_header(rest, size - gap);
+                rest
+            };
+            let p = self.take(b, need);
+            self.stats.record_alloc(layout.size());
+            Some(p)
+        }
+    }
+
+    /// Gets `more` bytes from the source to continue the newest span, when
+    /// `fence` is that span's fence and the source's spans merge. Whatever
+    /// the source hands out ends up in the bins (a span that does not
+    /// continue this one starts a span of its own); returns whether memory
+    /// was added at all.
+    #[cold]
+    fn extend_after(&mut self, fence: *mut u8, more: usize) -> bool {
+        let newest = self.spans;
+        // SAFETY: `newest`, if any, is a live span.
+        unsafe {
+            if self.source.can_release()
+                || newest.is_null()
+                || fence.addr() + WORD != newest.addr() + (*newest).len
+            {
+                return false;
+            }
+        }
+        let Some(need) = more.checked_add(MIN_BLOCK) else {
+            return false;
+        };
+        match self.extend(need) {
+            Some(free) => {
+                // SAFETY: `free` is a free block on no list.
+                unsafe { self.insert(free, header(free) & !FLAGS) };
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Rebuilds `span` as one free block, forgetting every block in it.
+    ///
+    /// # Safety
+    ///
+    /// `span` is a live span of this heap whose blocks are on no list.
+    unsafe fn clear_span(&mut self, span: *mut SpanHeader) {
+        // SAFETY: as in `new_span`, on a span that is already laid out.
+        unsafe {
+            let len = (*span).len;
+            let start = span.cast::<u8>();
+            let b = start.add(SPAN_HEADER);
+            let size = len - SPAN_OVERHEAD;
+            set_header(b, size | PREV_USED);
+            set_footer(b, size);
+            set_header(start.add(len - WORD), len | USED | FENCE);
+            self.insert(b, size);
+        }
+    }
+
+    /// Gives every span back to the source that takes it.
+    fn release_all(&mut self) {
+        let mut s = self.spans;
+        self.spans = ptr::null_mut();
+        self.retained = ptr::null_mut();
+        while !s.is_null() {
+            // SAFETY: `s` is a live span, now on no list.
+            unsafe {
+                let next = (*s).next;
+                let len = (*s).len;
+                let whole = Span::new(NonNull::new_unchecked(s.cast::<u8>()), len);
+                if self.source.release(whole) {
+                    self.stats.record_release(len);
+                } else {
+                    self.link_span(s);
+                }
+                s = next;
+            }
+        }
+    }
+}
+
+// SAFETY: blocks are carved from spans the source handed out, tiled without
+// overlap (invariant 1): `take` hands out a free block, which no live block
+// overlaps, and only blocks being freed or resized become free again. A
+// payload is `GRAN`-aligned (invariant 1) or aligned by `allocate_aligned`.
+// A failed request returns before changing any block. No method panics: the
+// arithmetic on caller sizes is bounded by `MAX_BLOCK` or checked.
+unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
+    #[inline(always)]
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            return Some(dangling(layout.align()));
+        }
+        if layout.align() > GRAN {
+            return self.allocate_aligned(layout);
+        }
+        let need = block_size(layout.size())?;
+        let b = match self.find(need) {
+            Some(b) => b,
+            None => self.extend(need)?,
+        };
+        // SAFETY: `find` and `extend` return free blocks of at least `need`
+        // bytes, on no list.
+        let p = unsafe { self.take(b, need) };
+        self.stats.record_alloc(layout.size());
+        Some(p)
+    }
+
+    #[inline(always)]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            // A zero-size block is a dangling pointer (see `allocate`).
+            return;
+        }
+        // SAFETY: `ptr` is a live block of this heap: its header is the word
+        // before it, and it is no longer handed out once freed.
+        unsafe {
+            let b = ptr.as_ptr().sub(WORD);
+            let size = header(b) & !FLAGS;
+            self.release_block(b, size);
+        }
+        self.stats.record_dealloc(layout.size());
+    }
+
+    #[inline]
+    unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        if old.size() == 0 || !fits_alignment(ptr, new) {
+            return false;
+        }
+        let Some(need) = block_size(new.size()) else {
+            return false;
+        };
+        // SAFETY: `ptr` is a live block: its header is the word before it,
+        // and the header after it is in the same span.
+        unsafe {
+            let b = ptr.as_ptr().sub(WORD);
+            let h = header(b);
+            let size = h & !FLAGS;
+            if need > size {
+                let (mut after, mut avail) = free_after(b, size);
+                if avail < need {
+                    // At the end of the newest span, more memory from a
+                    // source whose spans merge may continue the block.
+                    if !self.extend_after(b.add(avail), need - avail) {
+                        return false;
+                    }
+                    (after, avail) = free_after(b, size);
+                    if avail < need {
+                        return false;
+                    }
+                }
+                // `avail > size`, so the block after `b` is free.
+                let asize = after & !FLAGS;
+                self.remove(b.add(size), asize);
+                let total = size + asize;
+                let rest = total - need;
+                if rest >= MIN_BLOCK {
+                    set_header(b, need | (h & FLAGS));
+                    let r = b.add(need);
+                    // The block after `r` already reads "previous free".
+                    set_header(r, rest | PREV_USED);
+                    set_footer(r, rest);
+                    self.insert(r, rest);
+                } else {
+                    set_header(b, total | (h & FLAGS));
+                    let next = b.add(total);
+                    set_header(next, header(next) | PREV_USED);
+                }
+            }
+        }
+        self.stats.record_realloc(old.size(), new.size());
+        true
+    }
+
+    #[inline]
+    unsafe fn shrink_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        // A block shrunk to nothing must become the dangling pointer, so that
+        // freeing it with a zero size is a no-op: that takes a move.
+        if new.size() == 0 || old.size() == 0 || !fits_alignment(ptr, new) {
+            return false;
+        }
+        let Some(need) = block_size(new.size()) else {
+            return false;
+        };
+        // SAFETY: `ptr` is a live block; the split point lies inside it.
+        unsafe {
+            let b = ptr.as_ptr().sub(WORD);
+            let h = header(b);
+            let size = h & !FLAGS;
+            if size >= need + MIN_BLOCK {
+                set_header(b, need | (h & FLAGS));
+                let r = b.add(need);
+                set_header(r, PREV_USED);
+                self.release_block(r, size - need);
+            }
+        }
+        self.stats.record_realloc(old.size(), new.size());
+        true
+    }
+
+    /// Whether `ptr` lies in a span holding at least one live block. This
+    /// is an answer by address range, as routing a free needs: it is true
+    /// for every byte of every live block, false for memory the heap does
+    /// not hold and for a span whose blocks are all free (after a reset,
+    /// every span), and may be true for the free space between live
+    /// blocks. Costs a step per span.
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        let addr = ptr.as_ptr().addr();
+        self.span_iter().any(|span| {
+            // SAFETY: every span on the list is live; its first block
+            // follows its header.
+            unsafe {
+                let len = (*span).len;
+                if addr < span.addr() + SPAN_HEADER || addr >= span.addr() + len - WORD {
+                    return false;
+                }
+                let first = header(span.cast::<u8>().add(SPAN_HEADER));
+                first & USED != 0 || (first & !FLAGS) + SPAN_OVERHEAD != len
+            }
+        })
+    }
+
+    fn reset(&mut self) {
+        self.stats.forget(0, 0);
+        self.fl_bitmap = 0;
+        self.sl_bitmap = [0; FL_COUNT];
+        self.heads = [[ptr::null_mut(); SL_COUNT]; FL_COUNT];
+        let mut s = self.spans;
+        while !s.is_null() {
+            // SAFETY: `s` is a live span; the bins were just emptied, so
+            // none of its blocks is on a list.
+            unsafe {
+                self.clear_span(s);
+                s = (*s).next;
+            }
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        self.stats.snapshot()
+    }
+
+    fn check(&self) -> Result<(), CheckError> {
+        #[cfg(debug_assertions)]
+        {
+            self.check_invariants()
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Ok(())
+        }
+    }
+}
+
+impl<S: Source, R: Recorder> Drop for FreeListHeap<S, R> {
+    fn drop(&mut self) {
+        // Everything goes back to a source that takes it; the rest is the
+        // source's to keep (a region) or the module's for good (wasm32).
+        self.release_all();
+    }
+}
+
+impl<S: Source, R: Recorder> fmt::Debug for FreeListHeap<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FreeListHeap")
+            .field("spans", &self.span_count())
+            .field("free_bytes", &self.free_bytes())
+            .field("stats", &self.stats.snapshot())
+            .finish()
+    }
+}
+
+#[cfg(debug_assertions)]
+mod check;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,258 @@
+//! The debug-only heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
+//! verifies invariants 1 to 7 of the parent module.
+
+use polyalloc_core::heap::ensure;
+use polyalloc_core::source::Source;
+use polyalloc_core::{CheckError, Recorder};
+
+use super::{
+    FENCE, FL_COUNT, FLAGS, FreeListHeap, GRAN, MIN_BLOCK, PREV_USED, SL_COUNT, SPAN_HEADER,
+    SpanHeader, USED, WORD, bin_of, header, next_free, prev_free,
+};
+
+impl<S: Source, R: Recorder> FreeListHeap<S, R> {
+    /// The heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
+    /// walks every span block by block (invariants 1–4 and 7), then every
+    /// bin (5–6), and ties the two together: every free block met in the
+    /// walk is on its bin's list, and the lists hold nothing else.
+    pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
+        // Bound every walk by what fits in the reserved bytes, so a cycle is
+        // reported instead of looping forever.
+        let reserved = self.stats.bytes_reserved();
+        let limit = reserved / MIN_BLOCK + 1;
+        // The bins first: `walk_span` follows their links.
+        let binned = self.walk_bins(limit)?;
+        let mut total = 0usize;
+        let mut free_blocks = 0usize;
+        let mut spans = 0usize;
+        let mut newer: *mut SpanHeader = core::ptr::null_mut();
+        for span in self.span_iter() {
+            spans += 1;
+            ensure(
+                spans <= limit,
+                "7: the span list is acyclic",
+                span.addr(),
+                spans,
+            )?;
+            let s = span.addr();
+            // SAFETY: every span on the list is live.
+            let (len, prev) = unsafe { ((*span).len, (*span).prev) };
+            ensure(
+                prev == newer,
+                "7: span prev links mirror next links",
+                s,
+                prev.addr(),
+            )?;
+            newer = span;
+            ensure(s % GRAN == 0, "1: spans start at a multiple of GRAN", s, s)?;
+            ensure(
+                len % GRAN == 0,
+                "1: span lengths are multiples of GRAN",
+                s,
+                len,
+            )?;
+            ensure(
+                len >= SPAN_HEADER + WORD + MIN_BLOCK,
+                "1: a span holds at least one block",
+                s,
+                len,
+            )?;
+            total = total.wrapping_add(len);
+            free_blocks += self.walk_span(span, len, limit)?;
+        }
+        ensure(
+            total == reserved,
+            "7: bytes_reserved is the sum of the span lengths",
+            total,
+            reserved,
+        )?;
+        ensure(
+            binned == free_blocks,
+            "5: the bins hold exactly the free blocks",
+            binned,
+            free_blocks,
+        )
+    }
+
+    /// Walks one span's blocks; returns how many are free.
+    fn walk_span(
+        &self,
+        span: *mut SpanHeader,
+        len: usize,
+        limit: usize,
+    ) -> Result<usize, CheckError> {
+        let start = span.cast::<u8>();
+        let fence_at = span.addr() + len - WORD;
+        // SAFETY: the first block follows the header inside the span.
+        let mut b = unsafe { start.add(SPAN_HEADER) };
+        let mut prev_used = true;
+        let mut free = 0;
+        let mut steps = 0;
+        while b.addr() < fence_at {
+            steps += 1;
+            ensure(steps <= limit, "1: blocks tile the span", b.addr(), steps)?;
+            // SAFETY: `b` is below the fence, at a header the previous
+            // block's size led to (checked to stay inside the span).
+            let h = unsafe { header(b) };
+            let size = h & !FLAGS;
+            ensure(
+                h & FENCE == 0,
+                "2: only the last word is a fence",
+                b.addr(),
+                h,
+            )?;
+            ensure(
+                size % GRAN == 0,
+                "1: block sizes are multiples of GRAN",
+                b.addr(),
+                size,
+            )?;
+            ensure(
+                size >= MIN_BLOCK,
+                "1: blocks are at least MIN_BLOCK",
+                b.addr(),
+                size,
+            )?;
+            ensure(
+                size <= fence_at - b.addr(),
+                "1: blocks end at or before the fence",
+                b.addr(),
+                size,
+            )?;
+            ensure(
+                (h & PREV_USED != 0) == prev_used,
+                "2: PREV_USED is set exactly when the block before is used",
+                b.addr(),
+                h,
+            )?;
+            let used = h & USED != 0;
+            if !used {
+                free += 1;
+                ensure(prev_used, "3: no two free blocks are adjacent", b.addr(), h)?;
+                // SAFETY: the footer is the block's last word.
+                let footer = unsafe { b.add(size - WORD).cast::<usize>().read() };
+                ensure(
+                    footer == size,
+                    "4: a free block's footer is its size",
+                    b.addr(),
+                    footer,
+                )?;
+                self.on_its_list(b, size, limit)?;
+            }
+            prev_used = used;
+            // SAFETY: `size` keeps `b` at or below the fence (checked above).
+            b = unsafe { b.add(size) };
+        }
+        ensure(
+            b.addr() == fence_at,
+            "1: blocks tile the span up to its fence",
+            b.addr(),
+            fence_at,
+        )?;
+        // SAFETY: the fence is the span's last word.
+        let fence = unsafe { header(b) };
+        ensure(
+            fence & !FLAGS == len && fence & (USED | FENCE) == USED | FENCE,
+            "2: the fence is USED | FENCE and holds the span length",
+            b.addr(),
+            fence,
+        )?;
+        ensure(
+            (fence & PREV_USED != 0) == prev_used,
+            "2: the fence's PREV_USED matches the last block",
+            b.addr(),
+            fence,
+        )?;
+        Ok(free)
+    }
+
+    /// Whether free block `b` is on the list of its bin.
+    fn on_its_list(&self, b: *mut u8, size: usize, limit: usize) -> Result<(), CheckError> {
+        let (fl, sl) = bin_of(size);
+        let mut e = self.heads[fl][sl];
+        let mut steps = 0;
+        while !e.is_null() && steps <= limit {
+            if e == b {
+                return Ok(());
+            }
+            steps += 1;
+            // SAFETY: `walk_bins` has checked every list entry to be a
+            // header in a live span.
+            e = unsafe { next_free(e) };
+        }
+        Err(CheckError::new(
+            "5: every free block is on the list of its bin",
+            b.addr(),
+            size,
+        ))
+    }
+
+    /// Walks every bin; returns the number of entries.
+    fn walk_bins(&self, limit: usize) -> Result<usize, CheckError> {
+        let mut count = 0;
+        let mut fl_expected = 0usize;
+        for fl in 0..FL_COUNT {
+            let mut sl_expected = 0u32;
+            for sl in 0..SL_COUNT {
+                let head = self.heads[fl][sl];
+                if !head.is_null() {
+                    sl_expected |= 1 << sl;
+                }
+                let mut e = head;
+                let mut prev: *mut u8 = core::ptr::null_mut();
+                while !e.is_null() {
+                    count += 1;
+                    ensure(count <= limit, "5: the lists are acyclic", e.addr(), count)?;
+                    ensure(
+                        e.addr() % GRAN == WORD && self.in_some_span(e.addr()),
+                        "5: list entries are block headers in a span",
+                        e.addr(),
+                        0,
+                    )?;
+                    // SAFETY: `e` lies inside a live span (just checked).
+                    let (h, back, next) = unsafe { (header(e), prev_free(e), next_free(e)) };
+                    ensure(h & USED == 0, "5: list entries are free", e.addr(), h)?;
+                    ensure(
+                        bin_of(h & !FLAGS) == (fl, sl),
+                        "5: a free block is in the bin of its size",
+                        e.addr(),
+                        h & !FLAGS,
+                    )?;
+                    ensure(
+                        back == prev,
+                        "5: prev links mirror next links",
+                        e.addr(),
+                        back.addr(),
+                    )?;
+                    prev = e;
+                    e = next;
+                }
+            }
+            ensure(
+                self.sl_bitmap[fl] == sl_expected,
+                "6: sl_bitmap marks exactly the non-empty bins",
+                fl,
+                self.sl_bitmap[fl] as usize,
+            )?;
+            if sl_expected != 0 {
+                fl_expected |= 1 << fl;
+            }
+        }
+        ensure(
+            self.fl_bitmap == fl_expected,
+            "6: fl_bitmap marks exactly the non-empty rows",
+            fl_expected,
+            self.fl_bitmap,
+        )?;
+        Ok(count)
+    }
+
+    /// Whether `addr` is inside a span's blocks.
+    fn in_some_span(&self, addr: usize) -> bool {
+        self.span_iter().any(|span| {
+            // SAFETY: every span on the list is live.
+            let len = unsafe { (*span).len };
+            addr >= span.addr() + SPAN_HEADER && addr + MIN_BLOCK <= span.addr() + len - WORD
+        })
+    }
+}

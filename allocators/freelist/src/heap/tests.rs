@@ -1,0 +1,226 @@
+//! Unit tests of the free-list core over a caller's region: splitting,
+//! coalescing, in-place resizing, span merging and release.
+
+extern crate std;
+
+use core::alloc::Layout;
+use std::vec;
+use std::vec::Vec;
+
+use polyalloc_core::source::{MmapSource, RegionSource};
+use polyalloc_core::{Counting, Heap};
+
+use super::*;
+
+fn l(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// A region the heap can use, kept alive by the caller.
+fn region(buf: &mut Vec<u128>) -> RegionSource {
+    // SAFETY: `buf` outlives the heap built on the source in every test,
+    // and is only used through it.
+    unsafe { RegionSource::new(buf.as_mut_ptr().cast(), buf.len() * 16) }
+}
+
+#[test]
+fn bins_cover_sizes_in_order() {
+    let mut last = (0, 0);
+    for size in (MIN_BLOCK..1 << 20).step_by(GRAN) {
+        let bin = bin_of(size);
+        assert!(bin >= last, "bin of {size} went down");
+        assert!(bin.0 < FL_COUNT && bin.1 < SL_COUNT);
+        last = bin;
+        // Every block in the search bin of `size` is at least `size`.
+        let search = search_bin(size);
+        let mut lower = size;
+        while lower > MIN_BLOCK && bin_of(lower - GRAN) >= search {
+            lower -= GRAN;
+        }
+        assert!(lower >= size, "bin {search:?} holds {lower} < {size}");
+    }
+    assert!(bin_of(MAX_BLOCK).0 < FL_COUNT);
+    assert!(search_bin(MAX_BLOCK).0 < FL_COUNT);
+}
+
+#[test]
+fn frees_coalesce_back_into_one_block() {
+    let mut buf = vec![0u128; 4096];
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    let blocks: Vec<_> = (0..20)
+        .map(|i| heap.allocate(l(8 + i * 24, 8)).unwrap())
+        .collect();
+    heap.check().unwrap();
+    assert_eq!(heap.span_count(), 1);
+    // Every other one, then the rest: each free merges with both sides.
+    for (i, &b) in blocks.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        // SAFETY: `b` is live with this layout.
+        unsafe { heap.deallocate(b, l(8 + i * 24, 8)) };
+        heap.check().unwrap();
+    }
+    for (i, &b) in blocks.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        // SAFETY: as above.
+        unsafe { heap.deallocate(b, l(8 + i * 24, 8)) };
+        heap.check().unwrap();
+    }
+    let reserved = heap.stats().bytes_reserved;
+    assert_eq!(heap.free_bytes(), reserved - SPAN_OVERHEAD);
+    assert_eq!(heap.stats().bytes_live, 0);
+    // The whole span is one block again: the largest request fits.
+    let all = heap
+        .allocate(l(reserved - SPAN_OVERHEAD - WORD, 8))
+        .unwrap();
+    heap.check().unwrap();
+    // SAFETY: as above.
+    unsafe { heap.deallocate(all, l(reserved - SPAN_OVERHEAD - WORD, 8)) };
+}
+
+#[test]
+fn one_word_of_header_per_block() {
+    let mut buf = vec![0u128; 4096];
+    let mut heap = FreeListHeap::with_source(region(&mut buf));
+    let a = heap.allocate(l(100, 8)).unwrap();
+    let b = heap.allocate(l(100, 8)).unwrap();
+    // 100 bytes + a header word, rounded to the granule.
+    let expected = (100 + WORD).next_multiple_of(GRAN);
+    assert_eq!(b.as_ptr().addr() - a.as_ptr().addr(), expected);
+    let c = heap.allocate(l(1, 1)).unwrap();
+    let d = heap.allocate(l(1, 1)).unwrap();
+    assert_eq!(d.as_ptr().addr() - c.as_ptr().addr(), MIN_BLOCK);
+}
+
+#[test]
+fn growth_into_a_free_neighbour_is_in_place() {
+    let mut buf = vec![0u128; 8192];
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    let mut old = l(16, 8);
+    let p = heap.allocate(old).unwrap();
+    for size in [32, 100, 1000, 10_000, 60_000] {
+        let new = l(size, 8);
+        // SAFETY: `p` is live with `old`.
+        assert!(unsafe { heap.grow_in_place(p, old, new) }, "grow to {size}");
+        heap.check().unwrap();
+        old = new;
+    }
+    // A block after it stops growth; a shrink gives the tail back.
+    // SAFETY: as above.
+    assert!(unsafe { heap.shrink_in_place(p, old, l(1000, 8)) });
+    heap.check().unwrap();
+    let q = heap.allocate(l(64, 8)).unwrap();
+    assert!(q.as_ptr().addr() > p.as_ptr().addr());
+    assert!(q.as_ptr().addr() < p.as_ptr().addr() + 2000);
+    // SAFETY: as above.
+    assert!(!unsafe { heap.grow_in_place(p, l(1000, 8), l(60_000, 8)) });
+    heap.check().unwrap();
+    assert_eq!(heap.stats().reallocations, 6);
+}
+
+#[test]
+fn aligned_requests_leave_the_gap_free() {
+    let mut buf = vec![0u128; 65536];
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    let mut live = Vec::new();
+    for align in [32, 64, 256, 4096, 32768] {
+        for size in [1, 24, 100, 5000] {
+            let layout = l(size, align);
+            let p = heap.allocate(layout).unwrap();
+            assert_eq!(p.as_ptr().addr() % align, 0);
+            heap.check().unwrap();
+            live.push((p, layout));
+        }
+    }
+    for (p, layout) in live {
+        // SAFETY: live with this layout.
+        unsafe { heap.deallocate(p, layout) };
+        heap.check().unwrap();
+    }
+    assert_eq!(
+        heap.free_bytes() + SPAN_OVERHEAD * heap.span_count(),
+        heap.stats().bytes_reserved
+    );
+}
+
+#[test]
+fn contiguous_spans_merge_and_growth_continues_across_them() {
+    let mut buf = vec![0u128; 1 << 16];
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    // Fill more than one span's worth; spans from one region continue each
+    // other, so they merge into one.
+    let blocks: Vec<_> = (0..100)
+        .map(|_| heap.allocate(l(4000, 8)).unwrap())
+        .collect();
+    heap.check().unwrap();
+    assert_eq!(heap.span_count(), 1);
+    assert!(heap.stats().bytes_reserved > FIRST_SPAN * 4);
+    // The newest block grows in place past the end of the span.
+    let last = *blocks.last().unwrap();
+    let free_at_end = heap.free_bytes();
+    let new = l(4000 + free_at_end + 100_000, 8);
+    // SAFETY: `last` is live with its layout.
+    assert!(unsafe { heap.grow_in_place(last, l(4000, 8), new) });
+    heap.check().unwrap();
+    assert_eq!(heap.span_count(), 1);
+}
+
+#[test]
+fn empty_spans_go_back_to_a_source_that_takes_them() {
+    let mut heap = FreeListHeap::<MmapSource, Counting>::counting(MmapSource::new());
+    let big = l(3 << 20, 8);
+    let a = heap.allocate(big).unwrap();
+    let b = heap.allocate(big).unwrap();
+    assert_eq!(heap.span_count(), 2);
+    // SAFETY: live with this layout.
+    unsafe { heap.deallocate(a, big) };
+    heap.check().unwrap();
+    // The first empty span is kept for reuse...
+    assert_eq!(heap.span_count(), 2);
+    // SAFETY: as above.
+    unsafe { heap.deallocate(b, big) };
+    heap.check().unwrap();
+    // ... and released when another empties.
+    assert_eq!(heap.span_count(), 1);
+    let reserved = heap.stats().bytes_reserved;
+    let again = heap.allocate(big).unwrap();
+    assert_eq!(
+        heap.stats().bytes_reserved,
+        reserved,
+        "the kept span is reused"
+    );
+    // SAFETY: as above.
+    unsafe { heap.deallocate(again, big) };
+}
+
+#[test]
+fn reset_frees_every_span_and_owns_nothing() {
+    let mut buf = vec![0u128; 1 << 15];
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    let p = heap.allocate(l(300, 8)).unwrap();
+    let _q = heap.allocate(l(70_000, 8)).unwrap();
+    assert!(heap.owns(p));
+    heap.reset();
+    heap.check().unwrap();
+    assert!(!heap.owns(p));
+    assert_eq!(heap.stats().bytes_live, 0);
+    assert_eq!(
+        heap.free_bytes() + SPAN_OVERHEAD * heap.span_count(),
+        heap.stats().bytes_reserved
+    );
+}
+
+#[test]
+fn a_request_near_the_whole_region_fits_after_frees() {
+    let mut buf = vec![0u128; 4096];
+    let len = buf.len() * 16;
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    let small: Vec<_> = (0..50).map(|_| heap.allocate(l(200, 8)).unwrap()).collect();
+    for p in small {
+        // SAFETY: live with this layout.
+        unsafe { heap.deallocate(p, l(200, 8)) };
+    }
+    heap.check().unwrap();
+    let most = l(len - SPAN_OVERHEAD - WORD - 4096, 8);
+    let p = heap.allocate(most);
+    assert!(p.is_some(), "{heap:?}");
+    assert!(heap.allocate(l(len, 8)).is_none());
+    heap.check().unwrap();
+}
