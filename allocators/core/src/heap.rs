@@ -129,8 +129,13 @@ pub unsafe trait Heap {
         }
     }
 
-    /// Whether `ptr` points into a block this heap handed out and has not
-    /// taken back by a reset. Used to route a free to the heap that owns it.
+    /// Whether `ptr` may belong to this heap; used to route a free to the
+    /// heap that owns it.
+    ///
+    /// True for every byte of every live block; false for addresses outside
+    /// the memory the heap holds and for blocks a reset took back. In
+    /// between, a strategy may answer by address range: memory freed inside
+    /// a region that still holds live blocks may read as owned.
     fn owns(&self, ptr: NonNull<u8>) -> bool;
 
     /// Forgets every block at once, keeping the memory reserved from the

@@ -12,3 +12,10 @@ pub use polyalloc_bump as bump;
 /// The thread-safe bump allocator on the platform's default source.
 #[cfg(feature = "bump")]
 pub use polyalloc_bump::BumpAlloc;
+
+/// The free-list strategy: [`polyalloc_freelist`].
+#[cfg(feature = "freelist")]
+pub use polyalloc_freelist as freelist;
+/// The thread-safe free-list allocator on the platform's default source.
+#[cfg(feature = "freelist")]
+pub use polyalloc_freelist::FreeListAlloc;

@@ -172,6 +172,34 @@ pub fn replay_region<C: Candidate>(ops: &[Op], len: usize) -> Outcome {
     Model::new(fixture.heap(), LiveSet::within(fixture.range()), true).run(ops)
 }
 
+/// The size of the region a fuzz input runs over when its first byte is
+/// even: small enough to run out of memory often.
+pub const FUZZ_REGION: usize = 1 << 20;
+
+/// Runs one fuzz input against candidate `C`: the first byte picks the heap
+/// (even: a [`FUZZ_REGION`]-byte region; odd: the default source), the rest
+/// is decoded into ops by [`Op::decode_all`] and replayed on the model. Every
+/// fuzz target in `fuzz/` is this call for one candidate.
+///
+/// # Panics
+///
+/// With the candidate's name, the failed check and the ops, if the model
+/// finds a fault.
+pub fn fuzz_one<C: Candidate>(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let ops = Op::decode_all(rest);
+    let outcome = if which & 1 == 0 {
+        replay_region::<C>(&ops, FUZZ_REGION)
+    } else {
+        replay_default::<C>(&ops)
+    };
+    if let Err(fault) = outcome {
+        panic!("{} model failed: {fault}\nops: {ops:?}", C::NAME);
+    }
+}
+
 /// Runs the proptest loop for `test` with the environment's configuration.
 fn run<C: Candidate>(what: &str, test: impl Fn(&[Op]) -> Result<(), TestCaseError>) {
     let config = ModelConfig::from_env();

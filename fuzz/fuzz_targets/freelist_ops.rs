@@ -1,0 +1,14 @@
+//! Op sequences against the free-list allocator, decoded from the fuzzer's
+//! bytes and run by the conformance suite's shadow model, which checks
+//! alignment, overlap, contents, counters, `owns` and the heap walk (every
+//! block tiled, no two free blocks adjacent, each free block in its bin, the
+//! bitmaps matching the bins) after every step (see
+//! `polyalloc_conformance::model::fuzz_one`).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use polyalloc_conformance::candidates::FreeList;
+use polyalloc_conformance::model::fuzz_one;
+
+fuzz_target!(|data: &[u8]| fuzz_one::<FreeList>(data));
