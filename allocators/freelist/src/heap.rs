@@ -47,6 +47,12 @@
 //! span, kept so that a program that frees everything and starts again does
 //! not pay a round trip to the kernel.
 
+// Inlining: the fast-path pieces (`find`, `take`, `insert`, `remove`,
+// `release_block`, `allocate`, `deallocate`) are always inlined on hosts,
+// where speed is what counts. On wasm32 they are only `#[inline]`, so the
+// guest's optimisation level decides: at `opt-level = "z"` each stays one
+// copy and the module stays smaller than talc's (bench/wasm-size).
+
 use core::alloc::Layout;
 use core::fmt;
 use core::mem::size_of;
@@ -161,6 +167,28 @@ unsafe fn free_after(b: *mut u8, size: usize) -> (usize, usize) {
     let after = unsafe { header(b.add(size)) };
     let extra = if after & USED == 0 { after & !FLAGS } else { 0 };
     (after, size + extra)
+}
+
+/// Writes an empty layout into `span`: one free block from the header to the
+/// fence, and the fence. Returns the block, on no list.
+///
+/// # Safety
+///
+/// `span` is a span header with a valid `len` (a multiple of [`GRAN`], at
+/// least `SPAN_OVERHEAD + MIN_BLOCK`) over memory of ours, none of which is
+/// handed out or on a list.
+unsafe fn lay_out_empty(span: *mut SpanHeader) -> *mut u8 {
+    // SAFETY: the first block, its footer and the fence lie inside the span.
+    unsafe {
+        let len = (*span).len;
+        let start = span.cast::<u8>();
+        let b = start.add(SPAN_HEADER);
+        let size = len - SPAN_OVERHEAD;
+        set_header(b, size | PREV_USED);
+        set_footer(b, size);
+        set_header(start.add(len - WORD), len | USED | FENCE);
+        b
+    }
 }
 
 /// Whether a block of `size` bytes followed by a fence whose header is
@@ -282,7 +310,9 @@ pub struct FreeListHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// A span that was entirely free when last seen, kept for reuse; it may
     /// have been used since (checked before it is released). Null if none.
     retained: *mut SpanHeader,
-    /// Bytes to ask of the source for the next span.
+    /// Bytes to ask of the source for the next span; 0 until the first
+    /// span, meaning [`FIRST_SPAN`], so that a new heap is all zeros (a
+    /// `static` allocator then takes no space in a wasm module's data).
     next_span: usize,
     stats: R,
     source: S,
@@ -342,7 +372,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             heads: [[ptr::null_mut(); SL_COUNT]; FL_COUNT],
             spans: ptr::null_mut(),
             retained: ptr::null_mut(),
-            next_span: FIRST_SPAN,
+            next_span: 0,
             stats: R::NEW,
             source,
         }
@@ -401,7 +431,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// # Safety
     ///
     /// `b` is a free block of `size` bytes of a live span, on no list.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn insert(&mut self, b: *mut u8, size: usize) {
         let (fl, sl) = bin_of(size);
         let head = self.heads[fl][sl];
@@ -423,7 +454,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// # Safety
     ///
     /// `b` is a free block of `size` bytes on its bin's list.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn remove(&mut self, b: *mut u8, size: usize) {
         let (fl, sl) = bin_of(size);
         // SAFETY: `b` and its neighbours on the list are free blocks.
@@ -456,7 +488,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// Takes a free block of at least `need` bytes off the bins: the first
     /// block of the smallest non-empty bin whose blocks all fit, found with
     /// two bit scans; failing that, a fitting block from `need`'s own bin.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     fn find(&mut self, need: usize) -> Option<*mut u8> {
         let (fl, sl) = search_bin(need);
         let row = self.sl_bitmap[fl] & (u32::MAX << sl);
@@ -521,26 +554,44 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     ///
     /// `b` is a free block of a live span, on no list, of at least `need`
     /// bytes; `need` is a multiple of [`GRAN`] of at least [`MIN_BLOCK`].
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn take(&mut self, b: *mut u8, need: usize) -> NonNull<u8> {
-        // SAFETY: `b` is a free block (its header, and the header after it,
-        // are inside its span); the split point lies inside it.
+        // SAFETY: `b` is a free block on no list, of at least `need` bytes.
         unsafe {
             let h = header(b);
-            let size = h & !FLAGS;
+            self.settle(b, h & !FLAGS, need, h & PREV_USED);
+            NonNull::new_unchecked(b.add(WORD))
+        }
+    }
+
+    /// Makes the `size` bytes at `b` a used block of `need` bytes whose
+    /// `PREV_USED` flag is `prev`, splitting off the tail as a free block
+    /// when it can stand as one; otherwise the whole `size` is used.
+    ///
+    /// # Safety
+    ///
+    /// `size >= need`, both multiples of [`GRAN`]; the `size` bytes at `b`
+    /// are in a live span, on no list, and followed by a block (or fence)
+    /// whose `PREV_USED` flag is clear.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
+    unsafe fn settle(&mut self, b: *mut u8, size: usize, need: usize, prev: usize) {
+        // SAFETY: the split point and the header after `b` lie in the span.
+        unsafe {
             let rest = size - need;
             if rest >= MIN_BLOCK {
-                set_header(b, need | USED | (h & PREV_USED));
+                set_header(b, need | USED | prev);
                 let r = b.add(need);
+                // The block after `r` already reads "previous free".
                 set_header(r, rest | PREV_USED);
                 set_footer(r, rest);
                 self.insert(r, rest);
             } else {
-                set_header(b, size | USED | (h & PREV_USED));
+                set_header(b, size | USED | prev);
                 let after = b.add(size);
                 set_header(after, header(after) | PREV_USED);
             }
-            NonNull::new_unchecked(b.add(WORD))
         }
     }
 
@@ -554,7 +605,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// `b` starts `size` bytes of a live span that tile into blocks, are no
     /// longer handed out and are on no list; the header at `b` holds the
     /// `PREV_USED` flag of the block before.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn release_block(&mut self, mut b: *mut u8, mut size: usize) {
         // SAFETY: the neighbours' headers lie in the same span (the fence
         // stops the walk forward; `PREV_USED` is set on a first block, so
@@ -693,7 +745,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         let merging = !self.source.can_release();
         // Ask for a whole span; when the source cannot give that much (a
         // region nearly used up), halve the ask down to what is needed.
-        let mut ask = want.max(self.next_span);
+        let mut ask = want.max(self.next_span.max(FIRST_SPAN));
         let span = loop {
             if let Some(span) = self.source.acquire(ask, GRAN) {
                 break span;
@@ -710,7 +762,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         }
         self.stats.record_reserve(len);
         if !merging {
-            self.next_span = (self.next_span * 2).min(MAX_SPAN);
+            self.next_span = (self.next_span.max(FIRST_SPAN) * 2).min(MAX_SPAN);
         }
         let newest = self.spans;
         // SAFETY: `newest`, if any, is a live span; the new span is fresh
@@ -733,7 +785,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// `SPAN_OVERHEAD + MIN_BLOCK`.
     unsafe fn new_span(&mut self, start: *mut u8, len: usize) -> *mut u8 {
         let span = start.cast::<SpanHeader>();
-        // SAFETY: the header, first block and fence lie inside the span.
+        // SAFETY: the header lies at the start of the span, which is ours.
         unsafe {
             span.write(SpanHeader {
                 next: ptr::null_mut(),
@@ -741,12 +793,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                 len,
             });
             self.link_span(span);
-            let b = start.add(SPAN_HEADER);
-            let size = len - SPAN_OVERHEAD;
-            set_header(b, size | PREV_USED);
-            set_footer(b, size);
-            set_header(start.add(len - WORD), len | USED | FENCE);
-            b
+            lay_out_empty(span)
         }
     }
 
@@ -871,16 +918,10 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     ///
     /// `span` is a live span of this heap whose blocks are on no list.
     unsafe fn clear_span(&mut self, span: *mut SpanHeader) {
-        // SAFETY: as in `new_span`, on a span that is already laid out.
+        // SAFETY: `span` is live; the block laid out is on no list.
         unsafe {
-            let len = (*span).len;
-            let start = span.cast::<u8>();
-            let b = start.add(SPAN_HEADER);
-            let size = len - SPAN_OVERHEAD;
-            set_header(b, size | PREV_USED);
-            set_footer(b, size);
-            set_header(start.add(len - WORD), len | USED | FENCE);
-            self.insert(b, size);
+            let b = lay_out_empty(span);
+            self.insert(b, (*span).len - SPAN_OVERHEAD);
         }
     }
 
@@ -913,7 +954,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 // A failed request returns before changing any block. No method panics: the
 // arithmetic on caller sizes is bounded by `MAX_BLOCK` or checked.
 unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         if layout.size() == 0 {
             return Some(dangling(layout.align()));
@@ -933,7 +975,8 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
         Some(p)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
         if layout.size() == 0 {
             // A zero-size block is a dangling pointer (see `allocate`).
@@ -979,20 +1022,8 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
                 // `avail > size`, so the block after `b` is free.
                 let asize = after & !FLAGS;
                 self.remove(b.add(size), asize);
-                let total = size + asize;
-                let rest = total - need;
-                if rest >= MIN_BLOCK {
-                    set_header(b, need | (h & FLAGS));
-                    let r = b.add(need);
-                    // The block after `r` already reads "previous free".
-                    set_header(r, rest | PREV_USED);
-                    set_footer(r, rest);
-                    self.insert(r, rest);
-                } else {
-                    set_header(b, total | (h & FLAGS));
-                    let next = b.add(total);
-                    set_header(next, header(next) | PREV_USED);
-                }
+                // The block after the absorbed one reads "previous free".
+                self.settle(b, size + asize, need, h & PREV_USED);
             }
         }
         self.stats.record_realloc(old.size(), new.size());
