@@ -4,6 +4,7 @@
 #
 #   bash bench/callgrind.sh                # every workload, every contestant
 #   bash bench/callgrind.sh arena lifo     # only these workloads
+#   bash bench/callgrind.sh general        # only one group (bump or general)
 #   ROUNDS=50 bash bench/callgrind.sh      # more rounds (default 20)
 #   KEEP=dir bash bench/callgrind.sh       # keep the callgrind.out files in dir,
 #                                          # for callgrind_annotate
@@ -15,10 +16,11 @@
 # divided by the operations done (printed by instr) is the figure; one
 # operation is what the comparison run's ns/op columns count (an allocation,
 # an alloc+free pair, a push, an append, a tree node), so the two tables line
-# up. The last column is BumpAlloc again with an idle second thread alive,
-# where its lock takes the compare-exchange path.
+# up. One table per group (bump, general), each over its own contestants. The
+# bump table's last column is BumpAlloc again with an idle second thread
+# alive, where its lock takes the compare-exchange path.
 #
-# Prints a Markdown table on stdout.
+# Prints Markdown tables on stdout.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,9 +36,6 @@ out=${KEEP:-$(mktemp -d)}
 mkdir -p "$out"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$out"' EXIT
 
-if [ $# -gt 0 ]; then workloads=("$@"); else read -ra workloads <<<"$("$bin" --list-workloads)"; fi
-read -ra contestants <<<"$("$bin" --list-contestants)"
-
 # Instructions per operation for one run: instr_per_op CONTESTANT WORKLOAD [--threaded]
 instr_per_op() {
     local file="$out/callgrind.out.$1.$2${3:+.threaded}"
@@ -47,23 +46,48 @@ instr_per_op() {
     awk -v ops="$ops" '$1 == "summary:" { printf "%.1f", $2 / ops }' "$file"
 }
 
-header="| workload (instructions per op) |"
-rule="|---|"
-for c in "${contestants[@]}"; do
-    header+=" $c |"
-    rule+="---:|"
-done
-header+=" global, 2 threads |"
-rule+="---:|"
-echo "$header"
-echo "$rule"
-for w in "${workloads[@]}"; do
-    row="| $w |"
-    for c in "${contestants[@]}"; do
-        row+=" $(instr_per_op "$c" "$w") |"
+# One table per group, over the workloads asked for (all by default).
+first=1
+for group in bump general; do
+    read -ra all <<<"$("$bin" --list-workloads "$group")"
+    workloads=()
+    for w in "${all[@]}"; do
+        if [ $# -eq 0 ] || [[ " $* " == *" $w "* ]] || [[ " $* " == *" $group "* ]]; then
+            workloads+=("$w")
+        fi
     done
-    row+=" $(instr_per_op global "$w" --threaded) |"
-    echo "$row"
+    [ ${#workloads[@]} -gt 0 ] || continue
+    read -ra contestants <<<"$("$bin" --list-contestants "$group")"
+    [ $first -eq 1 ] || echo
+    first=0
+
+    header="| $group: workload (instructions per op) |"
+    rule="|---|"
+    for c in "${contestants[@]}"; do
+        header+=" $c |"
+        rule+="---:|"
+    done
+    if [ "$group" = bump ]; then
+        header+=" global, 2 threads |"
+        rule+="---:|"
+    fi
+    echo "$header"
+    echo "$rule"
+    for w in "${workloads[@]}"; do
+        row="| $w |"
+        for c in "${contestants[@]}"; do
+            row+=" $(instr_per_op "$c" "$w") |"
+        done
+        if [ "$group" = bump ]; then
+            row+=" $(instr_per_op global "$w" --threaded) |"
+        fi
+        echo "$row"
+    done
+    echo
+    case $group in
+    bump) echo "Contestants: core = BumpHeap called directly, core-counting = the same keeping every counter, global = BumpAlloc through GlobalAlloc, bumpalo, system = glibc malloc; the last column is BumpAlloc again with an idle second thread alive." ;;
+    general) echo "Contestants: freelist = FreeListHeap called directly (over a counting mmap source), freelist-global = FreeListAlloc through GlobalAlloc, talc, dlmalloc, rlsf, linked-list = linked_list_allocator, system = glibc malloc. Instructions only: page faults and system calls (mmap/munmap) are the kernel's and not counted." ;;
+    esac
 done
 echo
-echo "valgrind $(valgrind --version | sed 's/valgrind-//'), $rounds rounds after one warm-up round; contestants: core = BumpHeap called directly, core-counting = the same keeping every counter, global = BumpAlloc through GlobalAlloc, bumpalo, system = glibc malloc."
+echo "valgrind $(valgrind --version | sed 's/valgrind-//'), $rounds rounds after one warm-up round."

@@ -1,4 +1,8 @@
-//! The allocators being compared, each behind one small trait.
+//! The allocators being compared, each behind one small trait, in two
+//! groups measured by the same run: the bump group (this module) and the
+//! general-purpose group ([`general`]).
+//!
+//! The bump group:
 //!
 //! | key | contestant | how it is called |
 //! |---|---|---|
@@ -9,7 +13,9 @@
 //! | `system` | `std::alloc::System` (glibc malloc here) | the `GlobalAlloc` trait |
 //!
 //! Adding an allocator: implement [`Contestant`] and add one line to
-//! [`for_each`].
+//! [`for_each`] (or [`general::for_each`]).
+
+pub mod general;
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
@@ -77,6 +83,13 @@ pub trait Contestant {
     /// No block from this contestant is used afterwards (for one without a
     /// reset, every block was freed individually).
     unsafe fn reset(&mut self);
+
+    /// The most bytes this contestant has held from the OS at once since
+    /// [`new`](Contestant::new), where its backing counts them (see
+    /// [`backing`](crate::backing)); `None` where nothing counts.
+    fn peak_reserved(&mut self) -> Option<usize> {
+        None
+    }
 }
 
 /// The layout a grow ends at. Sizes in the workloads are far below the
@@ -307,8 +320,9 @@ pub trait Visitor {
     fn visit<C: Contestant + 'static>(&mut self);
 }
 
-/// Calls `v` for every contestant. The first is the subject of the run; the
-/// order is also the order of the rows in the tables.
+/// Calls `v` for every contestant of the bump group. The first is the
+/// subject of the run; the order is also the order of the rows in the
+/// tables.
 pub fn for_each<V: Visitor>(v: &mut V) {
     v.visit::<CoreBump>();
     v.visit::<CoreBump<Counting>>();
@@ -324,7 +338,7 @@ pub type AaBaseline = Bumpalo;
 /// The keys of the contestants every other row is divided by, one column each.
 pub const RATIO_BASES: [&str; 2] = [Bumpalo::KEY, SystemAlloc::KEY];
 
-/// Every contestant's key, in table order.
+/// Every bump-group contestant's key, in table order.
 #[must_use]
 pub fn keys() -> Vec<&'static str> {
     struct Keys(Vec<&'static str>);

@@ -3,9 +3,11 @@
 //! The crate has three front ends over one set of parts:
 //!
 //! - `cargo run --release -p polyalloc-bench`: the comparison run
-//!   (`src/main.rs`): every workload against every contestant, interleaved,
-//!   several rounds, reported as ratios against the peers measured in the
-//!   same run, with an A/A row as the error bar;
+//!   (`src/main.rs`): two groups, the bump allocators and the
+//!   general-purpose ones, each workload against every contestant of its
+//!   group, interleaved, several rounds, reported as ratios against the
+//!   peers measured in the same run, with an A/A row as the error bar, and
+//!   (general group) the peak bytes each reserved from the OS;
 //! - `cargo bench -p polyalloc-bench --bench bump`: criterion
 //!   micro-benchmarks of single operations (`benches/bump.rs`);
 //! - `bash bench/callgrind.sh`: instructions per operation under valgrind's
@@ -15,19 +17,28 @@
 //! The parts:
 //!
 //! - [`contestants`]: the allocators, each behind the one small
-//!   [`Contestant`] trait, and the list of them;
+//!   [`Contestant`] trait, and the list of each group
+//!   ([`contestants::general`] for the general-purpose one);
+//! - [`group`]: the two groups, and what each compares against what;
+//! - [`backing`]: memory from the OS for the general-purpose contestants,
+//!   counted the same way for each;
 //! - [`adapters`]: allocator-api2 `Allocator` views used by the workloads that
 //!   build collections (`Vec::new_in`, `Box::new_in`);
 //! - [`workloads`]: what is measured, written once, generic over the
 //!   contestant.
 //!
 //! To add an allocator: implement [`Contestant`] for it and add one line to
-//! [`contestants::for_each`]. To add a workload: add a variant to
-//! [`Workload`] and its function in `workloads.rs`.
+//! its group's list ([`contestants::for_each`] or
+//! [`contestants::general::for_each`]). To add a workload: add a variant to
+//! [`Workload`] and its function in `workloads.rs` or
+//! `workloads/general.rs`.
 
 pub mod adapters;
+pub mod backing;
 pub mod contestants;
+pub mod group;
 pub mod workloads;
 
 pub use contestants::Contestant;
+pub use group::Group;
 pub use workloads::Workload;

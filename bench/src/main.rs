@@ -1,40 +1,53 @@
-//! The comparison run: every workload against every contestant, as ratios
-//! against the peers measured in the same run.
+//! The comparison run: every workload against every contestant of its group,
+//! as ratios against the peers measured in the same run.
 //!
 //! ```text
 //! cargo run --release -p polyalloc-bench                 # --quick, the default
 //! cargo run --release -p polyalloc-bench -- --full       # more rounds, longer samples
 //! cargo run --release -p polyalloc-bench -- --markdown   # tables for docs/benchmarks.md
 //! cargo run --release -p polyalloc-bench -- arena lifo   # only these workloads
+//! cargo run --release -p polyalloc-bench -- general      # only one group's workloads
 //! ```
+//!
+//! Two groups are measured: the bump allocators (polyalloc's `BumpHeap`
+//! against bumpalo) and the general-purpose ones (polyalloc's
+//! `FreeListHeap` against talc, dlmalloc, rlsf, linked_list_allocator and
+//! the system allocator). For the general group a separate, untimed pass
+//! also records the peak bytes each allocator reserved from the OS over one
+//! round; it runs in a child process per workload (this binary again, with
+//! `--peaks WORKLOAD`), so glibc's heap is fresh for the system allocator's
+//! figure.
 //!
 //! Nothing here asserts an absolute speed: the machine is shared and noisy,
 //! so each figure is a ratio between contestants measured back to back, with
-//! an A/A row (the baseline measured twice) as the error bar.
+//! an A/A row (a baseline measured twice) as the error bar.
 
 mod measure;
 mod report;
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use polyalloc_bench::Workload;
-use polyalloc_bench::contestants::{self, AaBaseline, Contestant, CoreBump, GlobalBump, Visitor};
+use polyalloc_bench::contestants::{Contestant, CoreBump, GlobalBump, Visitor};
+use polyalloc_bench::{Group, Workload};
 use polyalloc_core::Uncounted;
 
-use measure::{Plan, Runner};
-use report::{AA_KEY, Outcome};
+use measure::{Peak, Plan, Runner};
+use report::{Outcome, Peaks};
 
 const USAGE: &str = "\
-usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORKLOAD...]
+usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORKLOAD | GROUP...]
 
-  --quick     41 rounds of ~20 ms samples (the default; about half a minute)
-  --full      101 rounds of ~40 ms samples (about two minutes)
+  --quick     41 rounds of ~20 ms samples (the default; about a minute)
+  --full      101 rounds of ~40 ms samples (about five minutes)
   --markdown  print the tables as Markdown (for docs/benchmarks.md)
   --raw       also print every sample (ns/op, in round order) of every row
   --no-lock   skip the last section, which starts a second thread to measure
               the lock's compare-exchange path
-  WORKLOAD    any of: arena lifo vec-push string-build tree (default: all)
+  WORKLOAD    bump group: arena lifo vec-push string-build tree
+              general group: small-churn mixed-churn vec-growth fragmentation
+  GROUP       bump or general: all of that group's workloads
+              (default: every workload of both groups)
 ";
 
 /// What the command line asked for.
@@ -47,8 +60,8 @@ struct Args {
     workloads: Vec<Workload>,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut args = Args {
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut out = Args {
         mode: "quick",
         plan: Plan {
             rounds: 41,
@@ -59,62 +72,142 @@ fn parse() -> Result<Args, String> {
         lock: true,
         workloads: Vec::new(),
     };
-    for arg in std::env::args().skip(1) {
+    for arg in args {
         match arg.as_str() {
             "--quick" => {}
             "--full" => {
-                args.mode = "full";
-                args.plan = Plan {
+                out.mode = "full";
+                out.plan = Plan {
                     rounds: 101,
                     sample: Duration::from_millis(40),
                 };
             }
-            "--markdown" => args.markdown = true,
-            "--raw" => args.raw = true,
-            "--no-lock" => args.lock = false,
+            "--markdown" => out.markdown = true,
+            "--raw" => out.raw = true,
+            "--no-lock" => out.lock = false,
             "-h" | "--help" => return Err(String::new()),
-            other => match Workload::from_key(other) {
-                Some(w) => args.workloads.push(w),
-                None => return Err(format!("unknown argument `{other}`")),
-            },
+            other => {
+                if let Some(g) = Group::ALL.into_iter().find(|g| g.key() == other) {
+                    out.workloads.extend(g.workloads());
+                } else if let Some(w) = Workload::from_key(other) {
+                    out.workloads.push(w);
+                } else {
+                    return Err(format!("unknown argument `{other}`"));
+                }
+            }
         }
     }
-    if args.workloads.is_empty() {
-        args.workloads = Workload::ALL.to_vec();
+    if out.workloads.is_empty() {
+        out.workloads = Workload::ALL.to_vec();
     }
-    Ok(args)
+    // Table order, each workload once.
+    out.workloads = Workload::ALL
+        .into_iter()
+        .filter(|w| out.workloads.contains(w))
+        .collect();
+    Ok(out)
 }
 
-/// Collects a runner per contestant for one workload.
+/// Collects a runner per contestant for one workload; with `aa` set, the
+/// runner it makes is the A/A row (the group's baseline, measured again).
 struct Runners {
     workload: Workload,
+    aa: bool,
     list: Vec<Runner>,
 }
 
 impl Visitor for Runners {
     fn visit<C: Contestant + 'static>(&mut self) {
-        self.list
-            .push(Runner::new::<C>(C::KEY, C::NAME, self.workload));
+        let (key, name) = if self.aa {
+            let g = self.workload.group();
+            (g.aa_key(), g.aa_name())
+        } else {
+            (C::KEY, C::NAME)
+        };
+        self.list.push(Runner::new::<C>(key, name, self.workload));
     }
 }
 
-/// Every contestant, plus the A/A row.
+/// Every contestant of the workload's group, plus the A/A row.
 fn all_runners(workload: Workload) -> Vec<Runner> {
+    let group = workload.group();
     let mut r = Runners {
         workload,
+        aa: false,
         list: Vec::new(),
     };
-    contestants::for_each(&mut r);
-    r.list.push(Runner::new::<AaBaseline>(
-        AA_KEY,
-        "bumpalo, again (A/A)",
-        workload,
-    ));
+    group.for_each(&mut r);
+    r.aa = true;
+    group.visit_aa(&mut r);
     r.list
 }
 
+/// The peak pass for `w`, in a child process (this binary with `--peaks`):
+/// glibc's heap there holds only what the child itself allocated, so the
+/// system allocator's figure is the round's own.
+fn peaks_in_child(w: Workload) -> Result<Vec<Peak>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .args(["--peaks", w.key()])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "child exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some(key), Some("n/a")) => Ok(Peak {
+                    key: key.to_owned(),
+                    bytes: None,
+                }),
+                (Some(key), Some(n)) => n
+                    .parse()
+                    .map(|n| Peak {
+                        key: key.to_owned(),
+                        bytes: Some(n),
+                    })
+                    .map_err(|_| format!("bad line from child: `{line}`")),
+                _ => Err(format!("bad line from child: `{line}`")),
+            }
+        })
+        .collect()
+}
+
+/// The child's side of [`peaks_in_child`]: one line per contestant,
+/// `KEY BYTES` or `KEY n/a`.
+fn print_peaks(w: Workload) {
+    for p in measure::peaks(w) {
+        match p.bytes {
+            Some(n) => println!("{} {n}", p.key),
+            None => println!("{} n/a", p.key),
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let args = match parse() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, key] = argv.as_slice() {
+        if flag == "--peaks" {
+            return match Workload::from_key(key) {
+                Some(w) => {
+                    print_peaks(w);
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    eprintln!("polyalloc-bench: unknown workload `{key}`");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    }
+    let args = match parse(&argv) {
         Ok(a) => a,
         Err(msg) => {
             if !msg.is_empty() {
@@ -128,6 +221,20 @@ fn main() -> ExitCode {
             };
         }
     };
+
+    // Memory first, each workload in its own process, before any timing.
+    let mut peaks = Vec::new();
+    for &w in args
+        .workloads
+        .iter()
+        .filter(|w| w.group() == Group::General)
+    {
+        eprintln!("peak memory, {} ...", w.key());
+        peaks.push(Peaks {
+            workload: w,
+            rows: peaks_in_child(w),
+        });
+    }
 
     let mut outcomes = Vec::new();
     for &w in &args.workloads {
@@ -183,6 +290,7 @@ fn main() -> ExitCode {
             },
             &outcomes,
             &threaded,
+            &peaks,
             args.markdown
         )
     );

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use polyalloc_bench::contestants::Visitor;
 use polyalloc_bench::workloads::Input;
 use polyalloc_bench::{Contestant, Workload};
 
@@ -156,4 +157,42 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
     v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// One contestant's peak bytes reserved from the OS over one round.
+pub struct Peak {
+    /// Row key.
+    pub key: String,
+    /// The bytes, or `None` where nothing counts them.
+    pub bytes: Option<usize>,
+}
+
+/// The peak-memory pass for `workload`: every contestant of its group's
+/// peak list, each on a fresh allocator, one untimed round, its meter read
+/// at the end. Memory the round leaves reserved is not the point: the peak
+/// is, and the meters keep it.
+pub fn peaks(workload: Workload) -> Vec<Peak> {
+    struct Pass {
+        workload: Workload,
+        out: Vec<Peak>,
+    }
+    impl Visitor for Pass {
+        fn visit<C: Contestant + 'static>(&mut self) {
+            // The input first, so a contestant that reads the process's heap
+            // (the system allocator) sees it as already in use.
+            let mut input = Input::new();
+            let mut c = C::new();
+            self.workload.run(&mut c, &mut input);
+            self.out.push(Peak {
+                key: C::KEY.to_owned(),
+                bytes: c.peak_reserved(),
+            });
+        }
+    }
+    let mut pass = Pass {
+        workload,
+        out: Vec::new(),
+    };
+    workload.group().for_each_peak(&mut pass);
+    pass.out
 }

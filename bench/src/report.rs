@@ -3,16 +3,14 @@
 
 use std::fmt::Write as _;
 
-use polyalloc_bench::Workload;
-use polyalloc_bench::contestants::{
-    AaBaseline, Bumpalo, Contestant, CoreBump, GlobalBump, RATIO_BASES,
+use polyalloc_bench::contestants::general::{
+    CoreFreeList, Dlmalloc, GlobalFreeList, Talc as TalcRow,
 };
+use polyalloc_bench::contestants::{Bumpalo, Contestant, CoreBump, GlobalBump};
+use polyalloc_bench::{Group, Workload};
 use polyalloc_core::Uncounted;
 
-use crate::measure::{Plan, Series, quantile};
-
-/// Key of the A/A row: the baseline measured a second time.
-pub const AA_KEY: &str = "bumpalo-aa";
+use crate::measure::{Peak, Plan, Series, quantile};
 
 /// The measurements of one workload.
 pub struct Outcome {
@@ -30,6 +28,41 @@ impl Outcome {
     /// The ratio `a / b` over the rounds, if both rows were measured.
     fn ratio(&self, a: &str, b: &str) -> Option<Ratio> {
         Some(Ratio::of(&self.get(a)?.ratios(self.get(b)?)))
+    }
+
+    /// The A/A row's spread, 0 if it was not measured.
+    fn noise(&self) -> f64 {
+        let g = self.workload.group();
+        self.ratio(g.aa_key(), g.aa_base())
+            .map_or(0.0, |r| r.noise())
+    }
+}
+
+/// The peak-memory pass of one workload, or why it failed.
+pub struct Peaks {
+    /// The workload.
+    pub workload: Workload,
+    /// One figure per contestant, or the error that stopped the pass.
+    pub rows: Result<Vec<Peak>, String>,
+}
+
+impl Peaks {
+    /// The bytes of row `key`: `Some(None)` where that contestant has no
+    /// figure, `None` where the pass did not produce the row.
+    fn get(&self, key: &str) -> Option<Option<usize>> {
+        let rows = self.rows.as_ref().ok()?;
+        rows.iter().find(|p| p.key == key).map(|p| p.bytes)
+    }
+}
+
+/// Bytes in KiB below a MiB, else in MiB.
+fn show_bytes(n: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let n = n as f64;
+    if n < KIB * KIB {
+        format!("{:.0} KiB", n / KIB)
+    } else {
+        format!("{:.2} MiB", n / (KIB * KIB))
     }
 }
 
@@ -143,23 +176,46 @@ fn short(name: &str) -> &str {
     name.split(" (").next().unwrap_or(name)
 }
 
-/// One table per workload: ns/op and the ratios against each base.
-fn workload_table(o: &Outcome, markdown: bool) -> String {
+/// One table per workload: ns/op and the ratios against each of the
+/// group's bases. The general group's cells also show the interquartile
+/// range, and a last column the peak bytes reserved.
+fn workload_table(o: &Outcome, peaks: Option<&Peaks>, markdown: bool) -> String {
+    let group = o.workload.group();
+    let general = group == Group::General;
     let mut header = vec!["contestant".to_owned(), format!("ns/{}", o.workload.op())];
     header.extend(
-        RATIO_BASES
+        group
+            .ratio_bases()
             .iter()
             .map(|k| format!("vs {}", base_name(o, k))),
     );
+    if general {
+        header.push("peak reserved".to_owned());
+    }
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut t = Table::new(&header_refs);
     for s in &o.series {
         let mut cells = vec![s.name.to_owned(), format!("{:.2}", s.median())];
-        for base in RATIO_BASES {
+        for &base in group.ratio_bases() {
             cells.push(match o.ratio(s.key, base) {
                 Some(_) if s.key == base => "—".to_owned(),
+                Some(r) if general => format!("{:.2}× [{:.2}–{:.2}]", r.median, r.q1, r.q3),
                 Some(r) => format!("{:.2}×", r.median),
                 None => String::new(),
+            });
+        }
+        if general {
+            // The A/A row is the baseline again: the same allocator, the
+            // same figure.
+            let key = if s.key == group.aa_key() {
+                group.aa_base()
+            } else {
+                s.key
+            };
+            cells.push(match peaks.and_then(|p| p.get(key)) {
+                Some(Some(n)) => show_bytes(n),
+                Some(None) => "n/a".to_owned(),
+                None => "—".to_owned(),
             });
         }
         t.row(cells);
@@ -175,9 +231,13 @@ fn targets_table(outcomes: &[Outcome], markdown: bool) -> String {
         "BumpHeap / bumpalo (target ≤ 1.0)",
         "A/A: bumpalo / bumpalo",
     ]);
-    for o in outcomes {
-        let aa = o.ratio(AA_KEY, AaBaseline::KEY);
-        let noise = aa.map_or(0.0, |r| r.noise());
+    for o in outcomes
+        .iter()
+        .filter(|o| o.workload.group() == Group::Bump)
+    {
+        let g = o.workload.group();
+        let aa = o.ratio(g.aa_key(), g.aa_base());
+        let noise = o.noise();
         let cell = |r: Option<Ratio>, target: f64| {
             r.map_or_else(String::new, |r| {
                 format!("{} {}", r.show(), r.verdict(target, noise))
@@ -188,6 +248,63 @@ fn targets_table(outcomes: &[Outcome], markdown: bool) -> String {
             cell(o.ratio(GlobalBump::KEY, CoreBump::<Uncounted>::KEY), 1.5),
             cell(o.ratio(CoreBump::<Uncounted>::KEY, Bumpalo::KEY), 1.0),
             aa.map_or_else(String::new, |r| r.show()),
+        ]);
+    }
+    t.render(markdown)
+}
+
+/// The general group's bar, workload by workload: the core at least as fast
+/// as talc and dlmalloc with no more peak memory than the smaller of theirs;
+/// the `GlobalAlloc` path's cost over the core; the A/A error bar.
+fn general_targets_table(outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) -> String {
+    let core = CoreFreeList::KEY;
+    let mut t = Table::new(&[
+        "workload",
+        "FreeListHeap / talc (target ≤ 1.0)",
+        "FreeListHeap / dlmalloc (target ≤ 1.0)",
+        "FreeListAlloc / FreeListHeap",
+        "peak reserved: FreeListHeap / min(talc, dlmalloc) (target ≤ 1.0)",
+        "A/A: talc / talc",
+    ]);
+    for o in outcomes
+        .iter()
+        .filter(|o| o.workload.group() == Group::General)
+    {
+        let g = o.workload.group();
+        let noise = o.noise();
+        let cell = |r: Option<Ratio>, target: f64| {
+            r.map_or_else(String::new, |r| {
+                format!("{} {}", r.show(), r.verdict(target, noise))
+            })
+        };
+        let memory = peaks
+            .iter()
+            .find(|p| p.workload == o.workload)
+            .and_then(|p| {
+                let ours = p.get(core)??;
+                let theirs = p.get(TalcRow::KEY)??.min(p.get(Dlmalloc::KEY)??);
+                let r = ours as f64 / theirs as f64;
+                let verdict = if r <= 1.0 {
+                    "met".to_owned()
+                } else {
+                    format!("missed by {:.0}%", (r - 1.0) * 100.0)
+                };
+                Some(format!(
+                    "{r:.2} ({} vs {}) {verdict}",
+                    show_bytes(ours),
+                    show_bytes(theirs)
+                ))
+            })
+            .unwrap_or_default();
+        t.row(vec![
+            o.workload.key().to_owned(),
+            cell(o.ratio(core, TalcRow::KEY), 1.0),
+            cell(o.ratio(core, Dlmalloc::KEY), 1.0),
+            o.ratio(GlobalFreeList::KEY, core)
+                .map_or_else(String::new, |r| r.show()),
+            memory,
+            o.ratio(g.aa_key(), g.aa_base())
+                .map_or_else(String::new, |r| r.show()),
         ]);
     }
     t.render(markdown)
@@ -234,62 +351,157 @@ fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-/// The whole report.
-pub fn render(run: &Run<'_>, outcomes: &[Outcome], threaded: &[Outcome], markdown: bool) -> String {
-    let plan = run.plan;
-    let mode = run.mode;
-    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
-    let mut out = String::new();
-    let para = |out: &mut String, text: &str| {
-        if markdown {
-            *out += text;
-            *out += "\n\n";
-        } else {
-            *out += text;
-            *out += "\n";
-        }
-    };
-    para(
-        &mut out,
-        &format!(
-            "polyalloc-bench, {mode} mode: {} rounds, ~{} ms per sample, {cpus} CPUs visible. \
-             Contestants are interleaved (the order rotates and reverses every round); each \
-             sample starts from a fresh allocator warmed up by one untimed round. \
-             BumpAlloc's lock skips its atomic (lock_is_elided()): {}.",
-            plan.rounds,
-            plan.sample.as_millis(),
-            yes_no(run.elided)
-        ),
-    );
-    para(
-        &mut out,
-        "ns/op: median over the rounds. Ratios: median over the rounds of the ratio between \
-         two samples of the same round (below 1 = faster than the column's contestant). \
-         The A/A row is bumpalo measured a second time, as a separate contestant: how far it \
-         strays from 1.00 is the error bar of this run.",
-    );
-    if !markdown {
-        out += "\n";
+/// Appends a paragraph: a blank line after it in Markdown, a newline in
+/// text.
+fn para(out: &mut String, text: &str, markdown: bool) {
+    *out += text;
+    *out += if markdown { "\n\n" } else { "\n" };
+}
+
+/// Appends a heading.
+fn heading(out: &mut String, text: &str, markdown: bool) {
+    if markdown {
+        let _ = write!(out, "#### {text}\n\n");
+    } else {
+        let _ = write!(out, "\n== {text} ==\n\n");
     }
-    for o in outcomes {
+}
+
+/// Appends one table per workload of `group`, each under its title.
+fn workload_tables(
+    out: &mut String,
+    outcomes: &[Outcome],
+    peaks: &[Peaks],
+    group: Group,
+    markdown: bool,
+) {
+    for o in outcomes.iter().filter(|o| o.workload.group() == group) {
         let title = format!("{} — {}", o.workload.key(), o.workload.describe());
         if markdown {
             let _ = write!(out, "**{title}**\n\n");
         } else {
             let _ = writeln!(out, "{title}");
         }
-        out += &workload_table(o, markdown);
-        out += "\n";
+        let p = peaks.iter().find(|p| p.workload == o.workload);
+        *out += &workload_table(o, p, markdown);
+        *out += "\n";
     }
+}
+
+/// The bump group's section.
+fn bump_section(out: &mut String, run: &Run<'_>, outcomes: &[Outcome], markdown: bool) {
+    heading(out, Group::Bump.title(), markdown);
     para(
-        &mut out,
-        "Targets: median ratio over the rounds [interquartile range of the per-round ratios]; \
-         \"within noise\" means above the target by less than the A/A row's spread.",
+        out,
+        &format!(
+            "BumpAlloc's lock skips its atomic (lock_is_elided()): {}. The A/A row is bumpalo \
+             measured a second time, as a separate contestant: how far it strays from 1.00 is \
+             the error bar of this group.",
+            yes_no(run.elided)
+        ),
+        markdown,
     );
     if !markdown {
-        out += "\n";
+        *out += "\n";
     }
-    out += &targets_table(outcomes, markdown);
+    workload_tables(out, outcomes, &[], Group::Bump, markdown);
+    para(
+        out,
+        "Targets: median ratio over the rounds [interquartile range of the per-round ratios]; \
+         \"within noise\" means above the target by less than the A/A row's spread.",
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    *out += &targets_table(outcomes, markdown);
+}
+
+/// The general group's section.
+fn general_section(out: &mut String, outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) {
+    heading(out, Group::General.title(), markdown);
+    para(
+        out,
+        "FreeListHeap is polyalloc's free-list core called directly; FreeListAlloc is the same \
+         core behind its lock, called through GlobalAlloc (an instance, not this process's \
+         allocator). Every contestant frees each block. Ratio cells: median [interquartile \
+         range] of the per-round ratios. The A/A row is talc measured a second time: its \
+         distance from 1.00 is this group's error bar.",
+        markdown,
+    );
+    para(
+        out,
+        "Peak reserved: the most bytes the allocator held from the OS at once during one round \
+         on a fresh allocator (a separate, untimed pass, in a child process). Each peer gets \
+         memory the way its host users give it, counted on the way: polyalloc through a \
+         counting wrapper of its mmap source; talc through an OOM handler mapping 64 KiB units \
+         (extending its last heap when the next pages are free); dlmalloc through its system \
+         hooks (mmap/mremap/munmap, its own 64 KiB granularity); rlsf through a FlexSource \
+         mapping 64 KiB units and growing its last pool in place, as its own unix source does; \
+         linked_list_allocator from one reservation, extended 64 KiB at a time. FreeListAlloc's \
+         figure is the same lock and core over the counting source. System: glibc's mallinfo2, \
+         the peak of arena + hblkhd during the round less the bytes in use before it.",
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    for p in peaks {
+        if let Err(e) = &p.rows {
+            para(
+                out,
+                &format!("(peak pass for {} failed: {e})", p.workload.key()),
+                markdown,
+            );
+        }
+    }
+    workload_tables(out, outcomes, peaks, Group::General, markdown);
+    para(
+        out,
+        "The bar (docs: at least as fast as talc and dlmalloc, with the same or lower peak \
+         memory): median ratio [interquartile range]; \"within noise\" means above the target \
+         by less than the A/A row's spread. Peak memory is one deterministic round, no noise.",
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    *out += &general_targets_table(outcomes, peaks, markdown);
+}
+
+/// The whole report.
+pub fn render(
+    run: &Run<'_>,
+    outcomes: &[Outcome],
+    threaded: &[Outcome],
+    peaks: &[Peaks],
+    markdown: bool,
+) -> String {
+    let plan = run.plan;
+    let mode = run.mode;
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let mut out = String::new();
+    para(
+        &mut out,
+        &format!(
+            "polyalloc-bench, {mode} mode: {} rounds, ~{} ms per sample, {cpus} CPUs visible. \
+             Contestants are interleaved (the order rotates and reverses every round); each \
+             sample starts from a fresh allocator warmed up by one untimed round.",
+            plan.rounds,
+            plan.sample.as_millis(),
+        ),
+        markdown,
+    );
+    para(
+        &mut out,
+        "ns/op: median over the rounds. Ratios: median over the rounds of the ratio between \
+         two samples of the same round (below 1 = faster than the column's contestant).",
+        markdown,
+    );
+    let has = |g: Group| outcomes.iter().any(|o| o.workload.group() == g);
+    if has(Group::Bump) {
+        bump_section(&mut out, run, outcomes, markdown);
+    }
     if !threaded.is_empty() {
         out += "\n";
         para(
@@ -301,11 +513,18 @@ pub fn render(run: &Run<'_>, outcomes: &[Outcome], threaded: &[Outcome], markdow
                  the core were measured again then.",
                 run.elided_threaded.map_or("not asked", yes_no)
             ),
+            markdown,
         );
         if !markdown {
             out += "\n";
         }
         out += &lock_table(outcomes, threaded, markdown);
+    }
+    if has(Group::General) {
+        if has(Group::Bump) {
+            out += "\n";
+        }
+        general_section(&mut out, outcomes, peaks, markdown);
     }
     out
 }

@@ -1,5 +1,6 @@
 //! What is measured: allocation-heavy, single-threaded rounds, written once
-//! and generic over the [`Contestant`].
+//! and generic over the [`Contestant`]. The bump group's rounds are here;
+//! the general-purpose group's are in [`general`].
 //!
 //! Every round does a fixed amount of work (the same sizes, from one seeded
 //! sequence, for every contestant), writes into every block it gets, and ends
@@ -13,7 +14,9 @@
 //! (8) and a runtime size, as in generic code (`Vec<T>`).
 //!
 //! Adding a workload: a variant in [`Workload`], its entry in each `match`,
-//! and its round function below.
+//! and its round function below (or in [`general`]).
+
+pub mod general;
 
 use core::alloc::Layout;
 use core::hint::black_box;
@@ -24,6 +27,7 @@ use allocator_api2::boxed::Box as ApiBox;
 use allocator_api2::vec::Vec as ApiVec;
 
 use crate::contestants::Contestant;
+use crate::group::Group;
 
 /// Allocations per round in the arena and LIFO workloads.
 pub const SMALL_BLOCKS: usize = 4_096;
@@ -55,17 +59,43 @@ pub enum Workload {
     StringBuild,
     /// A binary tree of boxed nodes, built, walked, dropped.
     Tree,
+    /// Small blocks of random sizes, freed and replaced at random.
+    SmallChurn,
+    /// Blocks from 8 B to 64 KiB, freed and replaced at random.
+    MixedChurn,
+    /// Many `Vec`s growing by `push` at once, interleaved.
+    VecGrowth,
+    /// Small blocks, every other freed, then larger blocks that fit no hole.
+    Fragmentation,
 }
 
 impl Workload {
-    /// Every workload, in table order.
-    pub const ALL: [Self; 5] = [
+    /// Every workload, in table order: the bump group's, then the general
+    /// group's.
+    pub const ALL: [Self; 9] = [
         Self::Arena,
         Self::Lifo,
         Self::VecPush,
         Self::StringBuild,
         Self::Tree,
+        Self::SmallChurn,
+        Self::MixedChurn,
+        Self::VecGrowth,
+        Self::Fragmentation,
     ];
+
+    /// The group whose contestants run this workload.
+    #[must_use]
+    pub const fn group(self) -> Group {
+        match self {
+            Self::Arena | Self::Lifo | Self::VecPush | Self::StringBuild | Self::Tree => {
+                Group::Bump
+            }
+            Self::SmallChurn | Self::MixedChurn | Self::VecGrowth | Self::Fragmentation => {
+                Group::General
+            }
+        }
+    }
 
     /// Short name, for command lines and tables.
     #[must_use]
@@ -76,6 +106,10 @@ impl Workload {
             Self::VecPush => "vec-push",
             Self::StringBuild => "string-build",
             Self::Tree => "tree",
+            Self::SmallChurn => "small-churn",
+            Self::MixedChurn => "mixed-churn",
+            Self::VecGrowth => "vec-growth",
+            Self::Fragmentation => "fragmentation",
         }
     }
 
@@ -109,6 +143,23 @@ impl Workload {
                 "a complete binary tree of 4,095 allocator-api2 `Box` nodes (40 B), built, summed, \
                  dropped"
             }
+            Self::SmallChurn => {
+                "1,000 live blocks of 8..=512 B (uniform); 20,000 times a random one is freed and \
+                 replaced by a new random size; then all freed. Both ends of every block written"
+            }
+            Self::MixedChurn => {
+                "200 live blocks of 8 B..64 KiB (log-uniform: as many 8–15 B blocks as 32–64 KiB \
+                 ones); 5,000 times a random one is freed and replaced; then all freed"
+            }
+            Self::VecGrowth => {
+                "32 allocator-api2 `Vec<u64>`s growing at once by `push` in random bursts of \
+                 1..=64 to 16..16,383 elements each (log-uniform; capacity doubling through the \
+                 allocator's grow), then all dropped"
+            }
+            Self::Fragmentation => {
+                "8,192 blocks of 16..=64 B, every other one freed (holes between live blocks), \
+                 then 2,048 blocks of 256..=1,024 B that fit no hole; then all freed"
+            }
         }
     }
 
@@ -121,6 +172,8 @@ impl Workload {
             Self::VecPush => "push",
             Self::StringBuild => "append (grow)",
             Self::Tree => "node",
+            Self::SmallChurn | Self::MixedChurn | Self::Fragmentation => "allocation",
+            Self::VecGrowth => "push",
         }
     }
 
@@ -133,17 +186,22 @@ impl Workload {
             Self::VecPush => vec_push(c, input),
             Self::StringBuild => string_build(c, input),
             Self::Tree => tree(c),
+            Self::SmallChurn => general::small_churn(c, &mut input.general),
+            Self::MixedChurn => general::mixed_churn(c, &mut input.general),
+            Self::VecGrowth => general::vec_growth(c, &mut input.general),
+            Self::Fragmentation => general::fragmentation(c, &mut input.general),
         }
     }
 }
 
 /// The data a round reads, made once per contestant so every contestant
-/// sees the same sizes: a seeded sequence of sizes in `8..=128`, and room to
-/// keep the blocks of a round.
+/// sees the same sizes: a seeded sequence of sizes in `8..=128`, the general
+/// group's sequences, and room to keep the blocks of a round.
 pub struct Input {
     sizes: Vec<u8>,
     blocks: Vec<NonNull<u8>>,
     text: [u8; 16],
+    general: general::Sequences,
 }
 
 impl Input {
@@ -164,6 +222,7 @@ impl Input {
             sizes,
             blocks: vec![NonNull::dangling(); SMALL_BLOCKS],
             text: *b"polyalloc bench!",
+            general: general::Sequences::new(),
         }
     }
 

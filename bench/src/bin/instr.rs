@@ -4,8 +4,13 @@
 //!
 //! ```text
 //! instr CONTESTANT WORKLOAD [--rounds N] [--threaded]
-//! instr --list-contestants | --list-workloads
+//! instr --list-contestants [GROUP] | --list-workloads [GROUP]
 //! ```
+//!
+//! The contestant is looked up in the workload's group (`bump` or
+//! `general`): `instr core arena`, `instr freelist small-churn`,
+//! `instr talc small-churn`. The lists take a group key and default to the
+//! bump group's.
 //!
 //! One warm-up round runs first (it takes the first chunks from the OS),
 //! then `N` rounds inside `measured`, the one function callgrind collects in
@@ -19,9 +24,9 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use polyalloc_bench::contestants::{self, Contestant, Visitor};
+use polyalloc_bench::contestants::{Contestant, Visitor};
 use polyalloc_bench::workloads::Input;
-use polyalloc_bench::{Workload, contestants::keys};
+use polyalloc_bench::{Group, Workload};
 
 /// The rounds callgrind collects in. Never inlined, so its name stays in the
 /// binary for `--toggle-collect`.
@@ -58,22 +63,27 @@ impl Visitor for Run {
 
 const USAGE: &str = "\
 usage: instr CONTESTANT WORKLOAD [--rounds N] [--threaded]
-       instr --list-contestants | --list-workloads
+       instr --list-contestants [GROUP] | --list-workloads [GROUP]
+       (GROUP: bump, the default, or general)
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("--list-contestants") => {
-            println!("{}", keys().join(" "));
-            return ExitCode::SUCCESS;
-        }
-        Some("--list-workloads") => {
-            let names: Vec<&str> = Workload::ALL.iter().map(|w| w.key()).collect();
-            println!("{}", names.join(" "));
-            return ExitCode::SUCCESS;
-        }
-        _ => {}
+    if let Some(list @ ("--list-contestants" | "--list-workloads")) =
+        args.first().map(String::as_str)
+    {
+        let key = args.get(1).map_or("bump", String::as_str);
+        let Some(group) = Group::ALL.into_iter().find(|g| g.key() == key) else {
+            eprint!("instr: unknown group `{key}`\n{USAGE}");
+            return ExitCode::FAILURE;
+        };
+        let names: Vec<&str> = if list == "--list-contestants" {
+            group.keys()
+        } else {
+            group.workloads().map(Workload::key).collect()
+        };
+        println!("{}", names.join(" "));
+        return ExitCode::SUCCESS;
     }
     let mut positional = Vec::new();
     let mut rounds = 20;
@@ -108,7 +118,8 @@ fn main() -> ExitCode {
         rounds,
         ops: None,
     };
-    contestants::for_each(&mut run);
+    let group = workload.group();
+    group.for_each(&mut run);
     match run.ops {
         Some(ops) => {
             println!("ops {ops}");
@@ -116,8 +127,9 @@ fn main() -> ExitCode {
         }
         None => {
             eprintln!(
-                "instr: unknown contestant `{key}` (one of: {})",
-                keys().join(" ")
+                "instr: unknown contestant `{key}` for {} (one of: {})",
+                workload.key(),
+                group.keys().join(" ")
             );
             ExitCode::FAILURE
         }
