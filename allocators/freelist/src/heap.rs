@@ -43,9 +43,9 @@
 //! `memory.grow`, a caller's region) and a new span starts where the newest
 //! one ends: the old fence becomes the header of the new free space. With a
 //! source that takes memory back (`mmap`), spans stay as acquired, and a span
-//! that becomes entirely free is released — except the most recent such
-//! span, kept so that a program that frees everything and starts again does
-//! not pay a round trip to the kernel.
+//! that becomes entirely free is released once more than [`RETAIN`] bytes of
+//! such spans are held (the oldest go first), so that a program that frees
+//! everything and starts again does not fault its pages in anew.
 
 // Inlining: the fast-path pieces (`find`, `take`, `insert`, `remove`,
 // `release_block`, `allocate`, `deallocate`) are always inlined on hosts,
@@ -104,12 +104,17 @@ pub(crate) const FL_COUNT: usize = (usize::BITS - SL_BITS - GRAN_BITS) as usize 
 /// arithmetic on it can overflow.
 const MAX_BLOCK: usize = (isize::MAX as usize / 2) & !(GRAN - 1);
 
-/// The first span asked of a source that takes memory back; later spans
-/// double up to [`MAX_SPAN`]. Sources that cannot take memory back are asked
-/// for [`FIRST_SPAN`] at a time, as their spans merge anyway.
+/// The smallest span asked of the source (one wasm page). Spans are a
+/// sixteenth of the bytes already reserved, between this and [`MAX_SPAN`]:
+/// a small heap grows a page at a time, as tightly as its peers, and a large
+/// one reserves at most 1/16 more than it uses, in a number of spans that
+/// grows slowly.
 const FIRST_SPAN: usize = 64 * 1024;
 /// The largest span asked for beyond what a request needs.
 const MAX_SPAN: usize = 1024 * 1024;
+/// Entirely free spans kept for reuse when a source takes memory back;
+/// beyond this many bytes of them, the oldest are released.
+const RETAIN: usize = 4 * 1024 * 1024;
 
 // The bitmaps hold a bit per row and per bin.
 const _: () = assert!(FL_COUNT <= usize::BITS as usize && SL_COUNT <= 32);
@@ -307,13 +312,6 @@ pub struct FreeListHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     heads: [[*mut u8; SL_COUNT]; FL_COUNT],
     /// The newest span, or null; spans are linked newest to oldest.
     spans: *mut SpanHeader,
-    /// A span that was entirely free when last seen, kept for reuse; it may
-    /// have been used since (checked before it is released). Null if none.
-    retained: *mut SpanHeader,
-    /// Bytes to ask of the source for the next span; 0 until the first
-    /// span, meaning [`FIRST_SPAN`], so that a new heap is all zeros (a
-    /// `static` allocator then takes no space in a wasm module's data).
-    next_span: usize,
     stats: R,
     source: S,
 }
@@ -371,8 +369,6 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             sl_bitmap: [0; FL_COUNT],
             heads: [[ptr::null_mut(); SL_COUNT]; FL_COUNT],
             spans: ptr::null_mut(),
-            retained: ptr::null_mut(),
-            next_span: 0,
             stats: R::NEW,
             source,
         }
@@ -491,6 +487,18 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     #[cfg_attr(target_arch = "wasm32", inline)]
     fn find(&mut self, need: usize) -> Option<*mut u8> {
+        if need >= LINEAR {
+            // The head of `need`'s own bin, when it fits: same-size blocks
+            // (a `Vec`'s capacities, a struct allocated over and over) are
+            // reused at once instead of waiting behind larger bins.
+            let (fl, sl) = bin_of(need);
+            let head = self.heads[fl][sl];
+            // SAFETY: a non-null head is a free block on the bin's list.
+            if !head.is_null() && unsafe { header(head) } & !FLAGS >= need {
+                // SAFETY: as above; the bin is non-empty.
+                return Some(unsafe { self.pop(fl, sl) });
+            }
+        }
         let (fl, sl) = search_bin(need);
         let row = self.sl_bitmap[fl] & (u32::MAX << sl);
         let (fl, sl) = if row != 0 {
@@ -503,9 +511,19 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             let fl = rows.trailing_zeros() as usize;
             (fl, self.sl_bitmap[fl].trailing_zeros() as usize)
         };
+        // SAFETY: the bitmaps say the bin is non-empty (invariant 6).
+        Some(unsafe { self.pop(fl, sl) })
+    }
+
+    /// Takes the first block off bin `(fl, sl)`.
+    ///
+    /// # Safety
+    ///
+    /// The bin is non-empty.
+    #[inline(always)]
+    unsafe fn pop(&mut self, fl: usize, sl: usize) -> *mut u8 {
         let b = self.heads[fl][sl];
-        // SAFETY: the bitmaps say the bin is non-empty (invariant 6), so `b`
-        // is its first free block.
+        // SAFETY: `b` is the bin's first free block, so it has no `prev`.
         unsafe {
             let next = next_free(b);
             self.heads[fl][sl] = next;
@@ -515,7 +533,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                 set_prev_free(next, ptr::null_mut());
             }
         }
-        Some(b)
+        b
     }
 
     /// The slow half of [`find`](Self::find): the bins above `need`'s are
@@ -642,8 +660,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     }
 
     /// Finishes freeing `b`, a free block of `size` bytes that covers its
-    /// whole span: with a source that takes memory back, releases the span
-    /// kept from before (if it is still empty) and keeps this one.
+    /// whole span: bins it and, with a source that takes memory back,
+    /// releases the oldest entirely free spans beyond [`RETAIN`] bytes.
     ///
     /// # Safety
     ///
@@ -652,48 +670,61 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     unsafe fn span_emptied(&mut self, b: *mut u8, size: usize) {
         // SAFETY: `b` is free and on no list.
         unsafe { self.insert(b, size) };
-        if !self.source.can_release() {
-            return;
-        }
-        // SAFETY: the span header sits `SPAN_HEADER` bytes before the first
-        // block, in the same span.
-        let span = unsafe { b.sub(SPAN_HEADER) }.cast::<SpanHeader>();
-        let old = core::mem::replace(&mut self.retained, span);
-        if !old.is_null() && old != span {
-            // SAFETY: `old` was a live span when retained; spans only leave
-            // the list through `release_if_empty`, which clears `retained`.
-            unsafe { self.release_if_empty(old) };
-        }
+        self.release_empty_spans(RETAIN);
     }
 
-    /// Gives `span` back to the source if it is entirely free.
-    ///
-    /// # Safety
-    ///
-    /// `span` is a live span of this heap.
-    unsafe fn release_if_empty(&mut self, span: *mut SpanHeader) {
-        // SAFETY: `span` is live; its first block follows its header.
-        unsafe {
-            let len = (*span).len;
-            let first = span.cast::<u8>().add(SPAN_HEADER);
-            let h = header(first);
-            if h & USED != 0 || (h & !FLAGS) + SPAN_OVERHEAD != len {
-                return;
-            }
-            self.remove(first, h & !FLAGS);
-            self.unlink_span(span);
-            let whole = Span::new(NonNull::new_unchecked(span.cast::<u8>()), len);
-            if self.source.release(whole) {
-                self.stats.record_release(len);
-                if self.retained == span {
-                    self.retained = ptr::null_mut();
+    /// Gives entirely free spans back to a source that takes memory back,
+    /// keeping the newest of them up to `keep` bytes in all. Returns the
+    /// bytes released.
+    fn release_empty_spans(&mut self, keep: usize) -> usize {
+        if !self.source.can_release() {
+            return 0;
+        }
+        let (mut kept, mut released) = (0usize, 0usize);
+        let mut s = self.spans;
+        while !s.is_null() {
+            // SAFETY: `s` is a live span; its first block follows its
+            // header. A span found empty has one free block, on its bin.
+            unsafe {
+                let next = (*s).next;
+                let len = (*s).len;
+                let first = s.cast::<u8>().add(SPAN_HEADER);
+                let h = header(first);
+                let empty = h & USED == 0 && (h & !FLAGS) + SPAN_OVERHEAD == len;
+                if empty {
+                    if kept + len <= keep {
+                        kept += len;
+                    } else {
+                        self.remove(first, h & !FLAGS);
+                        self.unlink_span(s);
+                        let whole = Span::new(NonNull::new_unchecked(s.cast::<u8>()), len);
+                        if self.source.release(whole) {
+                            self.stats.record_release(len);
+                            released += len;
+                        } else {
+                            // The source kept it after all: keep using it.
+                            self.link_span(s);
+                            self.insert(first, h & !FLAGS);
+                        }
+                    }
                 }
-            } else {
-                // The source kept it after all: keep using it.
-                self.link_span(span);
-                self.insert(first, h & !FLAGS);
+                s = next;
             }
         }
+        released
+    }
+
+    /// Gives every entirely free span back to the source, if it takes
+    /// memory back (`mmap`; not wasm32's `memory.grow` or a region), and
+    /// returns the bytes released. Frees keep up to 4 MiB of empty spans
+    /// for reuse, so a program that frees everything and starts again does
+    /// not fault its pages in anew; `trim` is for a program that knows it
+    /// is done with them (as `malloc_trim` is).
+    ///
+    /// On a [`LockedHeap`](polyalloc_core::LockedHeap) (a `FreeListAlloc`),
+    /// call it through `lock_heap`.
+    pub fn trim(&mut self) -> usize {
+        self.release_empty_spans(0)
     }
 
     // ---- spans ---------------------------------------------------------
@@ -743,9 +774,14 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     fn extend(&mut self, need: usize) -> Option<*mut u8> {
         let want = need.checked_add(SPAN_OVERHEAD)?;
         let merging = !self.source.can_release();
-        // Ask for a whole span; when the source cannot give that much (a
-        // region nearly used up), halve the ask down to what is needed.
-        let mut ask = want.max(self.next_span.max(FIRST_SPAN));
+        // Ask for a whole span (1/32 of what is reserved, between
+        // `FIRST_SPAN` and `MAX_SPAN`); when the source cannot give that
+        // much (a region nearly used up), halve the ask down to what is
+        // needed.
+        let unit = (self.stats.bytes_reserved() / 32)
+            .next_multiple_of(FIRST_SPAN)
+            .clamp(FIRST_SPAN, MAX_SPAN);
+        let mut ask = want.max(unit);
         let span = loop {
             if let Some(span) = self.source.acquire(ask, GRAN) {
                 break span;
@@ -761,9 +797,6 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             return None;
         }
         self.stats.record_reserve(len);
-        if !merging {
-            self.next_span = (self.next_span.max(FIRST_SPAN) * 2).min(MAX_SPAN);
-        }
         let newest = self.spans;
         // SAFETY: `newest`, if any, is a live span; the new span is fresh
         // memory of `len` bytes, valid and ours.
@@ -929,7 +962,6 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     fn release_all(&mut self) {
         let mut s = self.spans;
         self.spans = ptr::null_mut();
-        self.retained = ptr::null_mut();
         while !s.is_null() {
             // SAFETY: `s` is a live span, now on no list.
             unsafe {

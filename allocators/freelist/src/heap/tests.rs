@@ -172,12 +172,12 @@ fn empty_spans_go_back_to_a_source_that_takes_them() {
     // SAFETY: live with this layout.
     unsafe { heap.deallocate(a, big) };
     heap.check().unwrap();
-    // The first empty span is kept for reuse...
+    // Empty spans are kept for reuse, up to `RETAIN` bytes...
     assert_eq!(heap.span_count(), 2);
     // SAFETY: as above.
     unsafe { heap.deallocate(b, big) };
     heap.check().unwrap();
-    // ... and released when another empties.
+    // ... and the oldest released beyond that.
     assert_eq!(heap.span_count(), 1);
     let reserved = heap.stats().bytes_reserved;
     let again = heap.allocate(big).unwrap();
@@ -188,6 +188,14 @@ fn empty_spans_go_back_to_a_source_that_takes_them() {
     );
     // SAFETY: as above.
     unsafe { heap.deallocate(again, big) };
+    // `trim` gives back what frees keep.
+    assert_eq!(heap.trim(), reserved);
+    assert_eq!(heap.span_count(), 0);
+    assert_eq!(heap.stats().bytes_reserved, 0);
+    heap.check().unwrap();
+    let small = heap.allocate(l(100, 8)).unwrap();
+    // SAFETY: as above.
+    unsafe { heap.deallocate(small, l(100, 8)) };
 }
 
 #[test]
