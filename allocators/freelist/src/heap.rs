@@ -30,9 +30,13 @@
 //!    `USED | FENCE` and holds the span's length.
 //! 3. **Coalescing.** No two free blocks are adjacent.
 //! 4. **Footers.** A free block's last word equals its size.
-//! 5. **Bins.** Every free block is on exactly one list, the bin of its size
-//!    ([`bin_of`]); nothing else is on any list. `prev` links mirror `next`
-//!    links, and a list's head has a null `prev`.
+//! 5. **Bins.** Every free block but one is on exactly one list, the bin of
+//!    its size ([`bin_of`]); nothing else is on any list. `prev` links mirror
+//!    `next` links, and a list's head has a null `prev`. The exception is the
+//!    *designated victim* `dv`, the free block split last: it is on no list,
+//!    and `dv_size` is its size (`dv` null and `dv_size` 0 when there is
+//!    none). Allocations that miss their own bin carve it from the front, so
+//!    a run of them does no bin work (the idea is dlmalloc's).
 //! 6. **Bitmaps.** Bit `sl` of `sl_bitmap[fl]` is set exactly when bin
 //!    `(fl, sl)` is non-empty; bit `fl` of `fl_bitmap` exactly when
 //!    `sl_bitmap[fl]` is non-zero.
@@ -310,6 +314,12 @@ pub struct FreeListHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     sl_bitmap: [u32; FL_COUNT],
     /// The first free block of each bin, or null.
     heads: [[*mut u8; SL_COUNT]; FL_COUNT],
+    /// The designated victim: the free block split last, kept off the bins
+    /// so that runs of allocations carve it from the front with no bin
+    /// work (invariant 5). Null when there is none.
+    dv: *mut u8,
+    /// The size of `dv`, 0 when there is none.
+    dv_size: usize,
     /// The newest span, or null; spans are linked newest to oldest.
     spans: *mut SpanHeader,
     stats: R,
@@ -368,6 +378,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             fl_bitmap: 0,
             sl_bitmap: [0; FL_COUNT],
             heads: [[ptr::null_mut(); SL_COUNT]; FL_COUNT],
+            dv: ptr::null_mut(),
+            dv_size: 0,
             spans: ptr::null_mut(),
             stats: R::NEW,
             source,
@@ -389,7 +401,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// bins: for tests and diagnostics, not for fast paths).
     #[must_use]
     pub fn free_bytes(&self) -> usize {
-        let mut total = 0;
+        let mut total = self.dv_size;
         for row in &self.heads {
             for &head in row {
                 let mut b = head;
@@ -481,35 +493,58 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         }
     }
 
-    /// Takes a free block of at least `need` bytes off the bins: the first
-    /// block of the smallest non-empty bin whose blocks all fit, found with
-    /// two bit scans; failing that, a fitting block from `need`'s own bin.
+    /// Takes a free block of at least `need` bytes off the bins or the
+    /// designated victim: the head of `need`'s own bin if it fits, else the
+    /// victim if it fits, else the first block of the smallest non-empty bin
+    /// whose blocks all fit (two bit scans); failing all that, a fitting
+    /// block from further down `need`'s own bin.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     #[cfg_attr(target_arch = "wasm32", inline)]
     fn find(&mut self, need: usize) -> Option<*mut u8> {
-        if need >= LINEAR {
-            // The head of `need`'s own bin, when it fits: same-size blocks
-            // (a `Vec`'s capacities, a struct allocated over and over) are
-            // reused at once instead of waiting behind larger bins.
-            let (fl, sl) = bin_of(need);
-            let head = self.heads[fl][sl];
-            // SAFETY: a non-null head is a free block on the bin's list.
-            if !head.is_null() && unsafe { header(head) } & !FLAGS >= need {
-                // SAFETY: as above; the bin is non-empty.
-                return Some(unsafe { self.pop(fl, sl) });
-            }
+        // The head of `need`'s own bin, when it fits: an exact fit for the
+        // linear sizes, and for larger ones same-size blocks (a `Vec`'s
+        // capacities, a struct allocated over and over) are reused at once
+        // instead of waiting behind larger bins.
+        let (fl, sl) = bin_of(need);
+        let head = self.heads[fl][sl];
+        // SAFETY: a non-null head is a free block on the bin's list.
+        if !head.is_null() && unsafe { header(head) } & !FLAGS >= need {
+            // SAFETY: as above; the bin is non-empty.
+            return Some(unsafe { self.pop(fl, sl) });
         }
+        // Then the better of two: the first block of the smallest bin
+        // whose blocks all fit (two bit scans), or the designated victim,
+        // whichever is smaller. Runs of allocations carve the victim with
+        // no bin work; a smaller block from the bins fits better.
         let (fl, sl) = search_bin(need);
         let row = self.sl_bitmap[fl] & (u32::MAX << sl);
-        let (fl, sl) = if row != 0 {
-            (fl, row.trailing_zeros() as usize)
+        let found = if row != 0 {
+            Some((fl, row.trailing_zeros() as usize))
         } else {
             let rows = self.fl_bitmap & usize::MAX.checked_shl(fl as u32 + 1).unwrap_or(0);
             if rows == 0 {
-                return self.find_in_own_bin(need);
+                None
+            } else {
+                let fl = rows.trailing_zeros() as usize;
+                Some((fl, self.sl_bitmap[fl].trailing_zeros() as usize))
             }
-            let fl = rows.trailing_zeros() as usize;
-            (fl, self.sl_bitmap[fl].trailing_zeros() as usize)
+        };
+        if self.dv_size >= need {
+            let victim_fits_better = match found {
+                // SAFETY: the bitmaps say the bin is non-empty (invariant
+                // 6), so its head is a free block.
+                Some((fl, sl)) => (unsafe { header(self.heads[fl][sl]) } & !FLAGS) >= self.dv_size,
+                None => true,
+            };
+            if victim_fits_better {
+                let b = self.dv;
+                self.dv = ptr::null_mut();
+                self.dv_size = 0;
+                return Some(b);
+            }
+        }
+        let Some((fl, sl)) = found else {
+            return self.find_in_own_bin(need);
         };
         // SAFETY: the bitmaps say the bin is non-empty (invariant 6).
         Some(unsafe { self.pop(fl, sl) })
@@ -578,14 +613,16 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         // SAFETY: `b` is a free block on no list, of at least `need` bytes.
         unsafe {
             let h = header(b);
-            self.settle(b, h & !FLAGS, need, h & PREV_USED);
+            // The remainder is the next victim if it is the larger.
+            self.settle(b, h & !FLAGS, need, h & PREV_USED, true);
             NonNull::new_unchecked(b.add(WORD))
         }
     }
 
     /// Makes the `size` bytes at `b` a used block of `need` bytes whose
     /// `PREV_USED` flag is `prev`, splitting off the tail as a free block
-    /// when it can stand as one; otherwise the whole `size` is used.
+    /// when it can stand as one (offered as the designated victim if
+    /// `victim`, else binned); otherwise the whole `size` is used.
     ///
     /// # Safety
     ///
@@ -594,7 +631,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// whose `PREV_USED` flag is clear.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     #[cfg_attr(target_arch = "wasm32", inline)]
-    unsafe fn settle(&mut self, b: *mut u8, size: usize, need: usize, prev: usize) {
+    unsafe fn settle(&mut self, b: *mut u8, size: usize, need: usize, prev: usize, victim: bool) {
         // SAFETY: the split point and the header after `b` lie in the span.
         unsafe {
             let rest = size - need;
@@ -604,12 +641,57 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                 // The block after `r` already reads "previous free".
                 set_header(r, rest | PREV_USED);
                 set_footer(r, rest);
-                self.insert(r, rest);
+                if victim {
+                    self.stash(r, rest);
+                } else {
+                    self.insert(r, rest);
+                }
             } else {
                 set_header(b, size | USED | prev);
                 let after = b.add(size);
                 set_header(after, header(after) | PREV_USED);
             }
+        }
+    }
+
+    /// Puts free block `r` of `rest` bytes (on no list) where it waits: it
+    /// becomes the designated victim if it is at least as large as the
+    /// current one (which goes to the bins), else it goes to its bin.
+    ///
+    /// # Safety
+    ///
+    /// `r` is a free block of `rest` bytes of a live span, on no list.
+    #[inline(always)]
+    unsafe fn stash(&mut self, r: *mut u8, rest: usize) {
+        if rest >= self.dv_size {
+            if !self.dv.is_null() {
+                // SAFETY: the victim is a free block on no list.
+                unsafe { self.insert(self.dv, self.dv_size) };
+            }
+            self.dv = r;
+            self.dv_size = rest;
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.insert(r, rest) };
+        }
+    }
+
+    /// Takes free block `b` of `size` bytes from where it waits: the
+    /// designated victim slot or its bin. Returns whether it was the victim.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block of `size` bytes: the victim, or on its bin.
+    #[inline(always)]
+    unsafe fn unlink_free(&mut self, b: *mut u8, size: usize) -> bool {
+        if b == self.dv {
+            self.dv = ptr::null_mut();
+            self.dv_size = 0;
+            true
+        } else {
+            // SAFETY: a free block other than the victim is on its bin.
+            unsafe { self.remove(b, size) };
+            false
         }
     }
 
@@ -628,15 +710,18 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     unsafe fn release_block(&mut self, mut b: *mut u8, mut size: usize) {
         // SAFETY: the neighbours' headers lie in the same span (the fence
         // stops the walk forward; `PREV_USED` is set on a first block, so
-        // the walk back never leaves the span); free neighbours are on
-        // their bins.
+        // the walk back never leaves the span); a free neighbour is the
+        // victim or on its bin.
         unsafe {
             let h = header(b);
             let after = b.add(size);
             let ah = header(after);
+            // Whether a neighbour merged in is the victim: the merged block
+            // then stays the victim.
+            let mut victim = false;
             if ah & USED == 0 {
                 let asize = ah & !FLAGS;
-                self.remove(after, asize);
+                victim |= self.unlink_free(after, asize);
                 size += asize;
             } else {
                 set_header(after, ah & !PREV_USED);
@@ -644,7 +729,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             if h & PREV_USED == 0 {
                 let psize = b.sub(WORD).cast::<usize>().read();
                 b = b.sub(psize);
-                self.remove(b, psize);
+                victim |= self.unlink_free(b, psize);
                 size += psize;
             }
             // Whatever is before the merged block is used (invariant 3).
@@ -653,6 +738,9 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             let end = header(b.add(size));
             if end & FENCE != 0 && covers_span(size, end) {
                 self.span_emptied(b, size);
+            } else if victim {
+                self.dv = b;
+                self.dv_size = size;
             } else {
                 self.insert(b, size);
             }
@@ -695,7 +783,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                     if kept + len <= keep {
                         kept += len;
                     } else {
-                        self.remove(first, h & !FLAGS);
+                        self.unlink_free(first, h & !FLAGS);
                         self.unlink_span(s);
                         let whole = Span::new(NonNull::new_unchecked(s.cast::<u8>()), len);
                         if self.source.release(whole) {
@@ -858,7 +946,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             if fh & PREV_USED == 0 {
                 let psize = old_fence.sub(WORD).cast::<usize>().read();
                 b = old_fence.sub(psize);
-                self.remove(b, psize);
+                self.unlink_free(b, psize);
                 size += psize;
             }
             set_header(b, size | PREV_USED);
@@ -960,6 +1048,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 
     /// Gives every span back to the source that takes it.
     fn release_all(&mut self) {
+        self.dv = ptr::null_mut();
+        self.dv_size = 0;
         let mut s = self.spans;
         self.spans = ptr::null_mut();
         while !s.is_null() {
@@ -1053,9 +1143,9 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
                 }
                 // `avail > size`, so the block after `b` is free.
                 let asize = after & !FLAGS;
-                self.remove(b.add(size), asize);
+                let was_victim = self.unlink_free(b.add(size), asize);
                 // The block after the absorbed one reads "previous free".
-                self.settle(b, size + asize, need, h & PREV_USED);
+                self.settle(b, size + asize, need, h & PREV_USED, was_victim);
             }
         }
         self.stats.record_realloc(old.size(), new.size());
@@ -1112,6 +1202,8 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
 
     fn reset(&mut self) {
         self.stats.forget(0, 0);
+        self.dv = ptr::null_mut();
+        self.dv_size = 0;
         self.fl_bitmap = 0;
         self.sl_bitmap = [0; FL_COUNT];
         self.heads = [[ptr::null_mut(); SL_COUNT]; FL_COUNT];

@@ -66,12 +66,43 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             total,
             reserved,
         )?;
+        let victim = self.check_victim()?;
         ensure(
-            binned == free_blocks,
-            "5: the bins hold exactly the free blocks",
-            binned,
+            binned + victim == free_blocks,
+            "5: the bins and the victim hold exactly the free blocks",
+            binned + victim,
             free_blocks,
         )
+    }
+
+    /// Checks the designated victim; returns 1 if there is one, else 0.
+    fn check_victim(&self) -> Result<usize, CheckError> {
+        let dv = self.dv;
+        if dv.is_null() {
+            ensure(
+                self.dv_size == 0,
+                "5: no victim has dv_size 0",
+                0,
+                self.dv_size,
+            )?;
+            return Ok(0);
+        }
+        ensure(
+            dv.addr() % GRAN == WORD && self.in_some_span(dv.addr()),
+            "5: the victim is a block header in a span",
+            dv.addr(),
+            0,
+        )?;
+        // SAFETY: `dv` lies inside a live span (just checked).
+        let h = unsafe { header(dv) };
+        ensure(h & USED == 0, "5: the victim is free", dv.addr(), h)?;
+        ensure(
+            h & !FLAGS == self.dv_size,
+            "5: dv_size is the victim's size",
+            dv.addr(),
+            self.dv_size,
+        )?;
+        Ok(1)
     }
 
     /// Walks one span's blocks; returns how many are free.
@@ -168,6 +199,10 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 
     /// Whether free block `b` is on the list of its bin.
     fn on_its_list(&self, b: *mut u8, size: usize, limit: usize) -> Result<(), CheckError> {
+        if b == self.dv {
+            // The victim is on no list; `walk_bins` would count it if it were.
+            return Ok(());
+        }
         let (fl, sl) = bin_of(size);
         let mut e = self.heads[fl][sl];
         let mut steps = 0;

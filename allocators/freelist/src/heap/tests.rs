@@ -232,3 +232,30 @@ fn a_request_near_the_whole_region_fits_after_frees() {
     assert!(heap.allocate(l(len, 8)).is_none());
     heap.check().unwrap();
 }
+
+#[test]
+fn runs_of_allocations_carve_the_victim_and_frees_merge_into_it() {
+    let mut buf = vec![0u128; 4096];
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    // The first allocation splits the span's block; its remainder becomes
+    // the victim, and the next allocations carve it in address order.
+    let blocks: Vec<_> = (0..8).map(|_| heap.allocate(l(40, 8)).unwrap()).collect();
+    for pair in blocks.windows(2) {
+        assert_eq!(pair[1].as_ptr().addr() - pair[0].as_ptr().addr(), 48);
+    }
+    assert!(!heap.dv.is_null());
+    let victim = heap.dv_size;
+    heap.check().unwrap();
+    // Freeing the block next to the victim merges into it.
+    let last = *blocks.last().unwrap();
+    // SAFETY: live with this layout.
+    unsafe { heap.deallocate(last, l(40, 8)) };
+    heap.check().unwrap();
+    assert_eq!(heap.dv_size, victim + 48);
+    // A free block smaller than the victim is preferred to it: better fit.
+    // SAFETY: as above.
+    unsafe { heap.deallocate(blocks[2], l(40, 8)) };
+    let again = heap.allocate(l(33, 8)).unwrap();
+    assert_eq!(again, blocks[2]);
+    heap.check().unwrap();
+}
