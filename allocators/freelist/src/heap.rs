@@ -35,8 +35,9 @@
 //!    `next` links, and a list's head has a null `prev`. The exception is the
 //!    *designated victim* `dv`, the free block split last: it is on no list,
 //!    and `dv_size` is its size (`dv` null and `dv_size` 0 when there is
-//!    none). Allocations that miss their own bin carve it from the front, so
-//!    a run of them does no bin work (the idea is dlmalloc's).
+//!    none). An allocation that misses its own bin carves the victim from
+//!    the front when no smaller block in the bins fits, so a run of them does
+//!    no bin work (the idea is dlmalloc's).
 //! 6. **Bitmaps.** Bit `sl` of `sl_bitmap[fl]` is set exactly when bin
 //!    `(fl, sl)` is non-empty; bit `fl` of `fl_bitmap` exactly when
 //!    `sl_bitmap[fl]` is non-zero.
@@ -51,7 +52,8 @@
 //! such spans are held (the oldest go first), so that a program that frees
 //! everything and starts again does not fault its pages in anew.
 
-// Inlining: the fast-path pieces (`find`, `take`, `insert`, `remove`,
+// Inlining: the fast-path pieces (`find`, `pop`, `take`, `settle`, `stash`,
+// `insert`, `remove`, `unlink_free`,
 // `release_block`, `allocate`, `deallocate`) are always inlined on hosts,
 // where speed is what counts. On wasm32 they are only `#[inline]`, so the
 // guest's optimisation level decides: at `opt-level = "z"` each stays one
@@ -153,14 +155,14 @@ fn block_size(size: usize) -> Option<usize> {
 /// The bin `(fl, sl)` a free block of `size` bytes belongs in.
 #[inline(always)]
 pub(crate) fn bin_of(size: usize) -> (usize, usize) {
-    if size < LINEAR {
-        (0, size >> GRAN_BITS)
-    } else {
-        let msb = usize::BITS - 1 - size.leading_zeros();
-        let fl = (msb - SL_BITS - GRAN_BITS + 1) as usize;
-        let sl = (size >> (msb - SL_BITS)) & (SL_COUNT - 1);
-        (fl, sl)
-    }
+    // Without a branch: below `LINEAR` the row is 0 and the shift is
+    // `GRAN_BITS` (one bin per granule); above, the row counts powers of two
+    // and the shift keeps the `SL_BITS` bits below the leading one. Sizes
+    // are at least `MIN_BLOCK`, so `msb >= SL_BITS`.
+    let msb = usize::BITS - 1 - (size | 1).leading_zeros();
+    let fl = msb.saturating_sub(LINEAR.trailing_zeros() - 1) as usize;
+    let shift = (msb - SL_BITS).max(GRAN_BITS);
+    (fl, (size >> shift) & (SL_COUNT - 1))
 }
 
 /// The header after block `b` of `size` bytes, and the bytes `b` could
@@ -200,23 +202,11 @@ unsafe fn lay_out_empty(span: *mut SpanHeader) -> *mut u8 {
     }
 }
 
-/// Whether a block of `size` bytes followed by a fence whose header is
-/// `fence` is the whole of its span.
+/// Whether a free block of `size` bytes followed by a block or fence whose
+/// header is `next` is the whole of its span.
 #[inline(always)]
-fn covers_span(size: usize, fence: usize) -> bool {
-    size + SPAN_OVERHEAD == fence & !FLAGS
-}
-
-/// The first bin whose every block is at least `size` bytes: `size`'s own
-/// bin for the linear sizes, the next one up otherwise.
-#[inline(always)]
-fn search_bin(size: usize) -> (usize, usize) {
-    if size < LINEAR {
-        (0, size >> GRAN_BITS)
-    } else {
-        let msb = usize::BITS - 1 - size.leading_zeros();
-        bin_of(size + (1 << (msb - SL_BITS)) - 1)
-    }
+fn covers_span(size: usize, next: usize) -> bool {
+    next & FENCE != 0 && size + SPAN_OVERHEAD == next & !FLAGS
 }
 
 // Raw block access. A block is named by the address of its header, a
@@ -462,10 +452,21 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// # Safety
     ///
     /// `b` is a free block of `size` bytes on its bin's list.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    #[cfg_attr(target_arch = "wasm32", inline)]
+    #[inline(always)]
     unsafe fn remove(&mut self, b: *mut u8, size: usize) {
         let (fl, sl) = bin_of(size);
+        // SAFETY: forwarded from the caller.
+        unsafe { self.unlink(b, fl, sl) }
+    }
+
+    /// Takes free block `b` off the list of bin `(fl, sl)`.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block on that list.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
+    unsafe fn unlink(&mut self, b: *mut u8, fl: usize, sl: usize) {
         // SAFETY: `b` and its neighbours on the list are free blocks.
         unsafe {
             let next = next_free(b);
@@ -495,9 +496,10 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 
     /// Takes a free block of at least `need` bytes off the bins or the
     /// designated victim: the head of `need`'s own bin if it fits, else the
-    /// victim if it fits, else the first block of the smallest non-empty bin
-    /// whose blocks all fit (two bit scans); failing all that, a fitting
-    /// block from further down `need`'s own bin.
+    /// smaller of the victim (if it fits) and the first block of the
+    /// smallest non-empty bin above `need`'s own (two bit scans). Blocks
+    /// further down `need`'s own bin may fit too, but are not searched: that
+    /// would be a walk.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     #[cfg_attr(target_arch = "wasm32", inline)]
     fn find(&mut self, need: usize) -> Option<*mut u8> {
@@ -508,45 +510,43 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         let (fl, sl) = bin_of(need);
         let head = self.heads[fl][sl];
         // SAFETY: a non-null head is a free block on the bin's list.
-        if !head.is_null() && unsafe { header(head) } & !FLAGS >= need {
-            // SAFETY: as above; the bin is non-empty.
-            return Some(unsafe { self.pop(fl, sl) });
-        }
-        // Then the better of two: the first block of the smallest bin
-        // whose blocks all fit (two bit scans), or the designated victim,
-        // whichever is smaller. Runs of allocations carve the victim with
-        // no bin work; a smaller block from the bins fits better.
-        let (fl, sl) = search_bin(need);
-        let row = self.sl_bitmap[fl] & (u32::MAX << sl);
-        let found = if row != 0 {
-            Some((fl, row.trailing_zeros() as usize))
+        let (fl, sl) = if !head.is_null() && unsafe { header(head) } & !FLAGS >= need {
+            (fl, sl)
         } else {
-            let rows = self.fl_bitmap & usize::MAX.checked_shl(fl as u32 + 1).unwrap_or(0);
-            if rows == 0 {
-                None
+            // Then the better of two: the first block of the smallest
+            // non-empty bin above `need`'s own (every block there fits; two
+            // bit scans), or the designated victim, whichever is smaller.
+            // Runs of allocations carve the victim with no bin work; a
+            // smaller block from the bins fits better.
+            let row = self.sl_bitmap[fl] & u32::MAX.checked_shl(sl as u32 + 1).unwrap_or(0);
+            let found = if row != 0 {
+                Some((fl, row.trailing_zeros() as usize))
             } else {
+                let rows = self.fl_bitmap & usize::MAX.checked_shl(fl as u32 + 1).unwrap_or(0);
                 let fl = rows.trailing_zeros() as usize;
-                Some((fl, self.sl_bitmap[fl].trailing_zeros() as usize))
-            }
-        };
-        if self.dv_size >= need {
-            let victim_fits_better = match found {
-                // SAFETY: the bitmaps say the bin is non-empty (invariant
-                // 6), so its head is a free block.
-                Some((fl, sl)) => (unsafe { header(self.heads[fl][sl]) } & !FLAGS) >= self.dv_size,
-                None => true,
+                (rows != 0).then(|| (fl, self.sl_bitmap[fl].trailing_zeros() as usize))
             };
-            if victim_fits_better {
-                let b = self.dv;
-                self.dv = ptr::null_mut();
-                self.dv_size = 0;
-                return Some(b);
+            if self.dv_size >= need {
+                let victim_fits_better = match found {
+                    Some((fl, sl)) => {
+                        // SAFETY: the bitmaps say the bin is non-empty
+                        // (invariant 6), so its head is a free block.
+                        let head = unsafe { header(self.heads[fl][sl]) };
+                        head & !FLAGS >= self.dv_size
+                    }
+                    None => true,
+                };
+                if victim_fits_better {
+                    let b = self.dv;
+                    self.dv = ptr::null_mut();
+                    self.dv_size = 0;
+                    return Some(b);
+                }
             }
-        }
-        let Some((fl, sl)) = found else {
-            return self.find_in_own_bin(need);
+            found?
         };
-        // SAFETY: the bitmaps say the bin is non-empty (invariant 6).
+        // SAFETY: the bin is non-empty: its head was seen above, or the
+        // bitmaps say so (invariant 6).
         Some(unsafe { self.pop(fl, sl) })
     }
 
@@ -555,46 +555,13 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// # Safety
     ///
     /// The bin is non-empty.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn pop(&mut self, fl: usize, sl: usize) -> *mut u8 {
         let b = self.heads[fl][sl];
-        // SAFETY: `b` is the bin's first free block, so it has no `prev`.
-        unsafe {
-            let next = next_free(b);
-            self.heads[fl][sl] = next;
-            if next.is_null() {
-                self.clear_bit(fl, sl);
-            } else {
-                set_prev_free(next, ptr::null_mut());
-            }
-        }
+        // SAFETY: the bin is non-empty, so `b` is a free block on its list.
+        unsafe { self.unlink(b, fl, sl) };
         b
-    }
-
-    /// The slow half of [`find`](Self::find): the bins above `need`'s are
-    /// empty, but a block in `need`'s own bin may still be large enough
-    /// (its blocks range over 1/16 of a power of two). Looks at a bounded
-    /// number of them, so a heap holding one large free block can still
-    /// serve a request for nearly all of it.
-    #[cold]
-    fn find_in_own_bin(&mut self, need: usize) -> Option<*mut u8> {
-        let (fl, sl) = bin_of(need);
-        let mut b = self.heads[fl][sl];
-        for _ in 0..32 {
-            if b.is_null() {
-                return None;
-            }
-            // SAFETY: `b` is a free block on the bin's list.
-            let size = unsafe { header(b) } & !FLAGS;
-            if size >= need {
-                // SAFETY: as above.
-                unsafe { self.remove(b, size) };
-                return Some(b);
-            }
-            // SAFETY: as above.
-            b = unsafe { next_free(b) };
-        }
-        None
     }
 
     // ---- blocks --------------------------------------------------------
@@ -661,7 +628,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// # Safety
     ///
     /// `r` is a free block of `rest` bytes of a live span, on no list.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn stash(&mut self, r: *mut u8, rest: usize) {
         if rest >= self.dv_size {
             if !self.dv.is_null() {
@@ -682,7 +650,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// # Safety
     ///
     /// `b` is a free block of `size` bytes: the victim, or on its bin.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn unlink_free(&mut self, b: *mut u8, size: usize) -> bool {
         if b == self.dv {
             self.dv = ptr::null_mut();
@@ -735,8 +704,9 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             // Whatever is before the merged block is used (invariant 3).
             set_header(b, size | PREV_USED);
             set_footer(b, size);
-            let end = header(b.add(size));
-            if end & FENCE != 0 && covers_span(size, end) {
+            // A span left with nothing live may go back to a source that
+            // takes memory back (the test folds away for one that does not).
+            if self.source.can_release() && covers_span(size, header(b.add(size))) {
                 self.span_emptied(b, size);
             } else if victim {
                 self.dv = b;
@@ -866,9 +836,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         // `FIRST_SPAN` and `MAX_SPAN`); when the source cannot give that
         // much (a region nearly used up), halve the ask down to what is
         // needed.
-        let unit = (self.stats.bytes_reserved() / 32)
-            .next_multiple_of(FIRST_SPAN)
-            .clamp(FIRST_SPAN, MAX_SPAN);
+        let unit =
+            (self.stats.bytes_reserved() / 32).clamp(FIRST_SPAN, MAX_SPAN) & !(FIRST_SPAN - 1);
         let mut ask = want.max(unit);
         let span = loop {
             if let Some(span) = self.source.acquire(ask, GRAN) {
@@ -879,11 +848,10 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             }
             ask = (ask / 2).next_multiple_of(GRAN).max(want);
         };
+        // At least `ask` bytes (the source's contract), and `ask` is a
+        // multiple of `GRAN`, so rounding down keeps it at least `want`.
         let len = span.len() & !(GRAN - 1);
-        if len < want {
-            // Only a source breaking its contract gets here.
-            return None;
-        }
+        debug_assert!(len >= want);
         self.stats.record_reserve(len);
         let newest = self.spans;
         // SAFETY: `newest`, if any, is a live span; the new span is fresh

@@ -25,22 +25,51 @@ fn region(buf: &mut Vec<u128>) -> RegionSource {
 
 #[test]
 fn bins_cover_sizes_in_order() {
+    // `bin_of` never goes down as sizes go up: so every block in a bin above
+    // `bin_of(size)` is larger than `size`, which is what `find` relies on.
     let mut last = (0, 0);
+    let mut first_of_bin = MIN_BLOCK;
     for size in (MIN_BLOCK..1 << 20).step_by(GRAN) {
         let bin = bin_of(size);
         assert!(bin >= last, "bin of {size} went down");
         assert!(bin.0 < FL_COUNT && bin.1 < SL_COUNT);
-        last = bin;
-        // Every block in the search bin of `size` is at least `size`.
-        let search = search_bin(size);
-        let mut lower = size;
-        while lower > MIN_BLOCK && bin_of(lower - GRAN) >= search {
-            lower -= GRAN;
+        if bin != last {
+            first_of_bin = size;
         }
-        assert!(lower >= size, "bin {search:?} holds {lower} < {size}");
+        // A bin spans at most 1/16 of its sizes (one size below `LINEAR`).
+        assert!(size - first_of_bin <= size / SL_COUNT, "{size} in {bin:?}");
+        last = bin;
     }
     assert!(bin_of(MAX_BLOCK).0 < FL_COUNT);
-    assert!(search_bin(MAX_BLOCK).0 < FL_COUNT);
+}
+
+#[test]
+fn bins_are_one_per_granule_then_sixteen_per_power_of_two() {
+    // The branch-free `bin_of` against its definition.
+    let reference = |size: usize| {
+        if size < LINEAR {
+            (0, size / GRAN)
+        } else {
+            let msb = (usize::BITS - 1 - size.leading_zeros()) as usize;
+            let fl = msb - (LINEAR.trailing_zeros() as usize) + 1;
+            (
+                fl,
+                (size >> (msb - SL_COUNT.trailing_zeros() as usize)) % SL_COUNT,
+            )
+        }
+    };
+    let mut sizes: Vec<usize> = (MIN_BLOCK..1 << 16).step_by(GRAN).collect();
+    sizes.extend((4..usize::BITS - 1).flat_map(|k| {
+        let p = 1usize << k;
+        [p - GRAN, p, p + GRAN, p + p / 2]
+    }));
+    sizes.push(MAX_BLOCK);
+    for size in sizes
+        .into_iter()
+        .filter(|s| (MIN_BLOCK..=MAX_BLOCK).contains(s))
+    {
+        assert_eq!(bin_of(size), reference(size), "size {size}");
+    }
 }
 
 #[test]
