@@ -45,7 +45,8 @@ fn bins_cover_sizes_in_order() {
 
 #[test]
 fn bins_are_one_per_granule_then_sixteen_per_power_of_two() {
-    // The branch-free `bin_of` against its definition.
+    // Both forms of `bin_of` (the host's, and wasm32's branch-free one)
+    // against the definition.
     let reference = |size: usize| {
         if size < LINEAR {
             (0, size / GRAN)
@@ -69,6 +70,7 @@ fn bins_are_one_per_granule_then_sixteen_per_power_of_two() {
         .filter(|s| (MIN_BLOCK..=MAX_BLOCK).contains(s))
     {
         assert_eq!(bin_of(size), reference(size), "size {size}");
+        assert_eq!(bin_of_branch_free(size), reference(size), "size {size}");
     }
 }
 
