@@ -1,0 +1,898 @@
+//! The buddy strategy core: a binary buddy system over arenas.
+//!
+//! Memory comes from the source in *spans*, each asked for at a power of two
+//! in size and aligned to that size. A span is carved into *arenas*: blocks
+//! of `2^K` bytes aligned to `2^K` (the first at the span's start; a source
+//! that hands out more than asked, as wasm32's `memory.grow` does for large
+//! alignments, leaves a tail that is carved into further maximal aligned
+//! arenas). The heap keeps the arenas in a fixed table sorted by address, so
+//! finding the arena of a pointer is a binary search over at most
+//! [`MAX_ARENAS`] entries, with no header before any block.
+//!
+//! Inside an arena every block has an *order* `j`: it is `2^j` bytes and its
+//! offset from the arena's base is a multiple of `2^j`. The buddy of the
+//! block at offset `off` is the block at `off ^ 2^j`; the two are the halves
+//! of the block of order `j + 1` at `off & !2^j`. The arena's first bytes
+//! hold its *bitmap*, itself a block of order `meta_order(K) = K -
+//! MIN_ORDER - 3` that is never free: one bit per buddy pair and order,
+//! `free(left) XOR free(right)`, so that a free learns whether its buddy is
+//! free from one bit. A new arena is the bitmap block and, for each order
+//! from `meta_order(K)` to `K - 1`, one free block (the *spine*: the right
+//! halves at offsets `2^j`).
+//!
+//! Free blocks sit on doubly linked lists, one per order (links in their
+//! first two words, so the smallest block, [`MIN_BLOCK`], is two words), and
+//! a bit per non-empty list in `nonempty` finds the smallest fitting order
+//! with one bit scan.
+//!
+//! # Invariants
+//!
+//! 1. **Arenas.** `arenas[..count]` are sorted by base address and disjoint;
+//!    each base is a multiple of `2^order`, and `MIN_ARENA_ORDER <= order
+//!    <= MAX_ARENA_ORDER`. An arena whose `span_len` is not zero starts a
+//!    span of that length; the other arenas lie inside such a span.
+//! 2. **Blocks.** Every free block of order `j` lies in an arena of order
+//!    `K > j`, at an offset that is a non-zero multiple of `2^j` and at least
+//!    `2^meta_order(K)`: no free block overlaps a bitmap.
+//! 3. **Lists.** Every free block is on exactly one list, the list of its
+//!    order; `prev` links mirror `next` links and a head has a null `prev`.
+//!    Bit `j` of `nonempty` is set exactly when list `j` is non-empty. No two
+//!    free blocks overlap.
+//! 4. **Coalescing.** No free block's buddy is free at the same order.
+//! 5. **Bitmap.** The pair bit of order `j` for the pair at offset `p` (a
+//!    multiple of `2^(j+1)`) is set exactly when one of the two blocks of
+//!    order `j` at `p` and `p + 2^j` is free: with invariant 4, exactly when
+//!    one of them is on list `j`. Every other bit of the bitmap block is 0.
+//! 6. **Accounting.** `stats.bytes_reserved` is the sum of the `span_len` of
+//!    the arenas.
+//!
+//! An allocated block keeps no header: its order is recomputed from the
+//! layout it is freed or resized with ([`order_of`]), which the `Heap`
+//! contract says is the layout it was allocated or last resized with (the
+//! adapters report exactly `layout.size()` as a block's length, so
+//! allocator-api2 callers cannot free with a larger size).
+//!
+//! With a source that takes memory back (`mmap`), an arena that makes up a
+//! whole span and becomes entirely free is released once more than
+//! [`RETAIN`] bytes of such arenas are held; other sources keep every arena
+//! for reuse.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::mem::size_of;
+use core::ptr::{self, NonNull};
+
+use polyalloc_core::layout::dangling;
+use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
+use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
+
+/// A machine word: a list link, a bitmap word.
+const WORD: usize = size_of::<usize>();
+/// The order of the smallest block: two words, room for the list links
+/// (16 bytes on 64-bit targets, 8 on wasm32).
+pub(crate) const MIN_ORDER: u32 = (2 * WORD).trailing_zeros();
+/// The smallest block.
+pub(crate) const MIN_BLOCK: usize = 1 << MIN_ORDER;
+/// One list head per possible order (only `MIN_ORDER..MAX_ARENA_ORDER` are
+/// used).
+pub(crate) const ORDERS: usize = usize::BITS as usize;
+/// The largest arena: `2^62` bytes on 64-bit targets, 1 GiB on wasm32; far
+/// enough below `usize::MAX` that no offset arithmetic overflows.
+pub(crate) const MAX_ARENA_ORDER: u32 = usize::BITS - 2;
+/// The largest block: half the largest arena (the other half holds the
+/// bitmap).
+pub(crate) const MAX_BLOCK_ORDER: u32 = MAX_ARENA_ORDER - 1;
+/// The smallest arena (4 KiB): small enough to use the ends of a caller's
+/// region, large enough that its bitmap is a block of at least
+/// [`MIN_BLOCK`].
+pub(crate) const MIN_ARENA_ORDER: u32 = 12;
+/// The arena asked for first (64 KiB, one wasm page).
+const FIRST_ARENA_ORDER: u32 = 16;
+/// The size of the arena table. Arenas grow with the heap (each at least
+/// half of what is reserved), so this many cover any address space.
+pub(crate) const MAX_ARENAS: usize = 64;
+/// Entirely free arenas kept for reuse when a source takes memory back;
+/// beyond this many bytes of them, the rest are released.
+pub(crate) const RETAIN: usize = 4 * 1024 * 1024;
+
+// The bitmap of the smallest arena is at least one block.
+const _: () = assert!(MIN_ARENA_ORDER >= 2 * MIN_ORDER + 3);
+const _: () = assert!(FIRST_ARENA_ORDER >= MIN_ARENA_ORDER && FIRST_ARENA_ORDER <= MAX_ARENA_ORDER);
+
+/// The order of the bitmap block of an arena of order `k`: the arena has
+/// `2^(k - MIN_ORDER) - 1` buddy pairs over all orders, a bit each.
+#[inline(always)]
+pub(crate) const fn meta_order(k: u32) -> u32 {
+    k - MIN_ORDER - 3
+}
+
+/// The order of the block serving `layout`: `ceil(log2(max(size, align,
+/// MIN_BLOCK)))`, or `None` past [`MAX_BLOCK_ORDER`]. A block of that order
+/// is aligned to its size, so alignment costs nothing beyond rounding.
+#[inline(always)]
+pub(crate) fn order_of(layout: Layout) -> Option<u32> {
+    let need = layout.size().max(layout.align()).max(MIN_BLOCK);
+    if need > 1 << MAX_BLOCK_ORDER {
+        return None;
+    }
+    // `need >= 2`, so `need - 1 >= 1`.
+    Some(usize::BITS - (need - 1).leading_zeros())
+}
+
+/// The index of the pair bit of order `j` for the block at offset `off` in
+/// an arena of order `k`: the bits of order `j` follow those of every lower
+/// order, `2^(k - i - 1)` for each order `i`.
+#[inline(always)]
+pub(crate) const fn bit_index(k: u32, j: u32, off: usize) -> usize {
+    (1 << (k - MIN_ORDER)) - (1 << (k - j)) + (off >> (j + 1))
+}
+
+/// One arena of the table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Arena {
+    /// The first byte (the bitmap's), with provenance over the arena.
+    pub(crate) base: *mut u8,
+    /// `K`: the arena is `2^K` bytes, aligned to `2^K`.
+    pub(crate) order: u32,
+    /// Explicit zero bytes where padding would be, so that a new heap is
+    /// all initialised zero bytes.
+    _pad: [u8; WORD - 4],
+    /// The length of the span this arena starts, or 0 if it lies inside a
+    /// span another arena starts.
+    pub(crate) span_len: usize,
+}
+
+impl Arena {
+    /// An unused table entry: all zero bytes.
+    const EMPTY: Self = Self {
+        base: ptr::null_mut(),
+        order: 0,
+        _pad: [0; WORD - 4],
+        span_len: 0,
+    };
+
+    /// The arena's size in bytes.
+    #[inline(always)]
+    pub(crate) const fn size(&self) -> usize {
+        1 << self.order
+    }
+
+    /// The block at offset `off`.
+    ///
+    /// # Safety
+    ///
+    /// `off` is less than the arena's size.
+    #[inline(always)]
+    pub(crate) unsafe fn at(&self, off: usize) -> *mut u8 {
+        // SAFETY: the offset lies inside the arena, a live allocation.
+        unsafe { self.base.add(off) }
+    }
+
+    /// The pair bit of order `j` for offset `off`.
+    ///
+    /// # Safety
+    ///
+    /// `MIN_ORDER <= j < order` and `off` lies in the arena, which is live.
+    #[inline(always)]
+    pub(crate) unsafe fn bit(&self, j: u32, off: usize) -> bool {
+        let i = bit_index(self.order, j, off);
+        // SAFETY: the bit lies in the bitmap block at the arena's start,
+        // which is word-aligned.
+        let w = unsafe {
+            self.base
+                .cast::<usize>()
+                .add(i / usize::BITS as usize)
+                .read()
+        };
+        w >> (i % usize::BITS as usize) & 1 != 0
+    }
+
+    /// Flips the pair bit of order `j` for offset `off`; returns its new
+    /// value.
+    ///
+    /// # Safety
+    ///
+    /// As for [`bit`](Self::bit).
+    #[inline(always)]
+    pub(crate) unsafe fn toggle(&self, j: u32, off: usize) -> bool {
+        let i = bit_index(self.order, j, off);
+        // SAFETY: as for `bit`.
+        unsafe {
+            let w = self.base.cast::<usize>().add(i / usize::BITS as usize);
+            let v = w.read() ^ (1 << (i % usize::BITS as usize));
+            w.write(v);
+            v >> (i % usize::BITS as usize) & 1 != 0
+        }
+    }
+
+    /// Whether every block of the arena is free: the spine blocks (the right
+    /// halves at `2^j`, whose left halves hold the bitmap and are never
+    /// free) are all free, which their pair bits say. A step per order.
+    ///
+    /// # Safety
+    ///
+    /// The arena is live.
+    pub(crate) unsafe fn is_empty(&self) -> bool {
+        // SAFETY: every order below `order` has a pair at offset 0.
+        (meta_order(self.order)..self.order).all(|j| unsafe { self.bit(j, 0) })
+    }
+}
+
+/// The `next` link of free block `b`.
+///
+/// # Safety
+///
+/// `b` is a free block of a live arena.
+#[inline(always)]
+pub(crate) unsafe fn next_free(b: *mut u8) -> *mut u8 {
+    // SAFETY: a free block is at least two words; word 0 is `next`.
+    unsafe { b.cast::<*mut u8>().read() }
+}
+
+/// The `prev` link of free block `b`.
+///
+/// # Safety
+///
+/// As for [`next_free`].
+#[inline(always)]
+pub(crate) unsafe fn prev_free(b: *mut u8) -> *mut u8 {
+    // SAFETY: word 1 of a free block is `prev`.
+    unsafe { b.cast::<*mut u8>().add(1).read() }
+}
+
+/// Sets both links of free block `b`.
+///
+/// # Safety
+///
+/// As for [`next_free`].
+#[inline(always)]
+unsafe fn set_links(b: *mut u8, next: *mut u8, prev: *mut u8) {
+    // SAFETY: the first two words of a free block are its links.
+    unsafe {
+        b.cast::<*mut u8>().write(next);
+        b.cast::<*mut u8>().add(1).write(prev);
+    }
+}
+
+/// Sets the `next` link of free block `b`.
+///
+/// # Safety
+///
+/// As for [`next_free`].
+#[inline(always)]
+unsafe fn set_next_free(b: *mut u8, next: *mut u8) {
+    // SAFETY: as for `next_free`.
+    unsafe { b.cast::<*mut u8>().write(next) }
+}
+
+/// Sets the `prev` link of free block `b`.
+///
+/// # Safety
+///
+/// As for [`next_free`].
+#[inline(always)]
+unsafe fn set_prev_free(b: *mut u8, prev: *mut u8) {
+    // SAFETY: as for `prev_free`.
+    unsafe { b.cast::<*mut u8>().add(1).write(prev) }
+}
+
+/// The single-threaded buddy heap over a [`Source`].
+///
+/// `R` picks what it counts: [`Uncounted`] (the default) keeps only the
+/// bytes reserved from the source; [`Counting`](polyalloc_core::Counting)
+/// keeps every counter of [`Stats`].
+///
+/// A new heap is all zero bytes (with a source that is), so a `static` of
+/// it takes no data segment in a wasm module.
+///
+/// See the [crate docs](crate) for what it is for, and the module source for
+/// its invariants.
+pub struct BuddyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
+    /// Bit `j` set when list `j` is non-empty (invariant 3).
+    nonempty: usize,
+    /// The first free block of each order, or null.
+    heads: [*mut u8; ORDERS],
+    /// The arenas, sorted by address (invariant 1); `arenas[count..]` are
+    /// unused.
+    arenas: [Arena; MAX_ARENAS],
+    /// Arenas in use.
+    count: usize,
+    stats: R,
+    source: S,
+}
+
+// SAFETY: the heap exclusively owns every arena it points to; nothing else
+// holds those pointers, so moving the heap to another thread moves that
+// ownership. The source must be `Send` for the same reason.
+unsafe impl<S: Source + Send, R: Recorder> Send for BuddyHeap<S, R> {}
+
+impl BuddyHeap {
+    /// An empty, uncounted heap on the platform's default source. Reserves
+    /// nothing until the first allocation.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self::with_source(DefaultSource::DEFAULT)
+    }
+}
+
+impl<S: Source> BuddyHeap<S> {
+    /// An empty, uncounted heap over `source`. Reserves nothing until the
+    /// first allocation.
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
+        Self::with_recorder(source)
+    }
+}
+
+impl<S: Source> BuddyHeap<S, polyalloc_core::Counting> {
+    /// An empty heap over `source` that keeps every counter of [`Stats`].
+    #[must_use]
+    pub const fn counting(source: S) -> Self {
+        Self::with_recorder(source)
+    }
+}
+
+impl<R: Recorder> Default for BuddyHeap<DefaultSource, R> {
+    fn default() -> Self {
+        Self::with_recorder(DefaultSource::DEFAULT)
+    }
+}
+
+impl<S: Source + ConstDefault, R: Recorder> ConstDefault for BuddyHeap<S, R> {
+    const DEFAULT: Self = Self::with_recorder(S::DEFAULT);
+}
+
+impl<S: Source, R: Recorder> BuddyHeap<S, R> {
+    /// An empty heap over `source` with the recorder `R` named by the type
+    /// (`BuddyHeap::<_, Counting>::with_recorder(source)`); for code generic
+    /// over the recorder. Reserves nothing until the first allocation.
+    #[must_use]
+    pub const fn with_recorder(source: S) -> Self {
+        Self {
+            nonempty: 0,
+            heads: [ptr::null_mut(); ORDERS],
+            arenas: [Arena::EMPTY; MAX_ARENAS],
+            count: 0,
+            stats: R::NEW,
+            source,
+        }
+    }
+
+    /// The source the heap takes spans from.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The number of arenas the heap holds.
+    #[must_use]
+    pub fn arena_count(&self) -> usize {
+        self.count
+    }
+
+    /// Bytes in free blocks (a walk of the lists: for tests and
+    /// diagnostics, not for fast paths).
+    #[must_use]
+    pub fn free_bytes(&self) -> usize {
+        let mut total = 0;
+        for (j, &head) in self.heads.iter().enumerate() {
+            let mut b = head;
+            while !b.is_null() {
+                total += 1 << j;
+                // SAFETY: every list holds free blocks of live arenas
+                // (invariant 3).
+                b = unsafe { next_free(b) };
+            }
+        }
+        total
+    }
+
+    /// The arenas in use.
+    pub(crate) fn arenas(&self) -> &[Arena] {
+        &self.arenas[..self.count]
+    }
+
+    /// The index of the arena holding `addr`: a binary search of the table.
+    #[inline]
+    fn arena_index(&self, addr: usize) -> Option<usize> {
+        let arenas = self.arenas();
+        let i = arenas.partition_point(|a| a.base.addr() <= addr);
+        let a = arenas.get(i.wrapping_sub(1))?;
+        (addr - a.base.addr() < a.size()).then_some(i - 1)
+    }
+
+    // ---- lists ---------------------------------------------------------
+
+    /// Puts free block `b` at the head of list `j`.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block of order `j` of a live arena, on no list.
+    #[inline]
+    unsafe fn push(&mut self, b: *mut u8, j: u32) {
+        let head = self.heads[j as usize];
+        // SAFETY: `b` is free and `head`, if any, is a free block on a list.
+        unsafe {
+            set_links(b, head, ptr::null_mut());
+            if !head.is_null() {
+                set_prev_free(head, b);
+            }
+        }
+        self.heads[j as usize] = b;
+        self.nonempty |= 1 << j;
+    }
+
+    /// Takes free block `b` off list `j`.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block on list `j`.
+    #[inline]
+    unsafe fn unlink(&mut self, b: *mut u8, j: u32) {
+        // SAFETY: `b` and its neighbours on the list are free blocks.
+        unsafe {
+            let next = next_free(b);
+            let prev = prev_free(b);
+            if !next.is_null() {
+                set_prev_free(next, prev);
+            }
+            if prev.is_null() {
+                self.heads[j as usize] = next;
+                if next.is_null() {
+                    self.nonempty &= !(1 << j);
+                }
+            } else {
+                set_next_free(prev, next);
+            }
+        }
+    }
+
+    // ---- blocks --------------------------------------------------------
+
+    /// Takes the first free block of order `j` (its list is non-empty) and
+    /// makes it an allocated block of order `k <= j`, halving it and freeing
+    /// the upper halves. Returns the block.
+    ///
+    /// # Safety
+    ///
+    /// List `j` is non-empty and `k <= j`.
+    #[inline]
+    unsafe fn take(&mut self, j: u32, k: u32) -> Option<*mut u8> {
+        let b = self.heads[j as usize];
+        let arena = self.arenas[self.arena_index(b.addr())?];
+        let off = b.addr() - arena.base.addr();
+        // SAFETY: `b` is on list `j` (the caller), in `arena` with `j`
+        // below its order (invariant 2); the halves split off lie inside it.
+        unsafe {
+            self.unlink(b, j);
+            arena.toggle(j, off);
+            let mut j = j;
+            while j > k {
+                j -= 1;
+                let r = off + (1 << j);
+                self.push(arena.at(r), j);
+                arena.toggle(j, r);
+            }
+        }
+        Some(b)
+    }
+
+    /// Frees the block of order `k` at offset `off` of arena `arena`,
+    /// merging it with its buddy for as long as the buddy is free. Returns
+    /// the offset and order of the free block that results.
+    ///
+    /// # Safety
+    ///
+    /// The `2^k` bytes at `off` are a block of `arena` (a live arena of the
+    /// table, `k` below its order, `off` a non-zero multiple of `2^k` past
+    /// the bitmap) that is no longer handed out and on no list.
+    #[inline]
+    unsafe fn free_block(&mut self, arena: Arena, mut off: usize, mut k: u32) -> (usize, u32) {
+        // SAFETY: the buddy and the merged blocks lie in the arena: the
+        // bitmap's side of the arena is never free, so the pair bit of
+        // order `K - 1` never reads "both free" and `k` stays below `K`.
+        unsafe {
+            while !arena.toggle(k, off) {
+                // Both halves are free: the buddy leaves its list, the pair
+                // bit returns to 0 (neither half is free at `k` any more),
+                // and the parent is freed one order up.
+                self.unlink(arena.at(off ^ (1 << k)), k);
+                off &= !(1 << k);
+                k += 1;
+                debug_assert!(k < arena.order, "merged past the arena");
+            }
+            self.push(arena.at(off), k);
+        }
+        (off, k)
+    }
+
+    /// Resizes the block at `ptr` from order `ko` to `kn` without moving it:
+    /// halves it (freeing the upper halves) or absorbs its free buddies.
+    /// Returns `false`, changing nothing, when it cannot.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of order `ko` of this heap.
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, ko: u32, kn: u32) -> bool {
+        if kn == ko {
+            return true;
+        }
+        let Some(i) = self.arena_index(ptr.as_ptr().addr()) else {
+            return false;
+        };
+        let arena = self.arenas[i];
+        let off = ptr.as_ptr().addr() - arena.base.addr();
+        // SAFETY: `ptr` is a block of order `ko` of `arena`; every half and
+        // buddy named below lies inside it, at orders below the arena's.
+        unsafe {
+            if kn < ko {
+                // The upper halves become free; their buddies (the lower
+                // halves) are still ours, so nothing merges.
+                for j in (kn..ko).rev() {
+                    let r = off + (1 << j);
+                    self.push(arena.at(r), j);
+                    arena.toggle(j, r);
+                }
+                return true;
+            }
+            if kn >= arena.order {
+                return false;
+            }
+            // The block must be the lower half at each order up to `kn`, and
+            // each upper half free: the lower half (holding the block) is
+            // not free, so the pair bit says whether the upper half is.
+            for j in ko..kn {
+                if off & (1 << j) != 0 || !arena.bit(j, off) {
+                    return false;
+                }
+            }
+            for j in ko..kn {
+                let r = off + (1 << j);
+                self.unlink(arena.at(r), j);
+                arena.toggle(j, r);
+            }
+        }
+        true
+    }
+
+    // ---- arenas --------------------------------------------------------
+
+    /// Gets a span from the source for a block of order `k` and lays it out
+    /// as arenas. The span is at least twice the block (the bitmap takes the
+    /// first bytes of the arena's lower half) and at least half of what is
+    /// already reserved, so arenas grow geometrically and few cover any heap;
+    /// when the source cannot give that much, the ask is halved down to what
+    /// `k` needs.
+    #[cold]
+    #[inline(never)]
+    fn extend(&mut self, k: u32) -> Option<()> {
+        let lowest = (k + 1).max(MIN_ARENA_ORDER);
+        if lowest > MAX_ARENA_ORDER || self.count == MAX_ARENAS {
+            return None;
+        }
+        let half = self.stats.bytes_reserved() / 2;
+        let grown = usize::BITS - half.saturating_sub(1).leading_zeros();
+        let mut order = lowest
+            .max(FIRST_ARENA_ORDER)
+            .max(grown)
+            .min(MAX_ARENA_ORDER);
+        let span = loop {
+            if let Some(span) = self.acquire(order) {
+                break span;
+            }
+            if order == lowest {
+                return None;
+            }
+            order -= 1;
+        };
+        self.stats.record_reserve(span.len());
+        let start = span.ptr().as_ptr();
+        // The span as maximal aligned arenas, the first at its start (which
+        // holds the span's length): one arena of `2^order` when the source
+        // gave exactly what was asked.
+        let mut at = 0usize;
+        while self.count < MAX_ARENAS {
+            let rest = span.len() - at;
+            let addr = span.start() + at;
+            let fits = usize::BITS - 1 - (rest | 1).leading_zeros();
+            let o = fits.min(addr.trailing_zeros()).min(MAX_ARENA_ORDER);
+            if rest == 0 || o < MIN_ARENA_ORDER {
+                break;
+            }
+            let span_len = if at == 0 { span.len() } else { 0 };
+            // SAFETY: `2^o` bytes at `at` lie in the span, unused, and
+            // `addr` is a multiple of `2^o`.
+            unsafe { self.add_arena(start.add(at), o, span_len) };
+            at += 1 << o;
+        }
+        // Every ask is aligned to at least `2^MIN_ARENA_ORDER` and at least
+        // that long (the source's contract), so the first arena exists and
+        // holds the span (invariant 6).
+        debug_assert!(at > 0, "a span too small for an arena");
+        Some(())
+    }
+
+    /// Asks the source for a span holding an aligned arena of `2^order`
+    /// bytes: `2^order` bytes aligned to their size. Miri cannot unmap part
+    /// of a mapping, which is how `mmap` meets alignments above a page, so
+    /// under Miri the ask is twice the size at page alignment (the span then
+    /// holds the aligned arena among others, see [`extend`](Self::extend)).
+    fn acquire(&mut self, order: u32) -> Option<Span> {
+        let size = 1usize << order;
+        if cfg!(miri) {
+            let align = 1 << MIN_ARENA_ORDER;
+            self.source.acquire(size.checked_mul(2)?, align)
+        } else {
+            self.source.acquire(size, size)
+        }
+    }
+
+    /// Enters a fresh arena of order `order` at `base` into the table and
+    /// lays it out empty.
+    ///
+    /// # Safety
+    ///
+    /// `2^order` bytes at `base` are memory of ours, aligned to `2^order`,
+    /// in no arena; `order` is between the arena bounds; the table has room.
+    unsafe fn add_arena(&mut self, base: *mut u8, order: u32, span_len: usize) {
+        let arena = Arena {
+            base,
+            order,
+            _pad: [0; WORD - 4],
+            span_len,
+        };
+        let i = self
+            .arenas()
+            .partition_point(|a| a.base.addr() < base.addr());
+        self.arenas.copy_within(i..self.count, i + 1);
+        self.arenas[i] = arena;
+        self.count += 1;
+        // SAFETY: forwarded from the caller.
+        unsafe { self.lay_out_empty(arena) };
+    }
+
+    /// Writes an empty arena: a zero bitmap and the spine of free blocks.
+    ///
+    /// # Safety
+    ///
+    /// `arena` is a live arena of the table none of whose blocks is on a
+    /// list or handed out.
+    unsafe fn lay_out_empty(&mut self, arena: Arena) {
+        let m = meta_order(arena.order);
+        // SAFETY: the bitmap block is the first `2^m` bytes of the arena;
+        // the spine blocks at `2^j` lie inside it.
+        unsafe {
+            arena.base.write_bytes(0, 1 << m);
+            for j in m..arena.order {
+                self.push(arena.at(1 << j), j);
+                arena.toggle(j, 1 << j);
+            }
+        }
+    }
+
+    /// Gives entirely free arenas that make up a whole span back to a
+    /// source that takes memory back, keeping the first of them (in address
+    /// order) up to `keep` bytes in all. Returns the bytes released.
+    fn release_empty_arenas(&mut self, keep: usize) -> usize {
+        if !self.source.can_release() {
+            return 0;
+        }
+        let (mut kept, mut released) = (0usize, 0usize);
+        let mut i = 0;
+        while i < self.count {
+            let a = self.arenas[i];
+            // SAFETY: `a` is a live arena of the table.
+            if a.span_len != a.size() || !unsafe { a.is_empty() } {
+                i += 1;
+                continue;
+            }
+            if kept + a.size() <= keep {
+                kept += a.size();
+                i += 1;
+                continue;
+            }
+            let m = meta_order(a.order);
+            // SAFETY: the arena is empty: its spine blocks are free, on
+            // their lists (invariant 3); it is a whole span the source
+            // handed out, and none of its blocks is used again once the
+            // source takes it.
+            unsafe {
+                for j in m..a.order {
+                    self.unlink(a.at(1 << j), j);
+                }
+                self.arenas.copy_within(i + 1..self.count, i);
+                self.count -= 1;
+                let whole = Span::new(NonNull::new_unchecked(a.base), a.span_len);
+                if self.source.release(whole) {
+                    self.stats.record_release(a.span_len);
+                    released += a.span_len;
+                } else {
+                    // The source kept it after all: keep using it.
+                    self.arenas.copy_within(i..self.count, i + 1);
+                    self.arenas[i] = a;
+                    self.count += 1;
+                    for j in m..a.order {
+                        self.push(a.at(1 << j), j);
+                    }
+                    i += 1;
+                }
+            }
+        }
+        released
+    }
+
+    /// Gives every entirely free arena that makes up a whole span back to
+    /// the source, if it takes memory back (`mmap`; not wasm32's
+    /// `memory.grow` or a region), and returns the bytes released. Frees
+    /// keep up to 4 MiB of empty arenas for reuse, so a program that frees
+    /// everything and starts again does not fault its pages in anew; `trim`
+    /// is for a program that knows it is done with them.
+    ///
+    /// On a [`LockedHeap`](polyalloc_core::LockedHeap) (a `BuddyAlloc`),
+    /// call it through `lock_heap`.
+    pub fn trim(&mut self) -> usize {
+        self.release_empty_arenas(0)
+    }
+}
+
+// SAFETY: blocks are carved from arenas of spans the source handed out.
+// `take` hands out a block that was free, and only blocks being freed or
+// resized become free again, so live blocks are disjoint (invariants 2-3).
+// A block of order `k` is aligned to `2^k` (arena bases are aligned to their
+// size), and `order_of` makes `2^k` at least the size and the alignment. A
+// failed request returns before changing any block. No method panics: the
+// order arithmetic is bounded by `MAX_ARENA_ORDER` and every index is checked.
+unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
+    #[inline]
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            return Some(dangling(layout.align()));
+        }
+        let k = order_of(layout)?;
+        let mut fit = self.nonempty & (usize::MAX << k);
+        if fit == 0 {
+            self.extend(k)?;
+            fit = self.nonempty & (usize::MAX << k);
+            if fit == 0 {
+                return None;
+            }
+        }
+        // SAFETY: bit `j` of `nonempty` says list `j` is non-empty
+        // (invariant 3), and `j >= k`.
+        let b = unsafe { self.take(fit.trailing_zeros(), k)? };
+        self.stats.record_alloc(layout.size());
+        // SAFETY: a block in an arena is never at address 0.
+        Some(unsafe { NonNull::new_unchecked(b) })
+    }
+
+    #[inline]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            // A zero-size block is a dangling pointer (see `allocate`).
+            return;
+        }
+        let (Some(k), Some(i)) = (order_of(layout), self.arena_index(ptr.as_ptr().addr())) else {
+            debug_assert!(false, "freed a block this heap does not hold");
+            return;
+        };
+        let arena = self.arenas[i];
+        let off = ptr.as_ptr().addr() - arena.base.addr();
+        // SAFETY: `ptr` is a live block of order `k` of this heap (the
+        // caller), so of `arena`; once freed it is no longer handed out.
+        let (off, k) = unsafe { self.free_block(arena, off, k) };
+        self.stats.record_dealloc(layout.size());
+        // A spine block freed: the arena may be empty, and may go back to a
+        // source that takes memory back (the test folds away for one that
+        // does not).
+        // SAFETY: `arena` is live.
+        if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
+            self.release_empty_arenas(RETAIN);
+        }
+    }
+
+    #[inline]
+    unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.shrink_in_place(ptr, old, new) }
+    }
+
+    #[inline]
+    unsafe fn shrink_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        // A zero-size block is dangling, and a block shrunk to nothing must
+        // become dangling (freeing it with a zero size is a no-op): both
+        // take a move.
+        if old.size() == 0 || new.size() == 0 {
+            return false;
+        }
+        let (Some(ko), Some(kn)) = (order_of(old), order_of(new)) else {
+            return false;
+        };
+        // A block of order `kn` is aligned to `2^kn`, at least `new.align()`:
+        // a block that stays or becomes one needs no alignment test.
+        // SAFETY: `ptr` is a live block allocated with `old`, so of order
+        // `ko`.
+        if !unsafe { self.resize_in_place(ptr, ko, kn) } {
+            return false;
+        }
+        self.stats.record_realloc(old.size(), new.size());
+        true
+    }
+
+    /// Whether `ptr` lies in an arena holding at least one live block, past
+    /// its bitmap. This is an answer by address range, as routing a free
+    /// needs: it is true for every byte of every live block, false for
+    /// memory the heap does not hold and for an arena whose blocks are all
+    /// free (after a reset, every arena), and may be true for free blocks
+    /// between live ones. Costs a binary search and a step per order.
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        let addr = ptr.as_ptr().addr();
+        let Some(i) = self.arena_index(addr) else {
+            return false;
+        };
+        let a = &self.arenas[i];
+        // SAFETY: `a` is a live arena of the table.
+        addr - a.base.addr() >= 1 << meta_order(a.order) && !unsafe { a.is_empty() }
+    }
+
+    fn reset(&mut self) {
+        self.stats.forget(0, 0);
+        self.nonempty = 0;
+        self.heads = [ptr::null_mut(); ORDERS];
+        for i in 0..self.count {
+            // SAFETY: the arena is live and the lists were just emptied, so
+            // none of its blocks is on a list.
+            unsafe { self.lay_out_empty(self.arenas[i]) };
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        self.stats.snapshot()
+    }
+
+    fn check(&self) -> Result<(), CheckError> {
+        #[cfg(debug_assertions)]
+        {
+            self.check_invariants()
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Ok(())
+        }
+    }
+}
+
+impl<S: Source, R: Recorder> Drop for BuddyHeap<S, R> {
+    fn drop(&mut self) {
+        // Every span goes back to a source that takes it; the rest is the
+        // source's to keep (a region) or the module's for good (wasm32).
+        for i in 0..self.count {
+            let a = self.arenas[i];
+            if a.span_len != 0 {
+                // SAFETY: the arena starts a span of `span_len` bytes exactly
+                // as handed out (invariant 1); the heap is going away, so no
+                // block of it is used again.
+                unsafe {
+                    let whole = Span::new(NonNull::new_unchecked(a.base), a.span_len);
+                    if self.source.release(whole) {
+                        self.stats.record_release(a.span_len);
+                    }
+                }
+            }
+        }
+        self.count = 0;
+    }
+}
+
+impl<S: Source, R: Recorder> fmt::Debug for BuddyHeap<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuddyHeap")
+            .field("arenas", &self.count)
+            .field("free_bytes", &self.free_bytes())
+            .field("stats", &self.stats.snapshot())
+            .finish()
+    }
+}
+
+#[cfg(debug_assertions)]
+mod check;
+#[cfg(test)]
+mod tests;

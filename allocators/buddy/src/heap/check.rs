@@ -1,0 +1,188 @@
+//! The debug-only heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
+//! verifies invariants 1 to 6 of the parent module.
+
+use polyalloc_core::heap::ensure;
+use polyalloc_core::source::Source;
+use polyalloc_core::{CheckError, Recorder};
+
+use super::{
+    Arena, BuddyHeap, MAX_ARENA_ORDER, MAX_ARENAS, MIN_ARENA_ORDER, MIN_BLOCK, MIN_ORDER, ORDERS,
+    meta_order, next_free, prev_free,
+};
+
+impl<S: Source, R: Recorder> BuddyHeap<S, R> {
+    /// The heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
+    /// the arena table (invariants 1 and 6), then every list (2-4), then
+    /// the bitmaps (5): each free block's pair bit is set, and the bitmaps
+    /// hold exactly as many set bits as there are free blocks, so the set
+    /// bits are exactly the pairs of the free blocks.
+    pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
+        let reserved = self.stats.bytes_reserved();
+        let total = self.check_arenas()?;
+        ensure(
+            total == reserved,
+            "6: bytes_reserved is the sum of the spans' lengths",
+            total,
+            reserved,
+        )?;
+        // Bound every walk by what fits in the reserved bytes, so a cycle is
+        // reported instead of looping forever.
+        let limit = reserved / MIN_BLOCK + 1;
+        let mut free_blocks = 0usize;
+        for j in 0..ORDERS as u32 {
+            free_blocks += self.check_list(j, limit)?;
+        }
+        let set_bits: usize = self.arenas().iter().map(bitmap_ones).sum();
+        ensure(
+            set_bits == free_blocks,
+            "5: the bitmaps have a set bit per free block and no other",
+            set_bits,
+            free_blocks,
+        )
+    }
+
+    /// Checks the arena table; returns the sum of the spans' lengths.
+    fn check_arenas(&self) -> Result<usize, CheckError> {
+        ensure(
+            self.count <= MAX_ARENAS,
+            "1: the table holds at most MAX_ARENAS arenas",
+            0,
+            self.count,
+        )?;
+        let mut end = 0usize;
+        let mut total = 0usize;
+        for a in self.arenas() {
+            let base = a.base.addr();
+            ensure(
+                (MIN_ARENA_ORDER..=MAX_ARENA_ORDER).contains(&a.order),
+                "1: arena orders lie between the bounds",
+                base,
+                a.order as usize,
+            )?;
+            ensure(
+                base % a.size() == 0,
+                "1: an arena is aligned to its size",
+                base,
+                a.order as usize,
+            )?;
+            ensure(
+                base >= end && !a.base.is_null(),
+                "1: arenas are sorted and disjoint",
+                base,
+                end,
+            )?;
+            ensure(
+                a.span_len == 0 || a.span_len >= a.size(),
+                "1: a span is at least its first arena",
+                base,
+                a.span_len,
+            )?;
+            end = base + a.size();
+            total = total.wrapping_add(a.span_len);
+        }
+        Ok(total)
+    }
+
+    /// Whether `b` is on list `j` (a walk of at most `limit` blocks).
+    fn on_list(&self, b: *mut u8, j: u32, limit: usize) -> bool {
+        let mut p = self.heads[j as usize];
+        for _ in 0..limit {
+            if p.is_null() {
+                return false;
+            }
+            if p == b {
+                return true;
+            }
+            // SAFETY: the lists hold free blocks (walked by `check_list`
+            // first, in order, so lists below `j` are known good).
+            p = unsafe { next_free(p) };
+        }
+        false
+    }
+
+    /// Checks list `j` and each block on it; returns its length.
+    fn check_list(&self, j: u32, limit: usize) -> Result<usize, CheckError> {
+        let head = self.heads[j as usize];
+        ensure(
+            (self.nonempty >> j & 1 != 0) != head.is_null(),
+            "3: nonempty has a bit per non-empty list",
+            j as usize,
+            self.nonempty,
+        )?;
+        let mut b = head;
+        let mut prev = core::ptr::null_mut();
+        let mut n = 0usize;
+        while !b.is_null() {
+            n += 1;
+            ensure(n <= limit, "3: the lists are acyclic", b.addr(), j as usize)?;
+            let addr = b.addr();
+            let arena = self.arena_index(addr).map(|i| self.arenas[i]);
+            let Some(a) = arena else {
+                return Err(CheckError::new(
+                    "2: a free block lies in an arena",
+                    addr,
+                    j as usize,
+                ));
+            };
+            let off = addr - a.base.addr();
+            ensure(
+                j >= MIN_ORDER && j < a.order,
+                "2: a free block's order is below its arena's",
+                addr,
+                j as usize,
+            )?;
+            ensure(
+                off % (1 << j) == 0 && off >= 1 << meta_order(a.order),
+                "2: a free block is aligned to its size, past the bitmap",
+                addr,
+                off,
+            )?;
+            // SAFETY: `b` lies inside a live arena, at a multiple of its
+            // size of at least two words.
+            let back = unsafe { prev_free(b) };
+            ensure(
+                back == prev,
+                "3: prev links mirror next links",
+                addr,
+                back.addr(),
+            )?;
+            // SAFETY: `j` is below the arena's order and `off` inside it.
+            let bit = unsafe { a.bit(j, off) };
+            ensure(bit, "5: a free block's pair bit is set", addr, j as usize)?;
+            // SAFETY: the buddy lies in the arena (`j` is below its order).
+            let buddy = unsafe { a.at(off ^ (1 << j)) };
+            ensure(
+                !self.on_list(buddy, j, limit),
+                "4: no free block's buddy is free at the same order",
+                addr,
+                buddy.addr(),
+            )?;
+            for i in j + 1..a.order {
+                // SAFETY: the ancestor lies in the arena.
+                let up = unsafe { a.at(off & !((1 << i) - 1)) };
+                ensure(
+                    !self.on_list(up, i, limit),
+                    "3: no two free blocks overlap",
+                    addr,
+                    up.addr(),
+                )?;
+            }
+            prev = b;
+            // SAFETY: `b` is a free block (checked above).
+            b = unsafe { next_free(b) };
+        }
+        Ok(n)
+    }
+}
+
+/// The set bits of an arena's bitmap block.
+fn bitmap_ones(a: &Arena) -> usize {
+    let words = (1usize << meta_order(a.order)) / core::mem::size_of::<usize>();
+    (0..words)
+        .map(|w| {
+            // SAFETY: the bitmap block is the arena's first `2^m` bytes,
+            // word-aligned.
+            unsafe { a.base.cast::<usize>().add(w).read() }.count_ones() as usize
+        })
+        .sum()
+}

@@ -1,0 +1,334 @@
+//! Unit tests of the buddy core: splitting, merging, alignment, in-place
+//! resizing, several arenas, release to `mmap`, reset.
+
+extern crate std;
+
+use core::alloc::Layout;
+use std::alloc::{alloc_zeroed, dealloc};
+use std::vec::Vec;
+
+use polyalloc_core::source::{MmapSource, RegionSource};
+use polyalloc_core::{Counting, Heap};
+
+use super::*;
+
+fn l(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// A buffer aligned to its size (a power of two), freed on drop: declare it
+/// before the heap over it, so the heap goes first.
+struct Buf {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl Buf {
+    fn new(len: usize) -> Self {
+        let layout = l(len, len);
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe { alloc_zeroed(layout) };
+        assert!(!ptr.is_null());
+        Self { ptr, layout }
+    }
+
+    fn source(&self) -> RegionSource {
+        // SAFETY: the buffer outlives the heap built on the source in every
+        // test (it is declared first), and is only used through it.
+        unsafe { RegionSource::new(self.ptr, self.layout.size()) }
+    }
+}
+
+impl Drop for Buf {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr, self.layout) };
+    }
+}
+
+/// Frees `p`, allocated with `layout`, and checks the heap.
+fn free<S: Source, R: Recorder>(heap: &mut BuddyHeap<S, R>, p: NonNull<u8>, layout: Layout) {
+    // SAFETY: every caller passes a live block with its layout.
+    unsafe { heap.deallocate(p, layout) };
+    heap.check().unwrap();
+}
+
+#[test]
+fn orders_round_size_and_alignment_up() {
+    assert_eq!(order_of(l(1, 1)), Some(MIN_ORDER));
+    assert_eq!(order_of(l(MIN_BLOCK + 1, 1)), Some(MIN_ORDER + 1));
+    assert_eq!(order_of(l(4096, 8)), Some(12));
+    assert_eq!(order_of(l(4097, 8)), Some(13));
+    assert_eq!(order_of(l(1, 1 << 20)), Some(20));
+    assert_eq!(order_of(l(1 << MAX_BLOCK_ORDER, 1)), Some(MAX_BLOCK_ORDER));
+    assert_eq!(order_of(l((1 << MAX_BLOCK_ORDER) + 1, 1)), None);
+    assert_eq!(order_of(l(1, 1 << (usize::BITS - 2))), None);
+    // The bits of each order follow the lower orders', and fill the bitmap
+    // block of the arena but its last bit.
+    let k = 16;
+    assert_eq!(bit_index(k, MIN_ORDER, 0), 0);
+    let last = bit_index(k, k - 1, 1 << (k - 1));
+    assert_eq!(last, (1 << (k - MIN_ORDER)) - 2);
+    assert!(last / 8 < 1 << meta_order(k));
+}
+
+#[test]
+fn blocks_split_and_merge_back() {
+    let buf = Buf::new(1 << 16);
+    let mut heap = BuddyHeap::counting(buf.source());
+    let first = heap.allocate(l(1, 1)).unwrap();
+    heap.check().unwrap();
+    assert_eq!(heap.arena_count(), 1);
+    let arena = heap.arenas()[0];
+    assert_eq!(arena.order, 16);
+    // The smallest block sits right after the bitmap.
+    assert_eq!(
+        first.as_ptr().addr() - arena.base.addr(),
+        1 << meta_order(16)
+    );
+    let full = arena.size() - (1 << meta_order(16));
+    assert_eq!(heap.free_bytes(), full - MIN_BLOCK);
+    // Buddies come next to each other.
+    let second = heap.allocate(l(MIN_BLOCK, 1)).unwrap();
+    assert_eq!(second.as_ptr().addr(), first.as_ptr().addr() + MIN_BLOCK);
+    let blocks: Vec<_> = (0..40)
+        .map(|i| (heap.allocate(l(10 + i * 37, 8)).unwrap(), l(10 + i * 37, 8)))
+        .collect();
+    heap.check().unwrap();
+    for (i, &(p, layout)) in blocks.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        assert!(heap.owns(p), "block {i}");
+        free(&mut heap, p, layout);
+    }
+    for &(p, layout) in blocks.iter().skip(1).step_by(2) {
+        free(&mut heap, p, layout);
+    }
+    free(&mut heap, first, l(1, 1));
+    free(&mut heap, second, l(MIN_BLOCK, 1));
+    // Everything merged back into the spine.
+    assert_eq!(heap.free_bytes(), full);
+    assert_eq!(heap.stats().bytes_live, 0);
+    assert!(!heap.owns(first));
+    // The largest block of the arena fits again.
+    let half = heap.allocate(l(1 << 15, 8)).unwrap();
+    assert_eq!(half.as_ptr().addr(), arena.base.addr() + (1 << 15));
+    free(&mut heap, half, l(1 << 15, 8));
+}
+
+#[test]
+fn alignment_up_to_the_block_costs_nothing() {
+    let buf = Buf::new(1 << 20);
+    let mut heap = BuddyHeap::counting(buf.source());
+    let mut live = Vec::new();
+    for align in [32, 256, 4096, 32768] {
+        for size in [1, 24, 100, 5000] {
+            let layout = l(size, align);
+            let p = heap.allocate(layout).unwrap();
+            assert_eq!(p.as_ptr().addr() % align, 0);
+            heap.check().unwrap();
+            live.push((p, layout));
+        }
+    }
+    // A 4 KiB block aligned to 4 KiB takes 4 KiB: no padding.
+    let before = heap.free_bytes();
+    let p = heap.allocate(l(4096, 4096)).unwrap();
+    assert_eq!(heap.free_bytes(), before - 4096);
+    free(&mut heap, p, l(4096, 4096));
+    for (p, layout) in live {
+        free(&mut heap, p, layout);
+    }
+    assert_eq!(heap.stats().bytes_live, 0);
+}
+
+#[test]
+fn resizes_within_the_order_and_by_absorbing_the_buddy_stay_in_place() {
+    let buf = Buf::new(1 << 16);
+    let mut heap = BuddyHeap::counting(buf.source());
+    // The spine block right after the bitmap (512 bytes) goes to a filler;
+    // `p` is carved from the next one, the upper half of 2 KiB.
+    let filler = heap.allocate(l(512, 8)).unwrap();
+    let old = l(100, 8);
+    let p = heap.allocate(old).unwrap();
+    assert_eq!(p.as_ptr().addr() % 2048, 1024);
+    // 100 bytes take a 128-byte block: up to 128 fits without a change.
+    // SAFETY: `p` is live with `old`, and each resize below keeps it live
+    // with the new layout when it succeeds.
+    unsafe {
+        assert!(heap.grow_in_place(p, old, l(128, 8)));
+        assert!(heap.shrink_in_place(p, l(128, 8), l(65, 8)));
+    }
+    heap.check().unwrap();
+    // Its buddies are free: grow by absorbing them, up the orders.
+    let free_before = heap.free_bytes();
+    // SAFETY: as above.
+    assert!(unsafe { heap.grow_in_place(p, l(65, 8), l(1000, 8)) });
+    heap.check().unwrap();
+    assert_eq!(heap.free_bytes(), free_before - (1024 - 128));
+    // An upper half grows no further: its buddy is below it.
+    let q = heap.allocate(l(1024, 8)).unwrap();
+    assert_eq!(q.as_ptr().addr(), p.as_ptr().addr() + 1024);
+    // SAFETY: as above.
+    assert!(!unsafe { heap.grow_in_place(p, l(1000, 8), l(2000, 8)) });
+    heap.check().unwrap();
+    // A shrink frees the upper halves, which merge with nothing.
+    // SAFETY: as above.
+    assert!(unsafe { heap.shrink_in_place(p, l(1000, 8), l(10, 8)) });
+    heap.check().unwrap();
+    assert_eq!(
+        heap.free_bytes(),
+        free_before - (1024 - 128) - 1024 + (1024 - MIN_BLOCK)
+    );
+    // `q`, a lower half, absorbs its free buddy.
+    // SAFETY: `q` is live with this layout.
+    assert!(unsafe { heap.grow_in_place(q, l(1024, 8), l(2048, 8)) });
+    heap.check().unwrap();
+    assert_eq!(heap.stats().reallocations, 5);
+    free(&mut heap, p, l(10, 8));
+    free(&mut heap, q, l(2048, 8));
+    free(&mut heap, filler, l(512, 8));
+    // A larger alignment with the same size is a larger order.
+    let r = heap.allocate(l(16, 16)).unwrap();
+    // SAFETY: `r` is live with this layout.
+    let moved = unsafe { heap.grow(r, l(16, 16), l(16, 4096)) }.unwrap();
+    assert_eq!(moved.as_ptr().addr() % 4096, 0);
+    heap.check().unwrap();
+    free(&mut heap, moved, l(16, 4096));
+}
+
+#[test]
+fn several_arenas_from_one_region() {
+    let buf = Buf::new(1 << 21);
+    let mut heap = BuddyHeap::counting(buf.source());
+    let mut live = Vec::new();
+    for i in 0..60 {
+        let layout = l(3000 + i * 100, 8);
+        live.push((heap.allocate(layout).unwrap(), layout));
+        heap.check().unwrap();
+    }
+    assert!(heap.arena_count() > 1, "{heap:?}");
+    // A block larger than the first arena gets an arena of its own.
+    let big = l(200_000, 8);
+    let b = heap.allocate(big);
+    assert!(b.is_some(), "{heap:?}");
+    let b = b.unwrap();
+    heap.check().unwrap();
+    // The region runs out cleanly.
+    assert!(heap.allocate(l(1 << 21, 8)).is_none());
+    heap.check().unwrap();
+    free(&mut heap, b, big);
+    for (p, layout) in live.into_iter().rev() {
+        free(&mut heap, p, layout);
+    }
+    let held: usize = heap.arenas().iter().map(|a| a.size()).sum();
+    let bitmaps: usize = heap
+        .arenas()
+        .iter()
+        .map(|a| 1usize << meta_order(a.order))
+        .sum();
+    assert_eq!(heap.free_bytes(), held - bitmaps);
+    // Regions never take arenas back.
+    assert_eq!(heap.trim(), 0);
+}
+
+#[test]
+fn huge_and_impossible_requests_fail_cleanly() {
+    let buf = Buf::new(1 << 16);
+    let mut heap = BuddyHeap::counting(buf.source());
+    let p = heap.allocate(l(64, 8)).unwrap();
+    for layout in [
+        l(isize::MAX as usize - 7, 8),
+        l(1, 1 << (usize::BITS - 2)),
+        l(1 << 16, 8),
+    ] {
+        assert!(heap.allocate(layout).is_none());
+        // SAFETY: `p` is live with its layout.
+        assert!(!unsafe { heap.grow_in_place(p, l(64, 8), layout) });
+        heap.check().unwrap();
+    }
+    assert_eq!(heap.stats().allocations, 1);
+    free(&mut heap, p, l(64, 8));
+    // Zero-size requests are dangling, and freeing one does nothing.
+    let z = heap.allocate(l(0, 64)).unwrap();
+    assert_eq!(z.as_ptr().addr(), 64);
+    free(&mut heap, z, l(0, 64));
+}
+
+#[test]
+fn reset_frees_every_arena_and_owns_nothing() {
+    let buf = Buf::new(1 << 18);
+    let mut heap = BuddyHeap::counting(buf.source());
+    let p = heap.allocate(l(300, 8)).unwrap();
+    let _q = heap.allocate(l(40_000, 8)).unwrap();
+    assert!(heap.owns(p));
+    heap.reset();
+    heap.check().unwrap();
+    assert!(!heap.owns(p));
+    assert_eq!(heap.stats().bytes_live, 0);
+    assert_eq!(heap.stats().blocks_live(), 0);
+    let again = heap.allocate(l(300, 8)).unwrap();
+    assert_eq!(again, p, "the same memory serves the same requests");
+    heap.check().unwrap();
+}
+
+// Miri cannot unmap part of a mapping (how `mmap` meets alignments above a
+// page); under Miri the heap asks for page-aligned spans of several arenas,
+// which are never released before the heap is dropped.
+#[cfg(not(miri))]
+#[test]
+fn empty_arenas_go_back_to_a_source_that_takes_them() {
+    let mut heap = BuddyHeap::<MmapSource, Counting>::counting(MmapSource::new());
+    let big = l(3 << 20, 8);
+    let a = heap.allocate(big).unwrap();
+    let b = heap.allocate(big).unwrap();
+    assert_eq!(heap.arena_count(), 2);
+    free(&mut heap, a, big);
+    // Empty arenas are kept for reuse up to `RETAIN` bytes: these are 8 MiB
+    // each, so the empty one goes at once.
+    assert_eq!(heap.arena_count(), 1);
+    free(&mut heap, b, big);
+    assert_eq!(heap.arena_count(), 0);
+    assert_eq!(heap.stats().bytes_reserved, 0);
+    // Small arenas are kept...
+    let small = l(1000, 8);
+    let p = heap.allocate(small).unwrap();
+    let reserved = heap.stats().bytes_reserved;
+    free(&mut heap, p, small);
+    assert_eq!(heap.arena_count(), 1);
+    let again = heap.allocate(small).unwrap();
+    assert_eq!(
+        heap.stats().bytes_reserved,
+        reserved,
+        "the kept arena is reused"
+    );
+    free(&mut heap, again, small);
+    // ... until `trim` gives them back.
+    assert_eq!(heap.trim(), reserved);
+    assert_eq!(heap.arena_count(), 0);
+    heap.check().unwrap();
+}
+
+#[test]
+fn the_default_source_serves_and_drops() {
+    let mut heap = BuddyHeap::<MmapSource, Counting>::counting(MmapSource::new());
+    let layouts = [l(8, 8), l(5000, 64), l(70_000, 4096)];
+    let blocks: Vec<_> = layouts.iter().map(|&x| heap.allocate(x).unwrap()).collect();
+    heap.check().unwrap();
+    for (&p, &x) in blocks.iter().zip(&layouts) {
+        assert_eq!(p.as_ptr().addr() % x.align(), 0);
+        // SAFETY: the block is valid for its layout's size.
+        unsafe { p.as_ptr().write_bytes(0xA5, x.size()) };
+        free(&mut heap, p, x);
+    }
+}
+
+#[test]
+fn a_new_heap_is_all_zero_bytes() {
+    let heap = BuddyHeap::<MmapSource>::new();
+    // SAFETY: the heap is plain data; reading its bytes is sound.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(
+            (&raw const heap).cast::<u8>(),
+            core::mem::size_of_val(&heap),
+        )
+    };
+    assert!(bytes.iter().all(|&b| b == 0));
+}
