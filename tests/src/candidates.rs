@@ -2,6 +2,7 @@
 //! shared by the integration tests (`tests/tests/<name>.rs`) and the fuzz
 //! targets (`fuzz/`).
 
+use polyalloc_buddy::BuddyHeap;
 use polyalloc_bump::BumpHeap;
 use polyalloc_core::source::RegionSource;
 use polyalloc_core::{Counting, DefaultSource};
@@ -85,5 +86,43 @@ impl Candidate for CountingFreeList {
 
     fn over_default() -> Self::DefaultHeap {
         FreeListHeap::counting(DefaultSource::new())
+    }
+}
+
+/// The buddy strategy (`polyalloc-buddy`) as users get it by default.
+#[derive(Debug)]
+pub struct Buddy;
+
+impl Candidate for Buddy {
+    const NAME: &'static str = "buddy";
+    const FREES_REUSE_MEMORY: bool = true;
+    type RegionHeap = BuddyHeap<RegionSource>;
+    type DefaultHeap = BuddyHeap;
+
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        BuddyHeap::with_source(source)
+    }
+
+    fn over_default() -> Self::DefaultHeap {
+        BuddyHeap::new()
+    }
+}
+
+/// The buddy strategy keeping every counter.
+#[derive(Debug)]
+pub struct CountingBuddy;
+
+impl Candidate for CountingBuddy {
+    const NAME: &'static str = "buddy (counting)";
+    const FREES_REUSE_MEMORY: bool = true;
+    type RegionHeap = BuddyHeap<RegionSource, Counting>;
+    type DefaultHeap = BuddyHeap<DefaultSource, Counting>;
+
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        BuddyHeap::counting(source)
+    }
+
+    fn over_default() -> Self::DefaultHeap {
+        BuddyHeap::counting(DefaultSource::new())
     }
 }
