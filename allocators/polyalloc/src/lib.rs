@@ -19,3 +19,10 @@ pub use polyalloc_freelist as freelist;
 /// The thread-safe free-list allocator on the platform's default source.
 #[cfg(feature = "freelist")]
 pub use polyalloc_freelist::FreeListAlloc;
+
+/// The buddy strategy: [`polyalloc_buddy`].
+#[cfg(feature = "buddy")]
+pub use polyalloc_buddy as buddy;
+/// The thread-safe buddy allocator on the platform's default source.
+#[cfg(feature = "buddy")]
+pub use polyalloc_buddy::BuddyAlloc;
