@@ -4,7 +4,7 @@
 #
 #   bash bench/callgrind.sh                # every workload, every contestant
 #   bash bench/callgrind.sh arena lifo     # only these workloads
-#   bash bench/callgrind.sh general        # only one group (bump or general)
+#   bash bench/callgrind.sh general        # only one group (bump, general or buddy)
 #   ROUNDS=50 bash bench/callgrind.sh      # more rounds (default 20)
 #   KEEP=dir bash bench/callgrind.sh       # keep the callgrind.out files in dir,
 #                                          # for callgrind_annotate
@@ -16,7 +16,9 @@
 # divided by the operations done (printed by instr) is the figure; one
 # operation is what the comparison run's ns/op columns count (an allocation,
 # an alloc+free pair, a push, an append, a tree node), so the two tables line
-# up. One table per group (bump, general), each over its own contestants. The
+# up. One table per group (bump, general, buddy), each over its own
+# contestants (the comparison run's `matrix` measurement is not here: it
+# measures where blocks are placed, which instruction counts do not show). The
 # bump table's last column is BumpAlloc again with an idle second thread
 # alive, where its lock takes the compare-exchange path.
 #
@@ -48,7 +50,7 @@ instr_per_op() {
 
 # One table per group, over the workloads asked for (all by default).
 first=1
-for group in bump general; do
+for group in bump general buddy; do
     read -ra all <<<"$("$bin" --list-workloads "$group")"
     workloads=()
     for w in "${all[@]}"; do
@@ -87,6 +89,7 @@ for group in bump general; do
     case $group in
     bump) echo "Contestants: core = BumpHeap called directly, core-counting = the same keeping every counter, global = BumpAlloc through GlobalAlloc, bumpalo, system = glibc malloc; the last column is BumpAlloc again with an idle second thread alive." ;;
     general) echo "Contestants: freelist = FreeListHeap called directly (over a counting mmap source), freelist-global = FreeListAlloc through GlobalAlloc, talc, dlmalloc, rlsf, linked-list = linked_list_allocator, system = glibc malloc. Instructions only: page faults and system calls (mmap/munmap) are the kernel's and not counted." ;;
+    buddy) echo "Contestants: buddy = BuddyHeap called directly (over a counting mmap source), buddy-global = BuddyAlloc through GlobalAlloc, buddy-system = buddy_system_allocator's Heap<33> (grow = move), talc, system = glibc malloc. Instructions only: page faults and system calls (mmap/munmap) are the kernel's and not counted." ;;
     esac
 done
 echo

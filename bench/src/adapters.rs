@@ -166,6 +166,10 @@ pub trait RawHeap {
     /// Grows a block to `new_size` bytes with the same alignment, in place
     /// or by moving it; on `None` the old block is untouched and live.
     ///
+    /// The default is what a heap without reallocation offers (and what
+    /// `GlobalAlloc::realloc` does by default): a new block, the old bytes
+    /// copied, the old block freed.
+    ///
     /// # Safety
     ///
     /// `ptr` is a live block of this heap allocated with `old`, and
@@ -175,7 +179,16 @@ pub trait RawHeap {
         ptr: NonNull<u8>,
         old: Layout,
         new_size: usize,
-    ) -> Option<NonNull<u8>>;
+    ) -> Option<NonNull<u8>> {
+        let moved = self.allocate(Layout::from_size_align(new_size, old.align()).ok()?)?;
+        // SAFETY: `moved` is fresh, so disjoint from the live `ptr`, which
+        // holds `old.size()` bytes; `ptr` is then freed with its layout.
+        unsafe {
+            moved.copy_from_nonoverlapping(ptr, old.size());
+            self.deallocate(ptr, old);
+        }
+        Some(moved)
+    }
 }
 
 /// A [`RawHeap`] owned by one thread, usable as an allocator-api2

@@ -1,5 +1,5 @@
-//! Memory from the operating system for every general-purpose contestant,
-//! counted the same way, so their peak reserved bytes can be compared.
+//! Memory from the operating system for every general-purpose and
+//! power-of-two contestant, counted the same way, so their peak reserved bytes can be compared.
 //!
 //! Each allocator is given the backing its host users give it, with a
 //! [`Meter`] on the way in and out:
@@ -11,6 +11,8 @@
 //! | dlmalloc | [`DlmallocMmap`], a `dlmalloc::Allocator` | its own policy (64 KiB granularity) |
 //! | rlsf | [`RlsfMmap`], a `FlexSource` | [`UNIT`]s, growing the last pool in place when it can (as rlsf's own unix source does) |
 //! | linked_list_allocator | [`Region`], a large reservation | [`UNIT`]s, `extend`ed at the top |
+//! | polyalloc `BuddyHeap` | [`CountingSource`] over `MmapSource` | its own arena policy |
+//! | buddy_system_allocator | [`BuddyChunks`], a large aligned reservation, `add_to_heap`ed on out-of-memory | [`UNIT`]s, up to the end of an aligned block of the request's size |
 //!
 //! [`UNIT`] (64 KiB) is the step rlsf's and dlmalloc's own unix backings use
 //! and the first span `FreeListHeap` asks for, so no peer is handed more than
@@ -473,12 +475,67 @@ impl Region {
     #[must_use]
     pub fn new() -> Self {
         let base = map(REGION_RESERVE, None, libc::MAP_NORESERVE)
-            .expect("reserving address space for linked_list_allocator");
+            .expect("reserving address space for a heap region");
         Self {
             base,
             used: 0,
             meter: Meter::new(),
         }
+    }
+
+    /// Reserves the address space at a multiple of `align` (a power of
+    /// two, at least a page).
+    ///
+    /// # Panics
+    ///
+    /// If the OS refuses the reservation.
+    #[must_use]
+    pub fn aligned(align: usize) -> Self {
+        // Reserve enough to hold an aligned reservation, then give back
+        // what lies around it.
+        let whole = REGION_RESERVE + align;
+        let p = map(whole, None, libc::MAP_NORESERVE)
+            .expect("reserving address space for a heap region");
+        let head = p.as_ptr().align_offset(align);
+        let tail = whole - head - REGION_RESERVE;
+        // SAFETY: `head` and `tail` bytes at the two ends of the
+        // reservation just made, whole pages (`align` and the reservation
+        // are multiples of the page size), used by nothing; the aligned
+        // range between them is kept.
+        let base = unsafe {
+            if head > 0 {
+                unmap(p.as_ptr(), head);
+            }
+            if tail > 0 {
+                unmap(p.as_ptr().add(head + REGION_RESERVE), tail);
+            }
+            p.add(head)
+        };
+        Self {
+            base,
+            used: 0,
+            meter: Meter::new(),
+        }
+    }
+
+    /// The first byte not yet handed out.
+    #[must_use]
+    pub fn top(&self) -> *mut u8 {
+        self.base.as_ptr().wrapping_add(self.used)
+    }
+
+    /// Hands out the next `by` bytes (whole pages), counting them; `None`
+    /// when the reservation is used up.
+    pub fn take(&mut self, by: usize) -> Option<NonNull<u8>> {
+        if by > REGION_RESERVE - self.used {
+            return None;
+        }
+        // SAFETY: inside the reservation (checked above), so in bounds of
+        // one mapping and not null.
+        let start = unsafe { self.base.add(self.used) };
+        self.used += by;
+        self.meter.add(by);
+        Some(start)
     }
 
     /// The counts so far.
@@ -495,20 +552,19 @@ impl Region {
         let Some(by) = round_up(need, UNIT) else {
             return false;
         };
-        if by > REGION_RESERVE - self.used {
+        let first = self.used == 0;
+        let Some(start) = self.take(by) else {
             return false;
-        }
-        if self.used == 0 {
+        };
+        if first {
             // SAFETY: the first `by` bytes of the reservation, mapped
             // readable and writable, used by nothing else.
-            unsafe { heap.init(self.base.as_ptr(), by) };
+            unsafe { heap.init(start.as_ptr(), by) };
         } else {
             // SAFETY: the `by` bytes right after what the heap already has,
             // inside the reservation, unused.
             unsafe { heap.extend(by) };
         }
-        self.used += by;
-        self.meter.add(by);
         true
     }
 }
@@ -524,6 +580,70 @@ impl Drop for Region {
         // SAFETY: the reservation made in `new`; its heap is dropped before
         // it (the owner declares the heap first).
         unsafe { unmap(self.base.as_ptr(), REGION_RESERVE) };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// buddy_system_allocator
+
+/// Memory for buddy_system_allocator's `Heap`, handed over as its users do
+/// when an allocation fails (what its `LockedHeapWithRescue`'s rescue
+/// function is for): more of one contiguous [`Region`], `add_to_heap`ed,
+/// and the allocation tried again, the way a kernel grows its heap.
+///
+/// `add_to_heap` cuts a range into blocks aligned to their size, so each
+/// step runs from the region's top to the end of the first block of the
+/// request's size that is aligned to that size, rounded up to [`UNIT`]s;
+/// every byte of it goes to the heap. The region is aligned to
+/// [`BUDDY_REGION_ALIGN`], so which blocks can merge does not depend on
+/// where the OS put it. (Separate mappings per chunk made the peer's speed
+/// depend on how they happened to lie: up to four times apart from one
+/// process to the next, as its free walks its lists looking for the
+/// buddy.) The heap never gives memory back.
+#[derive(Debug)]
+pub struct BuddyChunks {
+    region: Region,
+}
+
+/// The alignment of the region [`BuddyChunks`] hands out: far above the
+/// largest block a workload asks for.
+pub const BUDDY_REGION_ALIGN: usize = 1 << 30;
+
+impl BuddyChunks {
+    /// Reserves the region (no memory yet).
+    ///
+    /// # Panics
+    ///
+    /// If the OS refuses the reservation.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            region: Region::aligned(BUDDY_REGION_ALIGN),
+        }
+    }
+
+    /// The counts so far.
+    #[must_use]
+    pub fn meter(&self) -> &Meter {
+        self.region.meter()
+    }
+
+    /// Hands over the next range of the region that holds a block of
+    /// `block` bytes (a power of two) aligned to its size, as the
+    /// `(start, end)` addresses `add_to_heap` takes; `None` when the
+    /// reservation is used up.
+    pub fn chunk(&mut self, block: usize) -> Option<(usize, usize)> {
+        let top = self.region.top().addr();
+        let end = round_up(top, block)?.checked_add(block)?;
+        let by = round_up(end - top, UNIT)?;
+        let start = self.region.take(by)?.as_ptr().addr();
+        Some((start, start + by))
+    }
+}
+
+impl Default for BuddyChunks {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

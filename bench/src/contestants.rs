@@ -1,6 +1,8 @@
-//! The allocators being compared, each behind one small trait, in two
-//! groups measured by the same run: the bump group (this module) and the
-//! general-purpose group ([`general`]).
+//! The allocators being compared, each behind one small trait, in three
+//! groups measured by the same run: the bump group (this module), the
+//! general-purpose group ([`general`]) and the power-of-two group
+//! ([`buddy`]). polyalloc's free-list and buddy cores are contestants through
+//! the wrappers of [`strategy`], written once for both.
 //!
 //! The bump group:
 //!
@@ -13,9 +15,11 @@
 //! | `system` | `std::alloc::System` (glibc malloc here) | the `GlobalAlloc` trait |
 //!
 //! Adding an allocator: implement [`Contestant`] and add one line to
-//! [`for_each`] (or [`general::for_each`]).
+//! [`for_each`] (or [`general::for_each`], [`buddy::for_each`]).
 
+pub mod buddy;
 pub mod general;
+pub mod strategy;
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
@@ -102,6 +106,67 @@ fn grown(old: Layout, new_size: usize) -> Layout {
     }
 }
 
+/// A polyalloc core's `allocate`, stopping the benchmark on failure.
+#[inline(always)]
+fn alloc_in<H: Heap>(heap: &mut H, layout: Layout) -> NonNull<u8> {
+    match heap.allocate(layout) {
+        Some(p) => p,
+        None => handle_alloc_error(layout),
+    }
+}
+
+/// A polyalloc core's `grow` to a larger size with the same alignment,
+/// stopping the benchmark on failure.
+///
+/// # Safety
+///
+/// As [`Contestant::grow`], for a block of `heap`.
+#[inline(always)]
+unsafe fn grow_in<H: Heap>(
+    heap: &mut H,
+    ptr: NonNull<u8>,
+    old: Layout,
+    new_size: usize,
+) -> NonNull<u8> {
+    let new = grown(old, new_size);
+    // SAFETY: forwarded from the caller; `new` is at least as large.
+    match unsafe { heap.grow(ptr, old, new) } {
+        Some(p) => p,
+        None => handle_alloc_error(new),
+    }
+}
+
+/// `GlobalAlloc::alloc` on `g`, stopping the benchmark on failure.
+#[inline(always)]
+fn alloc_via<G: GlobalAlloc>(g: &G, layout: Layout) -> NonNull<u8> {
+    // SAFETY: workloads only allocate non-zero sizes.
+    match NonNull::new(unsafe { g.alloc(layout) }) {
+        Some(p) => p,
+        None => handle_alloc_error(layout),
+    }
+}
+
+/// `GlobalAlloc::realloc` on `g` to a larger size, stopping the benchmark
+/// on failure.
+///
+/// # Safety
+///
+/// As [`Contestant::grow`], for a block of `g`.
+#[inline(always)]
+unsafe fn grow_via<G: GlobalAlloc>(
+    g: &G,
+    ptr: NonNull<u8>,
+    old: Layout,
+    new_size: usize,
+) -> NonNull<u8> {
+    // SAFETY: forwarded from the caller.
+    let p = unsafe { g.realloc(ptr.as_ptr(), old, new_size) };
+    match NonNull::new(p) {
+        Some(p) => p,
+        None => handle_alloc_error(grown(old, new_size)),
+    }
+}
+
 /// How a core contestant is named, per recorder.
 pub trait CoreName {
     /// Key on command lines.
@@ -140,10 +205,7 @@ impl<R: Recorder + CoreName> Contestant for CoreBump<R> {
 
     #[inline(always)]
     fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        match self.0.get_mut().allocate(layout) {
-            Some(p) => p,
-            None => handle_alloc_error(layout),
-        }
+        alloc_in(self.0.get_mut(), layout)
     }
 
     #[inline(always)]
@@ -154,12 +216,8 @@ impl<R: Recorder + CoreName> Contestant for CoreBump<R> {
 
     #[inline(always)]
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
-        let new = grown(old, new_size);
-        // SAFETY: forwarded from the caller; `new` is at least as large.
-        match unsafe { self.0.get_mut().grow(ptr, old, new) } {
-            Some(p) => p,
-            None => handle_alloc_error(new),
-        }
+        // SAFETY: forwarded from the caller.
+        unsafe { grow_in(self.0.get_mut(), ptr, old, new_size) }
     }
 
     fn api(&mut self) -> Self::Api<'_> {
@@ -188,11 +246,7 @@ impl Contestant for GlobalBump {
 
     #[inline(always)]
     fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        // SAFETY: workloads only allocate non-zero sizes.
-        match NonNull::new(unsafe { GlobalAlloc::alloc(&self.0, layout) }) {
-            Some(p) => p,
-            None => handle_alloc_error(layout),
-        }
+        alloc_via(&self.0, layout)
     }
 
     #[inline(always)]
@@ -204,11 +258,7 @@ impl Contestant for GlobalBump {
     #[inline(always)]
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
         // SAFETY: forwarded from the caller.
-        let p = unsafe { GlobalAlloc::realloc(&self.0, ptr.as_ptr(), old, new_size) };
-        match NonNull::new(p) {
-            Some(p) => p,
-            None => handle_alloc_error(grown(old, new_size)),
-        }
+        unsafe { grow_via(&self.0, ptr, old, new_size) }
     }
 
     fn api(&mut self) -> Self::Api<'_> {
@@ -283,11 +333,7 @@ impl Contestant for SystemAlloc {
 
     #[inline(always)]
     fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        // SAFETY: workloads only allocate non-zero sizes.
-        match NonNull::new(unsafe { System.alloc(layout) }) {
-            Some(p) => p,
-            None => handle_alloc_error(layout),
-        }
+        alloc_via(&System, layout)
     }
 
     #[inline(always)]
@@ -299,11 +345,7 @@ impl Contestant for SystemAlloc {
     #[inline(always)]
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
         // SAFETY: forwarded from the caller.
-        let p = unsafe { System.realloc(ptr.as_ptr(), old, new_size) };
-        match NonNull::new(p) {
-            Some(p) => p,
-            None => handle_alloc_error(grown(old, new_size)),
-        }
+        unsafe { grow_via(&System, ptr, old, new_size) }
     }
 
     fn api(&mut self) -> Self::Api<'_> {

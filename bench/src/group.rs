@@ -1,7 +1,7 @@
-//! The two comparisons one run makes: each group has its contestants, its
+//! The three comparisons one run makes: each group has its contestants, its
 //! workloads, its A/A baseline and the peers every row is divided by.
 
-use crate::contestants::{self, Contestant, Visitor, general};
+use crate::contestants::{self, Contestant, Visitor, buddy, general};
 use crate::workloads::Workload;
 
 /// A set of contestants compared on a set of workloads.
@@ -12,11 +12,14 @@ pub enum Group {
     /// polyalloc's free-list allocator against talc, dlmalloc, rlsf,
     /// linked_list_allocator and the system allocator.
     General,
+    /// polyalloc's buddy allocator against buddy_system_allocator, talc and
+    /// the system allocator.
+    Buddy,
 }
 
 impl Group {
-    /// Both groups, in report order.
-    pub const ALL: [Self; 2] = [Self::Bump, Self::General];
+    /// Every group, in report order.
+    pub const ALL: [Self; 3] = [Self::Bump, Self::General, Self::Buddy];
 
     /// Short name, for command lines.
     #[must_use]
@@ -24,6 +27,7 @@ impl Group {
         match self {
             Self::Bump => "bump",
             Self::General => "general",
+            Self::Buddy => "buddy",
         }
     }
 
@@ -33,6 +37,7 @@ impl Group {
         match self {
             Self::Bump => "Bump allocators",
             Self::General => "General-purpose allocators",
+            Self::Buddy => "Power-of-two allocators",
         }
     }
 
@@ -46,7 +51,15 @@ impl Group {
         match self {
             Self::Bump => contestants::for_each(v),
             Self::General => general::for_each(v),
+            Self::Buddy => buddy::for_each(v),
         }
+    }
+
+    /// Whether the group's workloads get a peak-memory pass (not the bump
+    /// group, whose arenas are not compared on memory).
+    #[must_use]
+    pub const fn has_peaks(self) -> bool {
+        !matches!(self, Self::Bump)
     }
 
     /// Calls `v` for every contestant of the peak-memory pass (none for the
@@ -55,6 +68,7 @@ impl Group {
         match self {
             Self::Bump => {}
             Self::General => general::for_each_peak(v),
+            Self::Buddy => buddy::for_each_peak(v),
         }
     }
 
@@ -64,6 +78,7 @@ impl Group {
         match self {
             Self::Bump => v.visit::<contestants::AaBaseline>(),
             Self::General => v.visit::<general::AaBaseline>(),
+            Self::Buddy => v.visit::<buddy::AaBaseline>(),
         }
     }
 
@@ -73,6 +88,7 @@ impl Group {
         match self {
             Self::Bump => contestants::AaBaseline::KEY,
             Self::General => general::AaBaseline::KEY,
+            Self::Buddy => buddy::AaBaseline::KEY,
         }
     }
 
@@ -82,6 +98,7 @@ impl Group {
         match self {
             Self::Bump => "bumpalo-aa",
             Self::General => "talc-aa",
+            Self::Buddy => "buddy-system-aa",
         }
     }
 
@@ -91,6 +108,7 @@ impl Group {
         match self {
             Self::Bump => "bumpalo, again (A/A)",
             Self::General => "talc, again (A/A)",
+            Self::Buddy => "buddy_system_allocator, again (A/A)",
         }
     }
 
@@ -100,6 +118,7 @@ impl Group {
         match self {
             Self::Bump => &contestants::RATIO_BASES,
             Self::General => &general::RATIO_BASES,
+            Self::Buddy => &buddy::RATIO_BASES,
         }
     }
 

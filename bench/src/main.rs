@@ -7,16 +7,21 @@
 //! cargo run --release -p polyalloc-bench -- --markdown   # tables for docs/benchmarks.md
 //! cargo run --release -p polyalloc-bench -- arena lifo   # only these workloads
 //! cargo run --release -p polyalloc-bench -- general      # only one group's workloads
+//! cargo run --release -p polyalloc-bench -- matrix       # only the placement measurement
 //! ```
 //!
-//! Two groups are measured: the bump allocators (polyalloc's `BumpHeap`
-//! against bumpalo) and the general-purpose ones (polyalloc's
-//! `FreeListHeap` against talc, dlmalloc, rlsf, linked_list_allocator and
-//! the system allocator). For the general group a separate, untimed pass
-//! also records the peak bytes each allocator reserved from the OS over one
-//! round; it runs in a child process per workload (this binary again, with
-//! `--peaks WORKLOAD`), so glibc's heap is fresh for the system allocator's
-//! figure.
+//! Three groups are measured: the bump allocators (polyalloc's `BumpHeap`
+//! against bumpalo), the general-purpose ones (polyalloc's `FreeListHeap`
+//! against talc, dlmalloc, rlsf, linked_list_allocator and the system
+//! allocator) and the power-of-two ones (polyalloc's `BuddyHeap` against
+//! buddy_system_allocator, talc and the system allocator). For the last two
+//! a separate, untimed pass also records the peak bytes each allocator
+//! reserved from the OS over one round, and the most bytes the round had
+//! live in requests; it runs in a child process per workload (this binary
+//! again, with `--peaks WORKLOAD`), so glibc's heap is fresh for the system
+//! allocator's figure. With the power-of-two group comes the `matrix`
+//! measurement: a naive matrix multiply over rows placed by each allocator
+//! (`polyalloc_bench::matrix`), the multiply alone timed.
 //!
 //! Nothing here asserts an absolute speed: the machine is shared and noisy,
 //! so each figure is a ratio between contestants measured back to back, with
@@ -28,27 +33,39 @@ mod report;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use polyalloc_bench::contestants::{Contestant, CoreBump, GlobalBump, Visitor};
+use polyalloc_bench::contestants::{Contestant, CoreBump, GlobalBump, Visitor, buddy};
+use polyalloc_bench::matrix::Matrices;
 use polyalloc_bench::{Group, Workload};
 use polyalloc_core::Uncounted;
 
 use measure::{Peak, Plan, Runner};
-use report::{Outcome, Peaks};
+use report::{MatrixOutcome, Outcome, Peaks};
 
 const USAGE: &str = "\
-usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORKLOAD | GROUP...]
+usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORKLOAD | GROUP | matrix...]
 
-  --quick     41 rounds of ~20 ms samples (the default; about a minute)
-  --full      101 rounds of ~40 ms samples (about five minutes)
+  --quick     41 rounds of ~20 ms samples (the default; about a minute and
+              a half)
+  --full      101 rounds of ~40 ms samples (about seven minutes)
   --markdown  print the tables as Markdown (for docs/benchmarks.md)
   --raw       also print every sample (ns/op, in round order) of every row
   --no-lock   skip the last section, which starts a second thread to measure
               the lock's compare-exchange path
   WORKLOAD    bump group: arena lifo vec-push string-build tree
               general group: small-churn mixed-churn vec-growth fragmentation
-  GROUP       bump or general: all of that group's workloads
-              (default: every workload of both groups)
+              power-of-two group: pow2 random-sizes realloc-growth
+  GROUP       bump, general or buddy: all of that group's workloads (buddy
+              also runs matrix)
+              (default: every workload of every group, and matrix)
+  matrix      the naive matrix multiply over rows placed by each allocator
+              (the multiply timed, not the allocation)
 ";
+
+/// Rounds of the `matrix` measurement: a sample is one multiply, tens of
+/// milliseconds, so fewer rounds than the workloads' keep the run short.
+fn matrix_rounds(plan: &Plan) -> usize {
+    (plan.rounds / 2).max(11)
+}
 
 /// What the command line asked for.
 struct Args {
@@ -58,6 +75,7 @@ struct Args {
     raw: bool,
     lock: bool,
     workloads: Vec<Workload>,
+    matrix: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -71,6 +89,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         raw: false,
         lock: true,
         workloads: Vec::new(),
+        matrix: false,
     };
     for arg in args {
         match arg.as_str() {
@@ -89,6 +108,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
             other => {
                 if let Some(g) = Group::ALL.into_iter().find(|g| g.key() == other) {
                     out.workloads.extend(g.workloads());
+                    out.matrix |= g == Group::Buddy;
+                } else if other == "matrix" {
+                    out.matrix = true;
                 } else if let Some(w) = Workload::from_key(other) {
                     out.workloads.push(w);
                 } else {
@@ -97,8 +119,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
             }
         }
     }
-    if out.workloads.is_empty() {
+    if out.workloads.is_empty() && !out.matrix {
         out.workloads = Workload::ALL.to_vec();
+        out.matrix = true;
     }
     // Table order, each workload once.
     out.workloads = Workload::ALL
@@ -142,6 +165,41 @@ fn all_runners(workload: Workload) -> Vec<Runner> {
     r.list
 }
 
+/// The `matrix` rows: its contestants, then the base measured again (A/A).
+fn matrix_runners() -> Vec<Runner> {
+    struct Rows(Vec<Runner>);
+    impl Visitor for Rows {
+        fn visit<C: Contestant + 'static>(&mut self) {
+            self.0.push(Runner::matrix::<C>(C::KEY, C::NAME));
+        }
+    }
+    let mut rows = Rows(Vec::new());
+    buddy::for_each_matrix(&mut rows);
+    rows.0.push(Runner::matrix::<buddy::MatrixBase>(
+        report::MATRIX_AA_KEY,
+        report::MATRIX_AA_NAME,
+    ));
+    rows.0
+}
+
+/// The most common distance between consecutive rows of `B`, per
+/// `matrix` contestant, from one fresh allocation each (untimed).
+fn matrix_strides() -> Vec<(&'static str, Option<isize>)> {
+    struct Strides(Vec<(&'static str, Option<isize>)>);
+    impl Visitor for Strides {
+        fn visit<C: Contestant + 'static>(&mut self) {
+            let mut c = C::new();
+            let m = Matrices::new(&mut c);
+            self.0.push((C::KEY, m.row_stride()));
+            // SAFETY: the rows came from `c`.
+            unsafe { m.free(&mut c) };
+        }
+    }
+    let mut s = Strides(Vec::new());
+    buddy::for_each_matrix(&mut s);
+    s.0
+}
+
 /// The peak pass for `w`, in a child process (this binary with `--peaks`):
 /// glibc's heap there holds only what the child itself allocated, so the
 /// system allocator's figure is the round's own.
@@ -161,32 +219,32 @@ fn peaks_in_child(w: Workload) -> Result<Vec<Peak>, String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|line| {
+            let bad = || format!("bad line from child: `{line}`");
             let mut words = line.split_whitespace();
-            match (words.next(), words.next()) {
-                (Some(key), Some("n/a")) => Ok(Peak {
-                    key: key.to_owned(),
-                    bytes: None,
-                }),
-                (Some(key), Some(n)) => n
-                    .parse()
-                    .map(|n| Peak {
-                        key: key.to_owned(),
-                        bytes: Some(n),
-                    })
-                    .map_err(|_| format!("bad line from child: `{line}`")),
-                _ => Err(format!("bad line from child: `{line}`")),
-            }
+            let (Some(key), Some(bytes), Some(requested)) =
+                (words.next(), words.next(), words.next())
+            else {
+                return Err(bad());
+            };
+            Ok(Peak {
+                key: key.to_owned(),
+                bytes: match bytes {
+                    "n/a" => None,
+                    n => Some(n.parse().map_err(|_| bad())?),
+                },
+                requested: requested.parse().map_err(|_| bad())?,
+            })
         })
         .collect()
 }
 
 /// The child's side of [`peaks_in_child`]: one line per contestant,
-/// `KEY BYTES` or `KEY n/a`.
+/// `KEY BYTES REQUESTED`, with `n/a` for bytes nothing counts.
 fn print_peaks(w: Workload) {
     for p in measure::peaks(w) {
         match p.bytes {
-            Some(n) => println!("{} {n}", p.key),
-            None => println!("{} n/a", p.key),
+            Some(n) => println!("{} {n} {}", p.key, p.requested),
+            None => println!("{} n/a {}", p.key, p.requested),
         }
     }
 }
@@ -224,11 +282,7 @@ fn main() -> ExitCode {
 
     // Memory first, each workload in its own process, before any timing.
     let mut peaks = Vec::new();
-    for &w in args
-        .workloads
-        .iter()
-        .filter(|w| w.group() == Group::General)
-    {
+    for &w in args.workloads.iter().filter(|w| w.group().has_peaks()) {
         eprintln!("peak memory, {} ...", w.key());
         peaks.push(Peaks {
             workload: w,
@@ -245,6 +299,18 @@ fn main() -> ExitCode {
             series,
         });
     }
+    let matrix = args.matrix.then(|| {
+        eprintln!("measuring matrix ...");
+        let plan = Plan {
+            rounds: matrix_rounds(&args.plan),
+            ..args.plan
+        };
+        MatrixOutcome {
+            series: measure::compare(matrix_runners(), &plan),
+            strides: matrix_strides(),
+            rounds: plan.rounds,
+        }
+    });
 
     // Asked after the tables, not before: the first ask in a process looks
     // glibc's flag up and answers "no" while it does.
@@ -291,11 +357,12 @@ fn main() -> ExitCode {
             &outcomes,
             &threaded,
             &peaks,
+            matrix.as_ref(),
             args.markdown
         )
     );
     if args.raw {
-        print!("{}", report::raw(&outcomes, &threaded));
+        print!("{}", report::raw(&outcomes, &threaded, matrix.as_ref()));
     }
     ExitCode::SUCCESS
 }

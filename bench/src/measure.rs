@@ -2,9 +2,12 @@
 //! each sample long enough to swamp the timer, medians over many rounds, and
 //! ratios taken between samples measured back to back.
 
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use polyalloc_bench::contestants::Visitor;
+use polyalloc_bench::matrix::{MULTIPLY_ADDS, Matrices};
+use polyalloc_bench::requested::Requested;
 use polyalloc_bench::workloads::Input;
 use polyalloc_bench::{Contestant, Workload};
 
@@ -22,9 +25,13 @@ pub struct Plan {
 /// took and the operations done.
 ///
 /// Every sample starts from a fresh allocator, warmed up by one untimed
-/// round: its memory comes from new pages each time, so one unlucky
-/// placement (cache sets, page alignment) cannot bias a whole row, and the
-/// A/A row sees that variation too.
+/// round, and returns its memory when it ends: its memory comes from new
+/// pages each time, so one unlucky placement (cache sets, page alignment)
+/// cannot bias a whole row, and the A/A row sees that variation too. (An
+/// allocator kept until the row's next sample left each row its own part of
+/// the address space, which the next allocator of the same row then reused:
+/// buddy_system_allocator's A/A row on `pow2` sat at 0.85–0.92 in each
+/// of three runs that way.)
 pub struct Runner {
     /// Row key (`core`, `bumpalo`, `bumpalo-aa`, ...).
     pub key: &'static str,
@@ -43,22 +50,51 @@ impl Runner {
         workload: Workload,
     ) -> Self {
         let mut input = Input::new();
-        let mut contestant: Option<C> = None;
+        Self::from_fn(key, name, move |reps| {
+            let mut c = C::new();
+            workload.run(&mut c, &mut input);
+            let start = Instant::now();
+            let mut ops = 0;
+            for _ in 0..reps {
+                ops += workload.run(&mut c, &mut input);
+            }
+            let t = start.elapsed();
+            // The allocator goes now, untimed, its memory returned.
+            drop(c);
+            (t, ops)
+        })
+    }
+
+    /// Sets up contestant `C` for the `matrix` measurement: every sample
+    /// allocates the three matrices from a fresh `C` and fills them
+    /// (untimed), times `reps` multiplies (one operation is a
+    /// multiply-add), then frees them.
+    pub fn matrix<C: Contestant + 'static>(key: &'static str, name: &'static str) -> Self {
+        Self::from_fn(key, name, |reps| {
+            let mut c = C::new();
+            let mut m = Matrices::new(&mut c);
+            let start = Instant::now();
+            for _ in 0..reps {
+                black_box(m.multiply());
+            }
+            let t = start.elapsed();
+            // SAFETY: the rows came from `c`.
+            unsafe { m.free(&mut c) };
+            (t, reps * MULTIPLY_ADDS)
+        })
+    }
+
+    /// A row whose samples `run` takes: given a repetition count, it returns
+    /// the time they took and the operations done.
+    fn from_fn(
+        key: &'static str,
+        name: &'static str,
+        run: impl FnMut(u64) -> (Duration, u64) + 'static,
+    ) -> Self {
         Self {
             key,
             name,
-            run: Box::new(move |reps| {
-                // The last sample's allocator goes first, its memory returned.
-                drop(contestant.take());
-                let c = contestant.insert(C::new());
-                workload.run(c, &mut input);
-                let start = Instant::now();
-                let mut ops = 0;
-                for _ in 0..reps {
-                    ops += workload.run(c, &mut input);
-                }
-                (start.elapsed(), ops)
-            }),
+            run: Box::new(run),
             reps: 1,
         }
     }
@@ -159,18 +195,22 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
     v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
-/// One contestant's peak bytes reserved from the OS over one round.
+/// One contestant's peak bytes reserved from the OS over one round, and the
+/// most bytes the round had live in requests.
 pub struct Peak {
     /// Row key.
     pub key: String,
     /// The bytes, or `None` where nothing counts them.
     pub bytes: Option<usize>,
+    /// The peak of the bytes live in requests (the layouts' sizes).
+    pub requested: usize,
 }
 
 /// The peak-memory pass for `workload`: every contestant of its group's
-/// peak list, each on a fresh allocator, one untimed round, its meter read
-/// at the end. Memory the round leaves reserved is not the point: the peak
-/// is, and the meters keep it.
+/// peak list, each on a fresh allocator counting its requests
+/// ([`Requested`]), one untimed round, its meters read at the end. Memory
+/// the round leaves reserved is not the point: the peak is, and the meters
+/// keep it.
 pub fn peaks(workload: Workload) -> Vec<Peak> {
     struct Pass {
         workload: Workload,
@@ -181,11 +221,12 @@ pub fn peaks(workload: Workload) -> Vec<Peak> {
             // The input first, so a contestant that reads the process's heap
             // (the system allocator) sees it as already in use.
             let mut input = Input::new();
-            let mut c = C::new();
+            let mut c = Requested::<C>::new();
             self.workload.run(&mut c, &mut input);
             self.out.push(Peak {
                 key: C::KEY.to_owned(),
                 bytes: c.peak_reserved(),
+                requested: c.meter().peak(),
             });
         }
     }

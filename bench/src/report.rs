@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 
+use polyalloc_bench::contestants::buddy::{BuddySystem, CoreBuddy, GlobalBuddy, MatrixBase};
 use polyalloc_bench::contestants::general::{
     CoreFreeList, Dlmalloc, GlobalFreeList, Talc as TalcRow,
 };
 use polyalloc_bench::contestants::{Bumpalo, Contestant, CoreBump, GlobalBump};
+use polyalloc_bench::matrix::{MULTIPLY_ADDS, N, ROW};
 use polyalloc_bench::{Group, Workload};
 use polyalloc_core::Uncounted;
 
@@ -20,14 +22,24 @@ pub struct Outcome {
     pub series: Vec<Series>,
 }
 
+/// Row `key` of a measurement.
+fn find<'s>(series: &'s [Series], key: &str) -> Option<&'s Series> {
+    series.iter().find(|s| s.key == key)
+}
+
+/// The ratio of rows `a / b` over the rounds, if both were measured.
+fn ratio_of(series: &[Series], a: &str, b: &str) -> Option<Ratio> {
+    Some(Ratio::of(&find(series, a)?.ratios(find(series, b)?)))
+}
+
 impl Outcome {
     fn get(&self, key: &str) -> Option<&Series> {
-        self.series.iter().find(|s| s.key == key)
+        find(&self.series, key)
     }
 
     /// The ratio `a / b` over the rounds, if both rows were measured.
     fn ratio(&self, a: &str, b: &str) -> Option<Ratio> {
-        Some(Ratio::of(&self.get(a)?.ratios(self.get(b)?)))
+        ratio_of(&self.series, a, b)
     }
 
     /// The A/A row's spread, 0 if it was not measured.
@@ -50,9 +62,36 @@ impl Peaks {
     /// The bytes of row `key`: `Some(None)` where that contestant has no
     /// figure, `None` where the pass did not produce the row.
     fn get(&self, key: &str) -> Option<Option<usize>> {
-        let rows = self.rows.as_ref().ok()?;
-        rows.iter().find(|p| p.key == key).map(|p| p.bytes)
+        self.row(key).map(|p| p.bytes)
     }
+
+    fn row(&self, key: &str) -> Option<&Peak> {
+        let rows = self.rows.as_ref().ok()?;
+        rows.iter().find(|p| p.key == key)
+    }
+
+    /// Row `key`'s peak reserved bytes over the peak of the bytes live in
+    /// requests, where both are known.
+    fn overhead(&self, key: &str) -> Option<f64> {
+        let p = self.row(key)?;
+        (p.requested > 0).then_some(p.bytes? as f64 / p.requested as f64)
+    }
+}
+
+/// The key and name of the `matrix` A/A row: its base measured again.
+pub const MATRIX_AA_KEY: &str = "system-aa";
+/// See [`MATRIX_AA_KEY`].
+pub const MATRIX_AA_NAME: &str = "System, again (A/A)";
+
+/// The `matrix` measurement.
+pub struct MatrixOutcome {
+    /// One series per row (ns per multiply-add), the A/A row last.
+    pub series: Vec<Series>,
+    /// The most common distance between consecutive rows of `B`, per
+    /// contestant.
+    pub strides: Vec<(&'static str, Option<isize>)>,
+    /// Rounds measured.
+    pub rounds: usize,
 }
 
 /// Bytes in KiB below a MiB, else in MiB.
@@ -176,12 +215,32 @@ fn short(name: &str) -> &str {
     name.split(" (").next().unwrap_or(name)
 }
 
+/// The cell of a ratio against a base: median and interquartile range, or
+/// the median alone.
+fn ratio_cell(r: Ratio, iqr: bool) -> String {
+    if iqr {
+        format!("{:.2}× [{:.2}–{:.2}]", r.median, r.q1, r.q3)
+    } else {
+        format!("{:.2}×", r.median)
+    }
+}
+
+/// A target's cell: the ratio and its verdict against `target` given the
+/// A/A `noise`; empty where the ratio was not measured.
+fn target_cell(r: Option<Ratio>, target: f64, noise: f64) -> String {
+    r.map_or_else(String::new, |r| {
+        format!("{} {}", r.show(), r.verdict(target, noise))
+    })
+}
+
 /// One table per workload: ns/op and the ratios against each of the
-/// group's bases. The general group's cells also show the interquartile
-/// range, and a last column the peak bytes reserved.
+/// group's bases. The groups with a peak pass also show the interquartile
+/// range in their cells and a column of peak bytes reserved; the
+/// power-of-two group, another of those bytes over the peak requested.
 fn workload_table(o: &Outcome, peaks: Option<&Peaks>, markdown: bool) -> String {
     let group = o.workload.group();
-    let general = group == Group::General;
+    let general = group.has_peaks();
+    let overhead = group == Group::Buddy;
     let mut header = vec!["contestant".to_owned(), format!("ns/{}", o.workload.op())];
     header.extend(
         group
@@ -192,6 +251,9 @@ fn workload_table(o: &Outcome, peaks: Option<&Peaks>, markdown: bool) -> String 
     if general {
         header.push("peak reserved".to_owned());
     }
+    if overhead {
+        header.push("reserved / requested".to_owned());
+    }
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut t = Table::new(&header_refs);
     for s in &o.series {
@@ -199,8 +261,7 @@ fn workload_table(o: &Outcome, peaks: Option<&Peaks>, markdown: bool) -> String 
         for &base in group.ratio_bases() {
             cells.push(match o.ratio(s.key, base) {
                 Some(_) if s.key == base => "—".to_owned(),
-                Some(r) if general => format!("{:.2}× [{:.2}–{:.2}]", r.median, r.q1, r.q3),
-                Some(r) => format!("{:.2}×", r.median),
+                Some(r) => ratio_cell(r, general),
                 None => String::new(),
             });
         }
@@ -217,6 +278,13 @@ fn workload_table(o: &Outcome, peaks: Option<&Peaks>, markdown: bool) -> String 
                 Some(None) => "n/a".to_owned(),
                 None => "—".to_owned(),
             });
+            if overhead {
+                cells.push(
+                    peaks
+                        .and_then(|p| p.overhead(key))
+                        .map_or_else(|| "—".to_owned(), |r| format!("{r:.2}")),
+                );
+            }
         }
         t.row(cells);
     }
@@ -238,15 +306,18 @@ fn targets_table(outcomes: &[Outcome], markdown: bool) -> String {
         let g = o.workload.group();
         let aa = o.ratio(g.aa_key(), g.aa_base());
         let noise = o.noise();
-        let cell = |r: Option<Ratio>, target: f64| {
-            r.map_or_else(String::new, |r| {
-                format!("{} {}", r.show(), r.verdict(target, noise))
-            })
-        };
         t.row(vec![
             o.workload.key().to_owned(),
-            cell(o.ratio(GlobalBump::KEY, CoreBump::<Uncounted>::KEY), 1.5),
-            cell(o.ratio(CoreBump::<Uncounted>::KEY, Bumpalo::KEY), 1.0),
+            target_cell(
+                o.ratio(GlobalBump::KEY, CoreBump::<Uncounted>::KEY),
+                1.5,
+                noise,
+            ),
+            target_cell(
+                o.ratio(CoreBump::<Uncounted>::KEY, Bumpalo::KEY),
+                1.0,
+                noise,
+            ),
             aa.map_or_else(String::new, |r| r.show()),
         ]);
     }
@@ -272,11 +343,6 @@ fn general_targets_table(outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) 
     {
         let g = o.workload.group();
         let noise = o.noise();
-        let cell = |r: Option<Ratio>, target: f64| {
-            r.map_or_else(String::new, |r| {
-                format!("{} {}", r.show(), r.verdict(target, noise))
-            })
-        };
         let memory = peaks
             .iter()
             .find(|p| p.workload == o.workload)
@@ -298,8 +364,8 @@ fn general_targets_table(outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) 
             .unwrap_or_default();
         t.row(vec![
             o.workload.key().to_owned(),
-            cell(o.ratio(core, TalcRow::KEY), 1.0),
-            cell(o.ratio(core, Dlmalloc::KEY), 1.0),
+            target_cell(o.ratio(core, TalcRow::KEY), 1.0, noise),
+            target_cell(o.ratio(core, Dlmalloc::KEY), 1.0, noise),
             o.ratio(GlobalFreeList::KEY, core)
                 .map_or_else(String::new, |r| r.show()),
             memory,
@@ -446,15 +512,7 @@ fn general_section(out: &mut String, outcomes: &[Outcome], peaks: &[Peaks], mark
     if !markdown {
         *out += "\n";
     }
-    for p in peaks {
-        if let Err(e) = &p.rows {
-            para(
-                out,
-                &format!("(peak pass for {} failed: {e})", p.workload.key()),
-                markdown,
-            );
-        }
-    }
+    peak_failures(out, peaks, Group::General, markdown);
     workload_tables(out, outcomes, peaks, Group::General, markdown);
     para(
         out,
@@ -469,12 +527,165 @@ fn general_section(out: &mut String, outcomes: &[Outcome], peaks: &[Peaks], mark
     *out += &general_targets_table(outcomes, peaks, markdown);
 }
 
+/// Appends a line for each of `group`'s peak passes that failed.
+fn peak_failures(out: &mut String, peaks: &[Peaks], group: Group, markdown: bool) {
+    for p in peaks.iter().filter(|p| p.workload.group() == group) {
+        if let Err(e) = &p.rows {
+            para(
+                out,
+                &format!("(peak pass for {} failed: {e})", p.workload.key()),
+                markdown,
+            );
+        }
+    }
+}
+
+/// The power-of-two group's bar, workload by workload: faster than
+/// buddy_system_allocator (the core, and the `GlobalAlloc` path too); the
+/// `GlobalAlloc` path's cost over the core; the fragmentation of the core
+/// and of its peer; the A/A error bar.
+fn buddy_targets_table(outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) -> String {
+    let (core, global, peer) = (CoreBuddy::KEY, GlobalBuddy::KEY, BuddySystem::KEY);
+    let mut t = Table::new(&[
+        "workload",
+        "BuddyHeap / buddy_system_allocator (target ≤ 1.0)",
+        "BuddyAlloc / buddy_system_allocator (target ≤ 1.0)",
+        "BuddyAlloc / BuddyHeap",
+        "reserved / requested: BuddyHeap vs buddy_system_allocator",
+        "A/A: buddy_system_allocator / itself",
+    ]);
+    for o in outcomes
+        .iter()
+        .filter(|o| o.workload.group() == Group::Buddy)
+    {
+        let g = o.workload.group();
+        let noise = o.noise();
+        let memory = peaks
+            .iter()
+            .find(|p| p.workload == o.workload)
+            .and_then(|p| {
+                Some(format!(
+                    "{:.2} vs {:.2}",
+                    p.overhead(core)?,
+                    p.overhead(peer)?
+                ))
+            })
+            .unwrap_or_default();
+        t.row(vec![
+            o.workload.key().to_owned(),
+            target_cell(o.ratio(core, peer), 1.0, noise),
+            target_cell(o.ratio(global, peer), 1.0, noise),
+            o.ratio(global, core).map_or_else(String::new, |r| r.show()),
+            memory,
+            o.ratio(g.aa_key(), g.aa_base())
+                .map_or_else(String::new, |r| r.show()),
+        ]);
+    }
+    t.render(markdown)
+}
+
+/// The power-of-two group's section.
+fn buddy_section(out: &mut String, outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) {
+    heading(out, Group::Buddy.title(), markdown);
+    para(
+        out,
+        "BuddyHeap is polyalloc's buddy core called directly (over a counting mmap source); \
+         BuddyAlloc is the same core behind its lock, called through GlobalAlloc (an instance, \
+         not this process's allocator). buddy_system_allocator is its Heap<33> called \
+         directly; it has no reallocation, so its grow moves the block, as its GlobalAlloc \
+         does. talc is the general group's row. Every contestant frees each block. Ratio \
+         cells: median [interquartile range] of the per-round ratios. The A/A row is \
+         buddy_system_allocator measured a second time: its distance from 1.00 is this \
+         group's error bar.",
+        markdown,
+    );
+    para(
+        out,
+        "Peak reserved: as in the general-purpose group (one untimed round on a fresh \
+         allocator, in a child process). buddy_system_allocator is handed memory when an \
+         allocation fails, as a kernel grows its heap: the next pages of one large \
+         reservation (aligned to 1 GiB), from its top to the end of the first block of the \
+         request's size aligned to that size, in 64 KiB steps, all add_to_heap'ed (it cuts a \
+         range into blocks aligned to their size); it never gives memory back. (Separate \
+         mmaps per chunk made its speed depend on where the OS put them: up to four times \
+         apart between runs.) Reserved / requested: the peak reserved \
+         over the most bytes the round had live in requests (the layouts' sizes), from the \
+         same pass. 1.00 would be no overhead; the figure counts rounding each block up \
+         (internal fragmentation) and holes and memory kept for reuse (external) together.",
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    peak_failures(out, peaks, Group::Buddy, markdown);
+    workload_tables(out, outcomes, peaks, Group::Buddy, markdown);
+    para(
+        out,
+        "The bar (issue: faster than buddy_system_allocator on every workload): median ratio \
+         [interquartile range]; \"within noise\" means above the target by less than the A/A \
+         row's spread. Reserved / requested is one deterministic round, no noise.",
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    *out += &buddy_targets_table(outcomes, peaks, markdown);
+}
+
+/// The `matrix` measurement's section.
+fn matrix_section(out: &mut String, m: &MatrixOutcome, markdown: bool) {
+    heading(out, "Placement: a naive matrix multiply", markdown);
+    let base = <MatrixBase as Contestant>::KEY;
+    para(
+        out,
+        &format!(
+            "C = A × B for {N}×{N} f64 matrices, naively (i, j, k loops: the inner loop walks \
+             a column of B), where every row of A, B and C is a block of its own: {ROW} f64s \
+             ({} KiB, of which the first {N} are used), A's rows allocated first, then B's, \
+             then C's, from a fresh allocator for every sample. Only the multiply is timed \
+             ({N}³ multiply-adds), {} rounds, one multiply per sample, interleaved. \
+             B's row stride: the most common distance between consecutive rows of B. At \
+             exactly 4,096 B every element of a column maps to the same few cache sets.",
+            ROW * 8 / 1024,
+            m.rounds,
+        ),
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    let base_name = find(&m.series, base).map_or(base, |s| short(s.name));
+    let vs = format!("vs {base_name}");
+    let mut t = Table::new(&["contestant", "ms/multiply", &vs, "B's row stride"]);
+    for s in &m.series {
+        let key = if s.key == MATRIX_AA_KEY { base } else { s.key };
+        let stride = m
+            .strides
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|&(_, st)| st)
+            .map_or_else(|| "irregular".to_owned(), |st| format!("{st} B"));
+        t.row(vec![
+            s.name.to_owned(),
+            format!("{:.1}", s.median() * MULTIPLY_ADDS as f64 / 1e6),
+            match ratio_of(&m.series, s.key, base) {
+                Some(_) if s.key == base => "—".to_owned(),
+                Some(r) => ratio_cell(r, true),
+                None => String::new(),
+            },
+            stride,
+        ]);
+    }
+    *out += &t.render(markdown);
+}
+
 /// The whole report.
 pub fn render(
     run: &Run<'_>,
     outcomes: &[Outcome],
     threaded: &[Outcome],
     peaks: &[Peaks],
+    matrix: Option<&MatrixOutcome>,
     markdown: bool,
 ) -> String {
     let plan = run.plan;
@@ -526,27 +737,38 @@ pub fn render(
         }
         general_section(&mut out, outcomes, peaks, markdown);
     }
+    if has(Group::Buddy) {
+        if has(Group::Bump) || has(Group::General) {
+            out += "\n";
+        }
+        buddy_section(&mut out, outcomes, peaks, markdown);
+    }
+    if let Some(m) = matrix {
+        if !outcomes.is_empty() {
+            out += "\n";
+        }
+        matrix_section(&mut out, m, markdown);
+    }
     out
 }
 
 /// Every sample of every row, in round order: for looking at the spread
 /// behind a median.
-pub fn raw(outcomes: &[Outcome], threaded: &[Outcome]) -> String {
+pub fn raw(outcomes: &[Outcome], threaded: &[Outcome], matrix: Option<&MatrixOutcome>) -> String {
     let mut out = String::from("\nsamples (ns/op, in round order)\n");
-    for (o, tag) in outcomes
+    let measurements = outcomes
         .iter()
-        .map(|o| (o, ""))
-        .chain(threaded.iter().map(|o| (o, ", second thread")))
-    {
-        for s in &o.series {
+        .map(|o| (o.workload.key().to_owned(), &o.series))
+        .chain(
+            threaded
+                .iter()
+                .map(|o| (format!("{}, second thread", o.workload.key()), &o.series)),
+        )
+        .chain(matrix.map(|m| ("matrix (ns per multiply-add)".to_owned(), &m.series)));
+    for (label, series) in measurements {
+        for s in series {
             let values: Vec<String> = s.ns_per_op.iter().map(|v| format!("{v:.2}")).collect();
-            let _ = writeln!(
-                out,
-                "{}{tag} / {}: {}",
-                o.workload.key(),
-                s.key,
-                values.join(" ")
-            );
+            let _ = writeln!(out, "{label} / {}: {}", s.key, values.join(" "));
         }
     }
     out

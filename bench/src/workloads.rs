@@ -1,6 +1,7 @@
 //! What is measured: allocation-heavy, single-threaded rounds, written once
 //! and generic over the [`Contestant`]. The bump group's rounds are here;
-//! the general-purpose group's are in [`general`].
+//! the general-purpose group's are in [`general`], the power-of-two group's
+//! in [`buddy`].
 //!
 //! Every round does a fixed amount of work (the same sizes, from one seeded
 //! sequence, for every contestant), writes into every block it gets, and ends
@@ -14,8 +15,9 @@
 //! (8) and a runtime size, as in generic code (`Vec<T>`).
 //!
 //! Adding a workload: a variant in [`Workload`], its entry in each `match`,
-//! and its round function below (or in [`general`]).
+//! and its round function below (or in [`general`], [`buddy`]).
 
+pub mod buddy;
 pub mod general;
 
 use core::alloc::Layout;
@@ -67,12 +69,19 @@ pub enum Workload {
     VecGrowth,
     /// Small blocks, every other freed, then larger blocks that fit no hole.
     Fragmentation,
+    /// Power-of-two blocks from 64 B to 1 MiB, freed and replaced at random.
+    Pow2,
+    /// Blocks of sizes strictly between powers of two, 64 B to 1 MiB, freed
+    /// and replaced at random.
+    RandomSizes,
+    /// Blocks grown by reallocation, by doubling and by a quarter.
+    ReallocGrowth,
 }
 
 impl Workload {
     /// Every workload, in table order: the bump group's, then the general
-    /// group's.
-    pub const ALL: [Self; 9] = [
+    /// group's, then the power-of-two group's.
+    pub const ALL: [Self; 12] = [
         Self::Arena,
         Self::Lifo,
         Self::VecPush,
@@ -82,6 +91,9 @@ impl Workload {
         Self::MixedChurn,
         Self::VecGrowth,
         Self::Fragmentation,
+        Self::Pow2,
+        Self::RandomSizes,
+        Self::ReallocGrowth,
     ];
 
     /// The group whose contestants run this workload.
@@ -94,6 +106,7 @@ impl Workload {
             Self::SmallChurn | Self::MixedChurn | Self::VecGrowth | Self::Fragmentation => {
                 Group::General
             }
+            Self::Pow2 | Self::RandomSizes | Self::ReallocGrowth => Group::Buddy,
         }
     }
 
@@ -110,6 +123,9 @@ impl Workload {
             Self::MixedChurn => "mixed-churn",
             Self::VecGrowth => "vec-growth",
             Self::Fragmentation => "fragmentation",
+            Self::Pow2 => "pow2",
+            Self::RandomSizes => "random-sizes",
+            Self::ReallocGrowth => "realloc-growth",
         }
     }
 
@@ -160,6 +176,21 @@ impl Workload {
                 "8,192 blocks of 16..=64 B, every other one freed (holes between live blocks), \
                  then 2,048 blocks of 256..=1,024 B that fit no hole; then all freed"
             }
+            Self::Pow2 => {
+                "100 live blocks of a power of two from 64 B to 1 MiB (log-uniform: each of the 15 \
+                 sizes equally often); 2,000 times a random one is freed and replaced; then all \
+                 freed. Both ends of every block written"
+            }
+            Self::RandomSizes => {
+                "as pow2, with sizes strictly between two powers of two (a power of two from \
+                 64 B to 512 KiB picked uniformly, then a size uniform above it and below the \
+                 next): what a buddy allocator rounds up most"
+            }
+            Self::ReallocGrowth => {
+                "32 blocks of 64 B grown at once by reallocation in random order to 4 KiB..1 MiB \
+                 each (log-uniform): 16 doubling (Vec-style), 16 by a quarter each step; both \
+                 ends written after every grow; then all freed"
+            }
         }
     }
 
@@ -174,6 +205,8 @@ impl Workload {
             Self::Tree => "node",
             Self::SmallChurn | Self::MixedChurn | Self::Fragmentation => "allocation",
             Self::VecGrowth => "push",
+            Self::Pow2 | Self::RandomSizes => "allocation",
+            Self::ReallocGrowth => "alloc or grow",
         }
     }
 
@@ -190,18 +223,23 @@ impl Workload {
             Self::MixedChurn => general::mixed_churn(c, &mut input.general),
             Self::VecGrowth => general::vec_growth(c, &mut input.general),
             Self::Fragmentation => general::fragmentation(c, &mut input.general),
+            Self::Pow2 => buddy::pow2(c, &mut input.buddy),
+            Self::RandomSizes => buddy::random_sizes(c, &mut input.buddy),
+            Self::ReallocGrowth => buddy::realloc_growth(c, &mut input.buddy),
         }
     }
 }
 
 /// The data a round reads, made once per contestant so every contestant
 /// sees the same sizes: a seeded sequence of sizes in `8..=128`, the general
-/// group's sequences, and room to keep the blocks of a round.
+/// and power-of-two groups' sequences, and room to keep the blocks of a
+/// round.
 pub struct Input {
     sizes: Vec<u8>,
     blocks: Vec<NonNull<u8>>,
     text: [u8; 16],
     general: general::Sequences,
+    buddy: buddy::Sequences,
 }
 
 impl Input {
@@ -223,6 +261,7 @@ impl Input {
             blocks: vec![NonNull::dangling(); SMALL_BLOCKS],
             text: *b"polyalloc bench!",
             general: general::Sequences::new(),
+            buddy: buddy::Sequences::new(),
         }
     }
 

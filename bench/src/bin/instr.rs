@@ -7,10 +7,12 @@
 //! instr --list-contestants [GROUP] | --list-workloads [GROUP]
 //! ```
 //!
-//! The contestant is looked up in the workload's group (`bump` or
-//! `general`): `instr core arena`, `instr freelist small-churn`,
-//! `instr talc small-churn`. The lists take a group key and default to the
-//! bump group's.
+//! The contestant is looked up in the workload's group (`bump`, `general`
+//! or `buddy`): `instr core arena`, `instr freelist small-churn`,
+//! `instr talc small-churn`, `instr buddy pow2`. The lists take a group key
+//! and default to the bump group's. (The comparison run's `matrix`
+//! measurement has no counterpart here: it measures where blocks are placed,
+//! which instruction counts do not show.)
 //!
 //! One warm-up round runs first (it takes the first chunks from the OS),
 //! then `N` rounds inside `measured`, the one function callgrind collects in
@@ -64,7 +66,7 @@ impl Visitor for Run {
 const USAGE: &str = "\
 usage: instr CONTESTANT WORKLOAD [--rounds N] [--threaded]
        instr --list-contestants [GROUP] | --list-workloads [GROUP]
-       (GROUP: bump, the default, or general)
+       (GROUP: bump, the default, general or buddy)
 ";
 
 fn main() -> ExitCode {

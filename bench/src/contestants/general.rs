@@ -29,146 +29,42 @@ use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use std::alloc::{System, handle_alloc_error};
 
-use polyalloc_core::source::{DefaultSource, MmapSource, Source};
-use polyalloc_core::{Heap, HeapCell, LockedHeap};
+use polyalloc_core::source::{DefaultSource, MmapSource};
 use polyalloc_freelist::{FreeListAlloc, FreeListHeap};
 
-use super::{Contestant, SystemAlloc, Visitor, grown};
+use super::strategy::{Core, Global, Reserved, Strategy};
+use super::{Contestant, SystemAlloc, Visitor, alloc_via, grow_via, grown};
 use crate::adapters::{Local, RawHeap, ViaGlobal};
 use crate::backing::{CountingSource, DlmallocMmap, Region, RlsfMmap, TalcMmap, glibc_heap_bytes};
 
+impl<S: Reserved> Strategy for FreeListHeap<S> {
+    const CORE_KEY: &'static str = "freelist";
+    const CORE_NAME: &'static str = "FreeListHeap (core, direct)";
+    const GLOBAL_KEY: &'static str = "freelist-global";
+    const GLOBAL_NAME: &'static str = "FreeListAlloc (GlobalAlloc)";
+
+    fn fresh() -> Self {
+        Self::with_source(S::default())
+    }
+
+    fn peak_reserved(&self) -> Option<usize> {
+        self.source().peak_reserved()
+    }
+}
+
 /// polyalloc's free-list core, its `Heap` methods called directly, over a
-/// source that counts what it reserves. Collections reach it through
-/// `&HeapCell`, polyalloc's single-threaded `Allocator` wrapper.
-pub struct CoreFreeList(HeapCell<FreeListHeap<CountingSource<MmapSource>>>);
-
-impl Contestant for CoreFreeList {
-    const KEY: &'static str = "freelist";
-    const NAME: &'static str = "FreeListHeap (core, direct)";
-    const RESETS: bool = false;
-    type Api<'a> = &'a HeapCell<FreeListHeap<CountingSource<MmapSource>>>;
-
-    fn new() -> Self {
-        Self(HeapCell::new(FreeListHeap::with_source(
-            CountingSource::new(MmapSource::new()),
-        )))
-    }
-
-    #[inline(always)]
-    fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        match self.0.get_mut().allocate(layout) {
-            Some(p) => p,
-            None => handle_alloc_error(layout),
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.0.get_mut().deallocate(ptr, layout) }
-    }
-
-    #[inline(always)]
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
-        let new = grown(old, new_size);
-        // SAFETY: forwarded from the caller; `new` is at least as large.
-        match unsafe { self.0.get_mut().grow(ptr, old, new) } {
-            Some(p) => p,
-            None => handle_alloc_error(new),
-        }
-    }
-
-    fn api(&mut self) -> Self::Api<'_> {
-        &self.0
-    }
-
-    unsafe fn reset(&mut self) {}
-
-    fn peak_reserved(&mut self) -> Option<usize> {
-        Some(self.0.get_mut().source().meter().peak())
-    }
-}
-
-/// What a source can say about the memory it reserved.
-pub trait Reserved: Source + Default + Send + 'static {
-    /// Peak bytes held from the OS, if the source counts them.
-    fn peak_reserved(&self) -> Option<usize>;
-}
-
-impl Reserved for MmapSource {
-    fn peak_reserved(&self) -> Option<usize> {
-        None
-    }
-}
-
-impl Reserved for CountingSource<MmapSource> {
-    fn peak_reserved(&self) -> Option<usize> {
-        Some(self.meter().peak())
-    }
-}
+/// source that counts what it reserves.
+pub type CoreFreeList = Core<FreeListHeap<CountingSource<MmapSource>>>;
 
 /// polyalloc's ready-to-use free-list allocator (lock + core) over source
-/// `S`, called through `GlobalAlloc` as a `#[global_allocator]` is. A
-/// separate instance, not this process's allocator.
-///
-/// Timed as [`GlobalFreeList`], which is exactly `FreeListAlloc`; the peak
-/// pass uses `GlobalFreeListOn<CountingSource>`, the same code over a
-/// counting source.
-pub struct GlobalFreeListOn<S: Reserved>(LockedHeap<FreeListHeap<S>>);
+/// `S`, called through `GlobalAlloc`.
+pub type GlobalFreeListOn<S> = Global<FreeListHeap<S>>;
 
 /// `FreeListAlloc`, the type a program names in `#[global_allocator]`.
 pub type GlobalFreeList = GlobalFreeListOn<DefaultSource>;
 
 // `GlobalFreeList` wraps exactly `FreeListAlloc`.
-const _: fn(FreeListAlloc) -> GlobalFreeList = GlobalFreeListOn;
-
-impl<S: Reserved> Contestant for GlobalFreeListOn<S> {
-    const KEY: &'static str = "freelist-global";
-    const NAME: &'static str = "FreeListAlloc (GlobalAlloc)";
-    const RESETS: bool = false;
-    type Api<'a> = ViaGlobal<'a, LockedHeap<FreeListHeap<S>>>;
-
-    fn new() -> Self {
-        Self(LockedHeap::with_heap(FreeListHeap::with_source(
-            S::default(),
-        )))
-    }
-
-    #[inline(always)]
-    fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        // SAFETY: workloads only allocate non-zero sizes.
-        match NonNull::new(unsafe { GlobalAlloc::alloc(&self.0, layout) }) {
-            Some(p) => p,
-            None => handle_alloc_error(layout),
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        unsafe { GlobalAlloc::dealloc(&self.0, ptr.as_ptr(), layout) }
-    }
-
-    #[inline(always)]
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
-        // SAFETY: forwarded from the caller.
-        let p = unsafe { GlobalAlloc::realloc(&self.0, ptr.as_ptr(), old, new_size) };
-        match NonNull::new(p) {
-            Some(p) => p,
-            None => handle_alloc_error(grown(old, new_size)),
-        }
-    }
-
-    fn api(&mut self) -> Self::Api<'_> {
-        ViaGlobal(&self.0)
-    }
-
-    unsafe fn reset(&mut self) {}
-
-    fn peak_reserved(&mut self) -> Option<usize> {
-        self.0.get_mut().source().peak_reserved()
-    }
-}
+const _: fn(FreeListAlloc) -> GlobalFreeList = Global::of;
 
 /// A peer's heap as a contestant: its table names, how to make one, and
 /// what it reserved.
@@ -417,21 +313,7 @@ impl RawHeap for LinkedListHeap {
         unsafe { self.heap.deallocate(ptr, layout) }
     }
 
-    unsafe fn grow(
-        &mut self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new_size: usize,
-    ) -> Option<NonNull<u8>> {
-        let moved = self.allocate(grown(old, new_size))?;
-        // SAFETY: `moved` is fresh, so disjoint from the live `ptr`, which
-        // holds `old.size()` bytes; `ptr` is then freed with its layout.
-        unsafe {
-            moved.copy_from_nonoverlapping(ptr, old.size());
-            self.heap.deallocate(ptr, old);
-        }
-        Some(moved)
-    }
+    // No reallocation of its own: `grow` moves the block (the default).
 }
 
 impl PeerHeap for LinkedListHeap {
@@ -513,11 +395,7 @@ impl Contestant for SystemProbe {
     }
 
     fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        // SAFETY: workloads only allocate non-zero sizes.
-        match NonNull::new(unsafe { self.0.alloc(layout) }) {
-            Some(p) => p,
-            None => handle_alloc_error(layout),
-        }
+        alloc_via(&self.0, layout)
     }
 
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
@@ -527,11 +405,7 @@ impl Contestant for SystemProbe {
 
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
         // SAFETY: forwarded from the caller.
-        let p = unsafe { self.0.realloc(ptr.as_ptr(), old, new_size) };
-        match NonNull::new(p) {
-            Some(p) => p,
-            None => handle_alloc_error(grown(old, new_size)),
-        }
+        unsafe { grow_via(&self.0, ptr, old, new_size) }
     }
 
     fn api(&mut self) -> Self::Api<'_> {

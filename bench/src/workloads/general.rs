@@ -45,10 +45,10 @@ pub const FRAG_LARGE_SIZES: (usize, usize) = (256, 1_024);
 const ALIGN: usize = 8;
 
 /// xorshift64: cheap, seeded, the same on every run.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -56,14 +56,14 @@ impl Rng {
     }
 
     /// Uniform in `lo..=hi` (modulo bias is irrelevant here).
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
+    pub(super) fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next() % (hi - lo + 1) as u64) as usize
     }
 
     /// Log-uniform in `2^lo ..= 2^hi - 1`: a power of two picked uniformly,
     /// then a uniform size within it. Small and large blocks are then
     /// about as frequent as in programs (many small, few large).
-    fn log_range(&mut self, lo: u32, hi: u32) -> usize {
+    pub(super) fn log_range(&mut self, lo: u32, hi: u32) -> usize {
         let e = self.range(lo as usize, hi as usize - 1);
         (1 << e) + self.range(0, (1 << e) - 1)
     }
@@ -77,7 +77,12 @@ pub struct Churn {
 }
 
 impl Churn {
-    fn new(rng: &mut Rng, slots: usize, ops: usize, size: impl Fn(&mut Rng) -> usize) -> Self {
+    pub(super) fn new(
+        rng: &mut Rng,
+        slots: usize,
+        ops: usize,
+        size: impl Fn(&mut Rng) -> usize,
+    ) -> Self {
         Self {
             fill: (0..slots).map(|_| size(rng) as u32).collect(),
             ops: (0..ops)
@@ -158,7 +163,7 @@ impl Default for Sequences {
 
 /// The layout of a block of `size` bytes.
 #[inline(always)]
-fn layout(size: usize) -> Layout {
+pub(super) fn layout(size: usize) -> Layout {
     // SAFETY: `ALIGN` is a power of two and every size in the sequences is
     // far below `isize::MAX - ALIGN`.
     unsafe { Layout::from_size_align_unchecked(size, ALIGN) }
@@ -166,21 +171,35 @@ fn layout(size: usize) -> Layout {
 
 /// Allocates a block of `size` bytes and writes its first and last 8 bytes.
 #[inline(always)]
-fn fresh<C: Contestant>(c: &mut C, size: usize, value: usize) -> NonNull<u8> {
+pub(super) fn fresh<C: Contestant>(c: &mut C, size: usize, value: usize) -> NonNull<u8> {
     let p = c.alloc(layout(size));
-    // SAFETY: a fresh block of `size >= 8` bytes aligned to 8: both words
-    // lie inside it (the last one maybe unaligned, hence the unaligned
-    // write).
+    // SAFETY: a fresh block of `size >= 8` bytes aligned to 8.
+    unsafe { write_ends(p, size, value) };
+    black_box(p)
+}
+
+/// Writes the first and last 8 bytes of a block.
+///
+/// # Safety
+///
+/// `p` is a live block of `size >= 8` bytes, aligned to 8: both words lie
+/// inside it (the last one maybe unaligned, hence the unaligned write).
+#[inline(always)]
+pub(super) unsafe fn write_ends(p: NonNull<u8>, size: usize, value: usize) {
+    // SAFETY: forwarded from the caller.
     unsafe {
         p.cast::<u64>().write(value as u64);
         p.add(size - 8).cast::<u64>().write_unaligned(!value as u64);
     }
-    black_box(p)
 }
 
 /// Fills the slots, replaces a random slot's block per operation, then
 /// frees them all.
-fn churn<C: Contestant>(c: &mut C, input: &Churn, slots: &mut Vec<(NonNull<u8>, usize)>) -> u64 {
+pub(super) fn churn<C: Contestant>(
+    c: &mut C,
+    input: &Churn,
+    slots: &mut Vec<(NonNull<u8>, usize)>,
+) -> u64 {
     let input = black_box(input);
     slots.clear();
     for (i, &size) in input.fill.iter().enumerate() {
