@@ -63,7 +63,7 @@ use core::mem::size_of;
 use core::ptr::{self, NonNull};
 
 use polyalloc_core::layout::dangling;
-use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
+use polyalloc_core::source::{DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
 
 /// A machine word: a list link, a bitmap word.
@@ -306,41 +306,7 @@ pub struct BuddyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
 // ownership. The source must be `Send` for the same reason.
 unsafe impl<S: Source + Send, R: Recorder> Send for BuddyHeap<S, R> {}
 
-impl BuddyHeap {
-    /// An empty, uncounted heap on the platform's default source. Reserves
-    /// nothing until the first allocation.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self::with_source(DefaultSource::DEFAULT)
-    }
-}
-
-impl<S: Source> BuddyHeap<S> {
-    /// An empty, uncounted heap over `source`. Reserves nothing until the
-    /// first allocation.
-    #[must_use]
-    pub const fn with_source(source: S) -> Self {
-        Self::with_recorder(source)
-    }
-}
-
-impl<S: Source> BuddyHeap<S, polyalloc_core::Counting> {
-    /// An empty heap over `source` that keeps every counter of [`Stats`].
-    #[must_use]
-    pub const fn counting(source: S) -> Self {
-        Self::with_recorder(source)
-    }
-}
-
-impl<R: Recorder> Default for BuddyHeap<DefaultSource, R> {
-    fn default() -> Self {
-        Self::with_recorder(DefaultSource::DEFAULT)
-    }
-}
-
-impl<S: Source + ConstDefault, R: Recorder> ConstDefault for BuddyHeap<S, R> {
-    const DEFAULT: Self = Self::with_recorder(S::DEFAULT);
-}
+polyalloc_core::heap_constructors!(BuddyHeap);
 
 impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// An empty heap over `source` with the recorder `R` named by the type

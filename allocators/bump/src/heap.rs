@@ -40,7 +40,7 @@ use core::ptr::{self, NonNull};
 
 use polyalloc_core::heap::fits_alignment;
 use polyalloc_core::layout::{align_up, padding_for, worst_case_size};
-use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
+use polyalloc_core::source::{DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
 
 /// The first chunk asked of the source: one wasm page.
@@ -104,41 +104,7 @@ pub struct BumpHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
 // ownership. The source must be `Send` for the same reason.
 unsafe impl<S: Source + Send, R: Recorder> Send for BumpHeap<S, R> {}
 
-impl BumpHeap {
-    /// An empty, uncounted heap on the platform's default source. Reserves
-    /// nothing until the first allocation.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self::with_source(DefaultSource::DEFAULT)
-    }
-}
-
-impl<S: Source> BumpHeap<S> {
-    /// An empty, uncounted heap over `source`. Reserves nothing until the
-    /// first allocation.
-    #[must_use]
-    pub const fn with_source(source: S) -> Self {
-        Self::with_recorder(source)
-    }
-}
-
-impl<S: Source> BumpHeap<S, polyalloc_core::Counting> {
-    /// An empty heap over `source` that keeps every counter of [`Stats`].
-    #[must_use]
-    pub const fn counting(source: S) -> Self {
-        Self::with_recorder(source)
-    }
-}
-
-impl<R: Recorder> Default for BumpHeap<DefaultSource, R> {
-    fn default() -> Self {
-        Self::with_recorder(DefaultSource::DEFAULT)
-    }
-}
-
-impl<S: Source + ConstDefault, R: Recorder> ConstDefault for BumpHeap<S, R> {
-    const DEFAULT: Self = Self::with_recorder(S::DEFAULT);
-}
+polyalloc_core::heap_constructors!(BumpHeap);
 
 /// A position in a [`BumpHeap`] to rewind to: every block allocated after it
 /// is freed at once by [`BumpHeap::rewind`].

@@ -238,3 +238,77 @@ pub fn ensure(
         Err(CheckError::new(invariant, at, found))
     }
 }
+
+/// Writes the constructors every strategy core of the family offers, given
+/// its own `const fn with_recorder(source: S) -> Self` (an empty heap over
+/// `source`, reserving nothing): `new()` on the platform's default source,
+/// `with_source(source)` uncounted, `counting(source)` keeping every counter,
+/// `Default`, and [`ConstDefault`](crate::ConstDefault) so that `LockedHeap`'s
+/// `const fn new()` works for it.
+///
+/// The heap type must be `Name<S: Source = DefaultSource, R: Recorder =
+/// Uncounted>`:
+///
+/// ```
+/// use polyalloc_core::{Counting, DefaultSource, Recorder, Source, Uncounted};
+///
+/// pub struct MyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
+///     source: S,
+///     stats: R,
+/// }
+///
+/// impl<S: Source, R: Recorder> MyHeap<S, R> {
+///     pub const fn with_recorder(source: S) -> Self {
+///         Self { source, stats: R::NEW }
+///     }
+/// }
+///
+/// polyalloc_core::heap_constructors!(MyHeap);
+///
+/// let plain: MyHeap = MyHeap::new();
+/// let counted: MyHeap<DefaultSource, Counting> = MyHeap::counting(DefaultSource::new());
+/// # let _ = (plain, counted);
+/// ```
+#[macro_export]
+macro_rules! heap_constructors {
+    ($heap:ident) => {
+        impl $heap {
+            /// An empty, uncounted heap on the platform's default source.
+            /// Reserves nothing until the first allocation.
+            #[must_use]
+            pub const fn new() -> Self {
+                Self::with_source(<$crate::DefaultSource as $crate::ConstDefault>::DEFAULT)
+            }
+        }
+
+        impl<S: $crate::Source> $heap<S> {
+            /// An empty, uncounted heap over `source`. Reserves nothing until
+            /// the first allocation.
+            #[must_use]
+            pub const fn with_source(source: S) -> Self {
+                Self::with_recorder(source)
+            }
+        }
+
+        impl<S: $crate::Source> $heap<S, $crate::Counting> {
+            /// An empty heap over `source` that keeps every counter of
+            /// [`Stats`](polyalloc_core::Stats).
+            #[must_use]
+            pub const fn counting(source: S) -> Self {
+                Self::with_recorder(source)
+            }
+        }
+
+        impl<R: $crate::Recorder> Default for $heap<$crate::DefaultSource, R> {
+            fn default() -> Self {
+                Self::with_recorder(<$crate::DefaultSource as $crate::ConstDefault>::DEFAULT)
+            }
+        }
+
+        impl<S: $crate::Source + $crate::ConstDefault, R: $crate::Recorder> $crate::ConstDefault
+            for $heap<S, R>
+        {
+            const DEFAULT: Self = Self::with_recorder(S::DEFAULT);
+        }
+    };
+}

@@ -66,7 +66,7 @@ use core::ptr::{self, NonNull};
 
 use polyalloc_core::heap::fits_alignment;
 use polyalloc_core::layout::{dangling, padding_for};
-use polyalloc_core::source::{ConstDefault, DefaultSource, Source, Span};
+use polyalloc_core::source::{DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
 
 /// A machine word: the header, a footer, a list link.
@@ -348,41 +348,7 @@ pub struct FreeListHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
 // ownership. The source must be `Send` for the same reason.
 unsafe impl<S: Source + Send, R: Recorder> Send for FreeListHeap<S, R> {}
 
-impl FreeListHeap {
-    /// An empty, uncounted heap on the platform's default source. Reserves
-    /// nothing until the first allocation.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self::with_source(DefaultSource::DEFAULT)
-    }
-}
-
-impl<S: Source> FreeListHeap<S> {
-    /// An empty, uncounted heap over `source`. Reserves nothing until the
-    /// first allocation.
-    #[must_use]
-    pub const fn with_source(source: S) -> Self {
-        Self::with_recorder(source)
-    }
-}
-
-impl<S: Source> FreeListHeap<S, polyalloc_core::Counting> {
-    /// An empty heap over `source` that keeps every counter of [`Stats`].
-    #[must_use]
-    pub const fn counting(source: S) -> Self {
-        Self::with_recorder(source)
-    }
-}
-
-impl<R: Recorder> Default for FreeListHeap<DefaultSource, R> {
-    fn default() -> Self {
-        Self::with_recorder(DefaultSource::DEFAULT)
-    }
-}
-
-impl<S: Source + ConstDefault, R: Recorder> ConstDefault for FreeListHeap<S, R> {
-    const DEFAULT: Self = Self::with_recorder(S::DEFAULT);
-}
+polyalloc_core::heap_constructors!(FreeListHeap);
 
 impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// An empty heap over `source` with the recorder `R` named by the type
