@@ -27,11 +27,12 @@ use std::alloc::{System, handle_alloc_error};
 
 use allocator_api2::alloc::Allocator;
 use bumpalo::Bump;
-use polyalloc_bump::{BumpAlloc, BumpHeap};
+use polyalloc_bump::BumpHeap;
 use polyalloc_core::source::MmapSource;
-use polyalloc_core::{Counting, Heap, HeapCell, Recorder, Uncounted};
+use polyalloc_core::{Counting, Heap, Recorder, Uncounted};
 
 use crate::adapters::ViaGlobal;
+use strategy::{Core, Global, Strategy};
 
 /// An allocator as the workloads see it.
 ///
@@ -185,91 +186,34 @@ impl CoreName for Counting {
     const NAME: &'static str = "BumpHeap<Counting> (core)";
 }
 
+/// polyalloc's bump core as a strategy: its rows reset the heap at the end
+/// of a round, as an arena's owner does.
+impl<R: Recorder + CoreName + 'static> Strategy for BumpHeap<MmapSource, R> {
+    const CORE_KEY: &'static str = R::KEY;
+    const CORE_NAME: &'static str = R::NAME;
+    const GLOBAL_KEY: &'static str = "global";
+    const GLOBAL_NAME: &'static str = "BumpAlloc (GlobalAlloc)";
+    const RESETS: bool = true;
+
+    fn fresh() -> Self {
+        Self::with_recorder(MmapSource::new())
+    }
+
+    fn peak_reserved(&self) -> Option<usize> {
+        None
+    }
+}
+
 /// polyalloc's bump core, its `Heap` methods called directly: no lock, no
 /// trait object, no adapter. The collection workloads reach it through
 /// `&HeapCell`, polyalloc's single-threaded `Allocator` wrapper.
-pub struct CoreBump<R: Recorder = Uncounted>(HeapCell<BumpHeap<MmapSource, R>>);
+pub type CoreBump<R = Uncounted> = Core<BumpHeap<MmapSource, R>>;
 
-impl<R: Recorder + CoreName> Contestant for CoreBump<R> {
-    const KEY: &'static str = R::KEY;
-    const NAME: &'static str = R::NAME;
-    const RESETS: bool = true;
-    type Api<'a>
-        = &'a HeapCell<BumpHeap<MmapSource, R>>
-    where
-        R: 'a;
-
-    fn new() -> Self {
-        Self(HeapCell::new(BumpHeap::with_recorder(MmapSource::new())))
-    }
-
-    #[inline(always)]
-    fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        alloc_in(self.0.get_mut(), layout)
-    }
-
-    #[inline(always)]
-    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.0.get_mut().deallocate(ptr, layout) }
-    }
-
-    #[inline(always)]
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
-        // SAFETY: forwarded from the caller.
-        unsafe { grow_in(self.0.get_mut(), ptr, old, new_size) }
-    }
-
-    fn api(&mut self) -> Self::Api<'_> {
-        &self.0
-    }
-
-    unsafe fn reset(&mut self) {
-        self.0.get_mut().reset();
-    }
-}
-
-/// polyalloc's ready-to-use `BumpAlloc` (lock + core), called through the
+/// polyalloc's ready-to-use `BumpAlloc` (lock + core; `BumpAlloc` is
+/// `LockedHeap<BumpHeap<MmapSource>>` on unix), called through the
 /// `GlobalAlloc` trait as a `#[global_allocator]` is. A separate instance,
 /// not this process's allocator.
-pub struct GlobalBump(BumpAlloc);
-
-impl Contestant for GlobalBump {
-    const KEY: &'static str = "global";
-    const NAME: &'static str = "BumpAlloc (GlobalAlloc)";
-    const RESETS: bool = true;
-    type Api<'a> = ViaGlobal<'a, BumpAlloc>;
-
-    fn new() -> Self {
-        Self(BumpAlloc::new())
-    }
-
-    #[inline(always)]
-    fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        alloc_via(&self.0, layout)
-    }
-
-    #[inline(always)]
-    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        unsafe { GlobalAlloc::dealloc(&self.0, ptr.as_ptr(), layout) }
-    }
-
-    #[inline(always)]
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> NonNull<u8> {
-        // SAFETY: forwarded from the caller.
-        unsafe { grow_via(&self.0, ptr, old, new_size) }
-    }
-
-    fn api(&mut self) -> Self::Api<'_> {
-        ViaGlobal(&self.0)
-    }
-
-    unsafe fn reset(&mut self) {
-        // SAFETY: forwarded from the caller: no block is used again.
-        unsafe { self.0.reset() }
-    }
-}
+pub type GlobalBump = Global<BumpHeap<MmapSource>>;
 
 /// bumpalo's `Bump`, the published bump allocator to beat. Allocation is its
 /// own `alloc_layout`; frees (the most recent block rolls back) and grows go

@@ -51,6 +51,9 @@ pub trait Strategy: Heap + Send + 'static {
     const GLOBAL_KEY: &'static str;
     /// Name of the [`Global`] row.
     const GLOBAL_NAME: &'static str;
+    /// Whether the rows end a round with a reset, forgetting every block at
+    /// once (an arena), rather than freeing each block.
+    const RESETS: bool = false;
 
     /// A fresh, empty heap over a fresh source.
     fn fresh() -> Self;
@@ -65,7 +68,7 @@ pub struct Core<H>(HeapCell<H>);
 impl<H: Strategy> Contestant for Core<H> {
     const KEY: &'static str = H::CORE_KEY;
     const NAME: &'static str = H::CORE_NAME;
-    const RESETS: bool = false;
+    const RESETS: bool = H::RESETS;
     type Api<'a> = &'a HeapCell<H>;
 
     fn new() -> Self {
@@ -93,7 +96,11 @@ impl<H: Strategy> Contestant for Core<H> {
         &self.0
     }
 
-    unsafe fn reset(&mut self) {}
+    unsafe fn reset(&mut self) {
+        if H::RESETS {
+            self.0.get_mut().reset();
+        }
+    }
 
     fn peak_reserved(&mut self) -> Option<usize> {
         self.0.get_mut().peak_reserved()
@@ -114,7 +121,7 @@ impl<H> Global<H> {
 impl<H: Strategy> Contestant for Global<H> {
     const KEY: &'static str = H::GLOBAL_KEY;
     const NAME: &'static str = H::GLOBAL_NAME;
-    const RESETS: bool = false;
+    const RESETS: bool = H::RESETS;
     type Api<'a> = ViaGlobal<'a, LockedHeap<H>>;
 
     fn new() -> Self {
@@ -142,7 +149,12 @@ impl<H: Strategy> Contestant for Global<H> {
         ViaGlobal(&self.0)
     }
 
-    unsafe fn reset(&mut self) {}
+    unsafe fn reset(&mut self) {
+        if H::RESETS {
+            // SAFETY: forwarded from the caller: no block is used again.
+            unsafe { self.0.reset() }
+        }
+    }
 
     fn peak_reserved(&mut self) -> Option<usize> {
         self.0.get_mut().peak_reserved()
