@@ -1,0 +1,780 @@
+//! The adaptive heap: several strategy cores behind one [`Heap`], a recorder
+//! and a policy that picks which core serves new allocations.
+//!
+//! # Structure
+//!
+//! Four cores, each numbered by a *slot*: the init heap (a free list, for
+//! what a function allocates while it initialises and keeps across
+//! invocations) and the three run strategies (bump, free list, buddy). All
+//! four draw spans from one source through [`Lease`]s, which record every
+//! span in a map under the slot of the core that took it (see
+//! [`lease`](crate::lease)). New allocations go to the *target* slot: the
+//! init heap during the init phase, the current strategy's core otherwise.
+//! A free goes to the core that owns the block, found in the span map, so a
+//! switch never strands a block: blocks of an earlier strategy stay valid and
+//! go back to their own core.
+//!
+//! # Invariants
+//!
+//! 1. **One owner.** Every live block lies in a span of exactly one core, and
+//!    the span map tags that span with the core's slot (unless the map
+//!    overflowed, when the cores are asked).
+//! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
+//!    requested bytes of live non-zero-size blocks of slot `s`; `sole` is
+//!    the one slot with live blocks when exactly one has any, else `NONE`.
+//! 3. **Target.** `target` is `INIT` in the init phase and the slot of
+//!    `decision.strategy` in the run phase.
+//! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
+//!    bump core since it last held no live block; it is zero whenever bump
+//!    holds none.
+//! 5. **Counters.** `invocation` counts since the last end of invocation,
+//!    `past` everything before it; `mark` is the total at the last decision.
+//!
+//! Zero-size blocks are served by the target core like any other request
+//! but are not counted (as everywhere in the family); their frees are routed
+//! through the span map, and dropped when no core holds the address.
+
+use core::alloc::Layout;
+use core::mem::ManuallyDrop;
+use core::ptr::NonNull;
+
+use polyalloc_buddy::BuddyHeap;
+use polyalloc_bump::BumpHeap;
+use polyalloc_core::source::DefaultSource;
+use polyalloc_core::{CheckError, ConstDefault, Heap, Source, Stats};
+use polyalloc_freelist::FreeListHeap;
+
+use crate::lease::{Lease, Provider};
+use crate::policy::{Decision, Policy, Reason, Strategy};
+use crate::record::{Record, RecordError};
+use crate::usage::{Usage, bucket, near_power_of_two};
+
+#[cfg(debug_assertions)]
+mod check;
+#[cfg(test)]
+mod tests;
+
+/// The init heap's slot.
+const INIT: u8 = 0;
+/// The bump core's slot.
+const BUMP: u8 = 1;
+/// The run free list's slot.
+const FREELIST: u8 = 2;
+/// The buddy core's slot.
+const BUDDY: u8 = 3;
+/// The number of slots.
+const SLOTS: usize = 4;
+/// `sole` when no slot, or more than one, holds live blocks.
+const NONE: u8 = u8::MAX;
+
+/// The slot serving `strategy` in the run phase.
+const fn slot_of(strategy: Strategy) -> u8 {
+    match strategy {
+        Strategy::Bump => BUMP,
+        Strategy::FreeList => FREELIST,
+        Strategy::Buddy => BUDDY,
+    }
+}
+
+/// Which allocations the heap is serving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Allocations that live across invocations: served by the init heap,
+    /// which `end_invocation` never resets.
+    Init,
+    /// Per-invocation allocations: served by the current strategy.
+    Run,
+}
+
+/// The adaptive strategy core: see the [crate docs](crate) for what it does
+/// and the [module docs](self) for how.
+///
+/// Like every core of the family it is single-threaded (`&mut self`);
+/// [`AdaptiveAlloc`](crate::AdaptiveAlloc) is the thread-safe allocator.
+pub struct AdaptiveHeap<S: Source = DefaultSource> {
+    init: ManuallyDrop<FreeListHeap<Lease<S>>>,
+    bump: ManuallyDrop<BumpHeap<Lease<S>>>,
+    freelist: ManuallyDrop<FreeListHeap<Lease<S>>>,
+    buddy: ManuallyDrop<BuddyHeap<Lease<S>>>,
+    provider: Provider<S>,
+    policy: Policy,
+    decision: Decision,
+    phase: Phase,
+    stateful: bool,
+    target: u8,
+    sole: u8,
+    blocks: [usize; SLOTS],
+    bytes: [usize; SLOTS],
+    bump_waste: usize,
+    /// Address of the most recent allocation, 0 once it has been freed.
+    last_alloc: usize,
+    until_review: u64,
+    invocation: Usage,
+    past: Usage,
+    mark: Usage,
+    invocations: u64,
+    switches: u64,
+    forgotten: u64,
+}
+
+/// Runs `$body` with `$h` bound to the core of slot `$slot`, its lease
+/// pointed at this heap's provider first (invariant 1 of `lease`).
+macro_rules! with_core {
+    ($self:ident, $slot:expr, |$h:ident| $body:expr) => {{
+        let provider = core::ptr::addr_of_mut!($self.provider);
+        match $slot {
+            INIT => {
+                let $h = &mut *$self.init;
+                $h.source().bind(provider);
+                $body
+            }
+            BUMP => {
+                let $h = &mut *$self.bump;
+                $h.source().bind(provider);
+                $body
+            }
+            FREELIST => {
+                let $h = &mut *$self.freelist;
+                $h.source().bind(provider);
+                $body
+            }
+            _ => {
+                let $h = &mut *$self.buddy;
+                $h.source().bind(provider);
+                $body
+            }
+        }
+    }};
+}
+
+/// Runs `$body` with `$h` a shared reference to the core of slot `$slot`
+/// (queries that never reach the source).
+macro_rules! with_core_ref {
+    ($self:ident, $slot:expr, |$h:ident| $body:expr) => {{
+        match $slot {
+            INIT => {
+                let $h = &*$self.init;
+                $body
+            }
+            BUMP => {
+                let $h = &*$self.bump;
+                $body
+            }
+            FREELIST => {
+                let $h = &*$self.freelist;
+                $body
+            }
+            _ => {
+                let $h = &*$self.buddy;
+                $body
+            }
+        }
+    }};
+}
+
+impl<S: Source> AdaptiveHeap<S> {
+    /// An empty heap over `source` with the given policy. Reserves nothing
+    /// until the first allocation.
+    #[must_use]
+    pub const fn with_policy(source: S, policy: Policy) -> Self {
+        Self {
+            init: ManuallyDrop::new(FreeListHeap::with_source(Lease::new(INIT))),
+            bump: ManuallyDrop::new(BumpHeap::with_source(Lease::new(BUMP))),
+            freelist: ManuallyDrop::new(FreeListHeap::with_source(Lease::new(FREELIST))),
+            buddy: ManuallyDrop::new(BuddyHeap::with_source(Lease::new(BUDDY))),
+            provider: Provider::new(source),
+            policy,
+            decision: Decision::START,
+            phase: Phase::Run,
+            stateful: false,
+            target: BUMP,
+            sole: NONE,
+            blocks: [0; SLOTS],
+            bytes: [0; SLOTS],
+            bump_waste: 0,
+            last_alloc: 0,
+            until_review: policy.review_every,
+            invocation: Usage::ZERO,
+            past: Usage::ZERO,
+            mark: Usage::ZERO,
+            invocations: 0,
+            switches: 0,
+            forgotten: 0,
+        }
+    }
+
+    /// An empty heap over `source` with [`Policy::DEFAULT`].
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
+        Self::with_policy(source, Policy::DEFAULT)
+    }
+
+    /// The source the heap takes spans from.
+    pub fn source(&self) -> &S {
+        &self.provider.source
+    }
+
+    /// The policy's thresholds.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Replaces the policy's thresholds (effective from the next decision).
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+        self.until_review = policy.review_every;
+    }
+
+    /// The current decision: the strategy serving the run phase and why.
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
+
+    /// The strategy serving the run phase.
+    pub fn strategy(&self) -> Strategy {
+        self.decision.strategy
+    }
+
+    /// The phase allocations are served for.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Starts the init phase: allocations from now on live across
+    /// invocations (they come from the init heap, which
+    /// [`end_invocation`](Self::end_invocation) never resets).
+    pub fn begin_init(&mut self) {
+        self.phase = Phase::Init;
+        self.target = INIT;
+    }
+
+    /// Ends the init phase: allocations from now on are per invocation.
+    pub fn end_init(&mut self) {
+        self.phase = Phase::Run;
+        self.target = slot_of(self.decision.strategy);
+    }
+
+    /// Whether the function keeps its run heap across invocations.
+    pub fn is_stateful(&self) -> bool {
+        self.stateful
+    }
+
+    /// Marks the function stateful (its run heap survives
+    /// [`end_invocation`](Self::end_invocation)) or pure (the default: the
+    /// run heap is dropped at once at the end of each invocation).
+    pub fn set_stateful(&mut self, stateful: bool) {
+        self.stateful = stateful;
+    }
+
+    /// The counters of the current invocation.
+    pub fn invocation(&self) -> &Usage {
+        &self.invocation
+    }
+
+    /// The counters over the function's whole life, this invocation
+    /// included.
+    pub fn totals(&self) -> Usage {
+        let mut t = self.past;
+        t.absorb(&self.invocation);
+        t.peak_bytes_live = t.peak_bytes_live.max(self.bytes_live() as u64);
+        t
+    }
+
+    /// Invocations ended so far.
+    pub fn invocations(&self) -> u64 {
+        self.invocations
+    }
+
+    /// Strategy switches so far.
+    pub fn switches(&self) -> u64 {
+        self.switches
+    }
+
+    /// Live blocks served by `strategy`'s core in the run phase.
+    pub fn live_blocks(&self, strategy: Strategy) -> usize {
+        self.blocks[slot_of(strategy) as usize]
+    }
+
+    /// Live blocks in the init heap.
+    pub fn init_live_blocks(&self) -> usize {
+        self.blocks[INIT as usize]
+    }
+
+    /// Bytes live in every core together.
+    fn bytes_live(&self) -> usize {
+        self.bytes.iter().sum()
+    }
+
+    /// Serves the run phase from `strategy` from now on, whatever the
+    /// policy says (until its next decision). Blocks already handed out
+    /// stay valid.
+    pub fn force(&mut self, strategy: Strategy) {
+        self.switch(strategy, Reason::Forced);
+    }
+
+    /// Ends an invocation: folds its counters into the totals, reviews the
+    /// decision, and, for a pure function, drops every block of the run
+    /// phase at once (a stateful function keeps them). Init-phase blocks are
+    /// never touched.
+    ///
+    /// Safe on a `&mut` heap for the reason [`Heap::reset`] is: using a run
+    /// block of a pure function after this is the caller's `unsafe` mistake.
+    pub fn end_invocation(&mut self) {
+        self.fold_peak();
+        let orderly = self.policy.orderly(&self.invocation);
+        self.past.absorb(&self.invocation);
+        self.invocation = Usage::ZERO;
+        self.invocations = self.invocations.wrapping_add(1);
+        if self.decision.strategy != Strategy::Bump {
+            self.review();
+        }
+        if !self.stateful {
+            for slot in [BUMP, FREELIST, BUDDY] {
+                self.forget_slot(slot);
+            }
+            if orderly && self.decision.strategy != Strategy::Bump {
+                self.switch(Strategy::Bump, Reason::Ordered);
+            }
+        }
+        self.last_alloc = 0;
+        self.until_review = self.policy.review_every;
+    }
+
+    /// The record to store for this function: the decision and a summary
+    /// of everything recorded.
+    pub fn record(&self) -> Record {
+        Record {
+            decision: self.decision,
+            stateful: self.stateful,
+            invocations: self.invocations,
+            switches: self.switches,
+            usage: self.totals(),
+        }
+    }
+
+    /// Loads a record a host stored: the heap continues in the recorded
+    /// strategy, and the record's counters become its history. A record
+    /// that is truncated, corrupt or not polyalloc's is refused with an
+    /// error, and the heap goes back to its defaults (bump, nothing
+    /// recorded), so a bad record can never make it worse than a fresh
+    /// start. Blocks already handed out stay valid either way.
+    pub fn load_record(&mut self, bytes: &[u8]) -> Result<Record, RecordError> {
+        match Record::from_bytes(bytes) {
+            Ok(record) => {
+                self.past = record.usage;
+                self.invocation = Usage::ZERO;
+                self.invocations = record.invocations;
+                self.switches = record.switches;
+                self.stateful = record.stateful;
+                self.decision = Decision {
+                    strategy: record.decision.strategy,
+                    reason: Reason::Record,
+                    at_allocation: record.usage.allocations,
+                };
+                self.mark = self.totals();
+                self.retarget();
+                Ok(record)
+            }
+            Err(e) => {
+                self.past = Usage::ZERO;
+                self.invocation = Usage::ZERO;
+                self.mark = Usage::ZERO;
+                self.invocations = 0;
+                self.switches = 0;
+                self.decision = Decision::START;
+                self.retarget();
+                Err(e)
+            }
+        }
+    }
+
+    /// Points `target` at the decision's core (invariant 3).
+    fn retarget(&mut self) {
+        if self.phase == Phase::Run {
+            self.target = slot_of(self.decision.strategy);
+        }
+    }
+
+    /// Makes `strategy` the run phase's, recording why.
+    fn switch(&mut self, strategy: Strategy, reason: Reason) {
+        let totals = self.totals();
+        if strategy != self.decision.strategy {
+            self.switches = self.switches.wrapping_add(1);
+        }
+        self.decision = Decision {
+            strategy,
+            reason,
+            at_allocation: totals.allocations,
+        };
+        self.mark = totals;
+        self.retarget();
+    }
+
+    /// Reads the histogram since the last decision and moves to the
+    /// strategy it calls for.
+    fn review(&mut self) {
+        self.until_review = self.policy.review_every;
+        let totals = self.totals();
+        let mut window = totals;
+        window.allocations = totals.allocations.wrapping_sub(self.mark.allocations);
+        window.near_power_of_two = totals
+            .near_power_of_two
+            .wrapping_sub(self.mark.near_power_of_two);
+        for (w, m) in window.histogram.iter_mut().zip(self.mark.histogram.iter()) {
+            *w = w.wrapping_sub(*m);
+        }
+        if let Some(pick) = self.policy.choose(&window) {
+            if pick != self.decision.strategy {
+                self.switch(pick, Reason::Review);
+            } else {
+                self.mark = totals;
+            }
+        }
+    }
+
+    /// Brings the invocation's peak up to date (it is folded lazily, on
+    /// every decrease of the live bytes).
+    #[inline]
+    fn fold_peak(&mut self) {
+        let live = self.bytes_live() as u64;
+        if live > self.invocation.peak_bytes_live {
+            self.invocation.peak_bytes_live = live;
+        }
+    }
+
+    /// Recomputes `sole` (invariant 2).
+    fn update_sole(&mut self) {
+        let mut sole = NONE;
+        for (slot, &n) in self.blocks.iter().enumerate() {
+            if n != 0 {
+                if sole != NONE {
+                    self.sole = NONE;
+                    return;
+                }
+                sole = slot as u8;
+            }
+        }
+        self.sole = sole;
+    }
+
+    /// Forgets every block of `slot` at once.
+    fn forget_slot(&mut self, slot: u8) {
+        let s = slot as usize;
+        self.forgotten = self.forgotten.wrapping_add(self.blocks[s] as u64);
+        self.blocks[s] = 0;
+        self.bytes[s] = 0;
+        if slot == BUMP {
+            self.bump_waste = 0;
+        }
+        with_core!(self, slot, |h| h.reset());
+        self.update_sole();
+    }
+
+    /// The slot whose core holds `ptr` (invariant 1).
+    #[inline]
+    fn owner(&self, ptr: NonNull<u8>) -> Option<u8> {
+        let addr = ptr.as_ptr().addr();
+        if let Some(slot) = self.provider.map.lookup(addr) {
+            return Some(slot);
+        }
+        if !self.provider.map.overflowed() {
+            return None;
+        }
+        [INIT, BUMP, FREELIST, BUDDY]
+            .into_iter()
+            .find(|&slot| with_core_ref!(self, slot, |h| h.owns(ptr)))
+    }
+
+    /// The slot of a live block of `size` bytes at `ptr`: the sole slot with
+    /// live blocks when there is one (no lookup at all), else its owner.
+    #[inline]
+    fn slot_of_block(&self, ptr: NonNull<u8>, size: usize) -> Option<u8> {
+        if size != 0 && self.sole != NONE {
+            Some(self.sole)
+        } else {
+            self.owner(ptr)
+        }
+    }
+
+    /// Counts a successful allocation of `size > 0` bytes at `addr` in
+    /// `slot`.
+    #[inline(always)]
+    fn note_alloc(&mut self, slot: u8, addr: usize, size: usize) {
+        let u = &mut self.invocation;
+        u.allocations = u.allocations.wrapping_add(1);
+        u.bytes_allocated = u.bytes_allocated.wrapping_add(size as u64);
+        u.histogram[bucket(size)] += 1;
+        if near_power_of_two(size) {
+            u.near_power_of_two += 1;
+        }
+        let s = slot as usize;
+        self.bytes[s] = self.bytes[s].wrapping_add(size);
+        self.blocks[s] += 1;
+        if self.blocks[s] == 1 {
+            self.update_sole();
+        }
+        self.last_alloc = addr;
+        self.until_review = self.until_review.wrapping_sub(1);
+        if self.until_review == 0 {
+            self.review_in_invocation();
+        }
+    }
+
+    #[cold]
+    fn review_in_invocation(&mut self) {
+        if self.decision.strategy == Strategy::Bump || self.phase == Phase::Init {
+            self.until_review = self.policy.review_every;
+        } else {
+            self.review();
+        }
+    }
+
+    /// Counts the free of a live `size > 0` byte block at `addr` from
+    /// `slot`.
+    #[inline(always)]
+    fn note_dealloc(&mut self, slot: u8, addr: usize, size: usize) {
+        self.fold_peak();
+        let u = &mut self.invocation;
+        u.deallocations = u.deallocations.wrapping_add(1);
+        if addr == self.last_alloc {
+            self.last_alloc = 0;
+        } else {
+            u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
+            u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);
+        }
+        let s = slot as usize;
+        self.bytes[s] = self.bytes[s].wrapping_sub(size);
+        self.blocks[s] = self.blocks[s].wrapping_sub(1);
+        if self.blocks[s] == 0 {
+            self.update_sole();
+            if slot == BUMP && self.bump_waste != 0 {
+                // Bump holds nothing live: all its waste is reclaimable.
+                self.bump_waste = 0;
+                with_core!(self, BUMP, |h| h.reset());
+            }
+        }
+    }
+
+    /// A free bump could not reuse: counts it, and leaves bump when its
+    /// waste passes the policy's thresholds.
+    #[cold]
+    fn bump_free_failed(&mut self, size: usize) {
+        let u = &mut self.invocation;
+        u.failed_deallocations = u.failed_deallocations.wrapping_add(1);
+        u.failed_bytes = u.failed_bytes.wrapping_add(size as u64);
+        self.bump_waste = self.bump_waste.wrapping_add(size);
+        if self.decision.strategy == Strategy::Bump
+            && self
+                .policy
+                .bump_wastes_too_much(self.bump_waste, self.bytes_live().wrapping_sub(size))
+        {
+            let pick = self.policy.pick(&self.totals());
+            self.switch(pick, Reason::Waste);
+        }
+    }
+}
+
+impl AdaptiveHeap {
+    /// An empty heap on the platform's default source with
+    /// [`Policy::DEFAULT`]. Reserves nothing until the first allocation.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self::with_source(<DefaultSource as ConstDefault>::DEFAULT)
+    }
+}
+
+impl Default for AdaptiveHeap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Source + ConstDefault> ConstDefault for AdaptiveHeap<S> {
+    const DEFAULT: Self = Self::with_source(S::DEFAULT);
+}
+
+// SAFETY: every block comes from one of the cores, each a `Heap` upholding
+// the contract over spans of the one source (the leases pass them through
+// unchanged), so blocks are aligned, long enough and disjoint; frees and
+// resizes go to the core that owns the block (invariant 1), which is the
+// core that handed it out. A switch only changes where new blocks come
+// from. Nothing here panics: counters wrap, lookups are bounded.
+unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
+    #[inline]
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let slot = self.target;
+        let ptr = with_core!(self, slot, |h| h.allocate(layout))?;
+        if layout.size() != 0 {
+            self.note_alloc(slot, ptr.as_ptr().addr(), layout.size());
+        }
+        Some(ptr)
+    }
+
+    #[inline]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        let size = layout.size();
+        let Some(slot) = self.slot_of_block(ptr, size) else {
+            // A zero-size pointer no core holds (dangling): nothing to do.
+            return;
+        };
+        if slot == BUMP {
+            let before = self.bump.remaining_in_chunk();
+            // SAFETY: forwarded from the caller; the bump core owns the
+            // block (invariant 1).
+            with_core!(self, BUMP, |h| unsafe { h.deallocate(ptr, layout) });
+            if size != 0 && self.bump.remaining_in_chunk() == before {
+                self.bump_free_failed(size);
+            }
+        } else {
+            // SAFETY: as above, for the core of `slot`.
+            with_core!(self, slot, |h| unsafe { h.deallocate(ptr, layout) });
+        }
+        if size != 0 {
+            self.note_dealloc(slot, ptr.as_ptr().addr(), size);
+        }
+    }
+
+    unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.resize_in_place(ptr, old, new, true) }
+    }
+
+    unsafe fn shrink_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.resize_in_place(ptr, old, new, false) }
+    }
+
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        self.owner(ptr)
+            .is_some_and(|slot| with_core_ref!(self, slot, |h| h.owns(ptr)))
+    }
+
+    fn reset(&mut self) {
+        self.end_invocation_as_pure();
+        self.forget_slot(INIT);
+    }
+
+    fn stats(&self) -> Stats {
+        let totals = self.totals();
+        let mut reserved = 0usize;
+        for slot in [INIT, BUMP, FREELIST, BUDDY] {
+            reserved =
+                reserved.wrapping_add(with_core_ref!(self, slot, |h| h.stats().bytes_reserved));
+        }
+        Stats {
+            counting: true,
+            allocations: totals.allocations,
+            deallocations: totals.deallocations,
+            reallocations: totals.reallocations,
+            failed_deallocations: totals.failed_deallocations,
+            blocks_forgotten: self.forgotten,
+            bytes_live: self.bytes_live(),
+            peak_bytes_live: totals.peak_bytes_live as usize,
+            bytes_reserved: reserved,
+        }
+    }
+
+    fn check(&self) -> Result<(), CheckError> {
+        #[cfg(debug_assertions)]
+        {
+            self.check_invariants()
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Ok(())
+        }
+    }
+}
+
+impl<S: Source> AdaptiveHeap<S> {
+    /// [`end_invocation`](Self::end_invocation) as for a pure function,
+    /// whatever the function is: what [`Heap::reset`] means.
+    fn end_invocation_as_pure(&mut self) {
+        let stateful = self.stateful;
+        self.stateful = false;
+        self.end_invocation();
+        self.stateful = stateful;
+    }
+
+    /// Grows (`grow`) or shrinks a block in place in the core that owns it.
+    /// A bump block whose function has left bump is not grown in place: it
+    /// moves to the current strategy instead.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::grow_in_place`] or [`Heap::shrink_in_place`].
+    unsafe fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+        grow: bool,
+    ) -> bool {
+        // Resizes to or from zero bytes change the block count: they move.
+        if old.size() == 0 || new.size() == 0 {
+            return false;
+        }
+        let Some(slot) = self.slot_of_block(ptr, old.size()) else {
+            return false;
+        };
+        if grow && slot == BUMP && self.target != BUMP {
+            return false;
+        }
+        let done = if grow {
+            // SAFETY: forwarded from the caller; the core owns the block.
+            with_core!(self, slot, |h| unsafe { h.grow_in_place(ptr, old, new) })
+        } else {
+            // SAFETY: as above.
+            with_core!(self, slot, |h| unsafe { h.shrink_in_place(ptr, old, new) })
+        };
+        if done {
+            if !grow {
+                self.fold_peak();
+            }
+            let s = slot as usize;
+            self.bytes[s] = self.bytes[s]
+                .wrapping_sub(old.size())
+                .wrapping_add(new.size());
+            let u = &mut self.invocation;
+            u.reallocations = u.reallocations.wrapping_add(1);
+            if grow {
+                u.bytes_allocated = u
+                    .bytes_allocated
+                    .wrapping_add((new.size() - old.size()) as u64);
+            }
+        }
+        done
+    }
+}
+
+impl<S: Source> Drop for AdaptiveHeap<S> {
+    fn drop(&mut self) {
+        let provider = core::ptr::addr_of_mut!(self.provider);
+        self.init.source().bind(provider);
+        self.bump.source().bind(provider);
+        self.freelist.source().bind(provider);
+        self.buddy.source().bind(provider);
+        // SAFETY: each core is dropped exactly once, here, with its lease
+        // bound to the provider, which is still alive (it is dropped after
+        // this function returns); nothing uses the cores afterwards.
+        unsafe {
+            ManuallyDrop::drop(&mut self.init);
+            ManuallyDrop::drop(&mut self.bump);
+            ManuallyDrop::drop(&mut self.freelist);
+            ManuallyDrop::drop(&mut self.buddy);
+        }
+    }
+}
+
+impl<S: Source> core::fmt::Debug for AdaptiveHeap<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AdaptiveHeap")
+            .field("decision", &self.decision)
+            .field("phase", &self.phase)
+            .field("stateful", &self.stateful)
+            .field("blocks", &self.blocks)
+            .field("invocations", &self.invocations)
+            .field("switches", &self.switches)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,78 @@
+//! The debug-only walk behind [`Heap::check`]: every core's own walk, then
+//! the adaptive heap's invariants (module docs of [`heap`](super)).
+
+use polyalloc_core::heap::ensure;
+use polyalloc_core::{CheckError, Heap, Source};
+
+use super::{AdaptiveHeap, BUMP, INIT, NONE, Phase, SLOTS, slot_of};
+
+impl<S: Source> AdaptiveHeap<S> {
+    pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
+        self.init.check()?;
+        self.bump.check()?;
+        self.freelist.check()?;
+        self.buddy.check()?;
+
+        // Invariant 1: the span map is sorted, disjoint, and tags real slots.
+        let mut prev_end = 0;
+        for (start, end, slot) in self.provider.map.iter() {
+            ensure(
+                start >= prev_end,
+                "1: span map sorted and disjoint",
+                start,
+                prev_end,
+            )?;
+            ensure(end > start, "1: span map entries non-empty", start, end)?;
+            ensure(
+                (slot as usize) < SLOTS,
+                "1: span map slot in range",
+                start,
+                slot as usize,
+            )?;
+            prev_end = end;
+        }
+
+        // Invariant 2: `sole` is the one slot with live blocks, if just one.
+        let live: usize = self.blocks.iter().filter(|&&n| n != 0).count();
+        let expected = if live == 1 {
+            self.blocks.iter().position(|&n| n != 0).unwrap_or(0) as u8
+        } else {
+            NONE
+        };
+        ensure(
+            self.sole == expected,
+            "2: sole live slot",
+            self.sole as usize,
+            expected as usize,
+        )?;
+        for (slot, (&blocks, &bytes)) in self.blocks.iter().zip(self.bytes.iter()).enumerate() {
+            ensure(
+                blocks != 0 || bytes == 0,
+                "2: bytes live without blocks",
+                slot,
+                bytes,
+            )?;
+        }
+
+        // Invariant 3: the target follows the phase and the decision.
+        let target = match self.phase {
+            Phase::Init => INIT,
+            Phase::Run => slot_of(self.decision.strategy),
+        };
+        ensure(
+            self.target == target,
+            "3: target slot",
+            self.target as usize,
+            target as usize,
+        )?;
+
+        // Invariant 4: no waste without live bump blocks.
+        ensure(
+            self.blocks[BUMP as usize] != 0 || self.bump_waste == 0,
+            "4: bump waste without live bump blocks",
+            0,
+            self.bump_waste,
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,328 @@
+extern crate std;
+
+use std::vec::Vec;
+
+use super::*;
+
+use polyalloc_core::source::MmapSource;
+
+type Test = AdaptiveHeap<MmapSource>;
+
+fn heap() -> Test {
+    AdaptiveHeap::with_source(MmapSource::new())
+}
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).unwrap()
+}
+
+/// Allocates `size` bytes and fills them with `tag`.
+fn alloc(h: &mut Test, size: usize, tag: u8) -> NonNull<u8> {
+    let p = h.allocate(layout(size)).expect("allocation");
+    // SAFETY: a fresh block of `size` bytes.
+    unsafe { p.as_ptr().write_bytes(tag, size) };
+    p
+}
+
+/// Checks the fill and frees.
+fn free(h: &mut Test, p: NonNull<u8>, size: usize, tag: u8) {
+    // SAFETY: `p` is a live block of `size` bytes filled with `tag`.
+    let bytes = unsafe { core::slice::from_raw_parts(p.as_ptr(), size) };
+    assert!(bytes.iter().all(|&b| b == tag), "block corrupted");
+    // SAFETY: as above.
+    unsafe { h.deallocate(p, layout(size)) };
+    h.check().unwrap();
+}
+
+/// Allocates pairs and frees the first of each: every free is out of
+/// order, and half the bytes stay live.
+fn churn(h: &mut Test, size: usize, pairs: usize) -> Vec<(NonNull<u8>, u8)> {
+    let mut kept = Vec::new();
+    for i in 0..pairs {
+        let tag = (i % 200) as u8 + 2;
+        let a = alloc(h, size, 1);
+        let b = alloc(h, size, tag);
+        free(h, a, size, 1);
+        kept.push((b, tag));
+    }
+    kept
+}
+
+#[test]
+fn starts_on_bump_and_orderly_frees_stay_there() {
+    let mut h = heap();
+    assert_eq!(h.decision(), Decision::START);
+    for _ in 0..10_000 {
+        let p = alloc(&mut h, 1000, 7);
+        free(&mut h, p, 1000, 7);
+    }
+    assert_eq!(h.strategy(), Strategy::Bump);
+    assert_eq!(h.invocation().failed_deallocations, 0);
+    assert_eq!(h.invocation().out_of_order_frees, 0);
+}
+
+#[test]
+fn waste_past_the_thresholds_switches_mid_invocation_and_loses_nothing() {
+    let mut h = heap();
+    let floor = h.policy().min_waste;
+    let size = 1024;
+    // Each pair wastes `size` bytes under bump and keeps `size` live: the
+    // switch comes once the waste reaches the floor.
+    let pairs_to_switch = floor / size;
+    let kept = churn(&mut h, size, pairs_to_switch - 1);
+    assert_eq!(h.strategy(), Strategy::Bump, "below the floor");
+    let more = churn(&mut h, size, 1);
+    assert_eq!(h.strategy(), Strategy::FreeList);
+    assert_eq!(h.decision().reason, Reason::Waste);
+    assert_eq!(h.switches(), 1);
+    assert_eq!(
+        h.invocation().failed_deallocations as usize,
+        pairs_to_switch
+    );
+    // New blocks come from the free list; old ones are still bump's.
+    let p = alloc(&mut h, size, 0xEE);
+    assert!(h.live_blocks(Strategy::FreeList) == 1);
+    assert_eq!(h.live_blocks(Strategy::Bump), pairs_to_switch);
+    for (b, tag) in kept.into_iter().chain(more) {
+        free(&mut h, b, size, tag);
+    }
+    assert_eq!(h.live_blocks(Strategy::Bump), 0);
+    free(&mut h, p, size, 0xEE);
+    assert_eq!(h.stats().bytes_live, 0);
+}
+
+#[test]
+fn large_powers_of_two_go_to_buddy() {
+    let mut h = heap();
+    let size = 64 * 1024;
+    let kept = churn(&mut h, size, 300);
+    assert_eq!(h.strategy(), Strategy::Buddy);
+    assert_eq!(h.decision().reason, Reason::Waste);
+    for (b, tag) in kept {
+        free(&mut h, b, size, tag);
+    }
+}
+
+#[test]
+fn live_bytes_raise_the_bar() {
+    // A function that keeps most of what it allocates wastes little
+    // relative to what it uses: it stays on bump longer.
+    let mut h = heap();
+    let size = 1024;
+    let mut kept = Vec::new();
+    for i in 0..2000 {
+        kept.push(alloc(&mut h, size, 3));
+        if i % 4 == 0 {
+            let a = alloc(&mut h, size, 4);
+            kept.push(alloc(&mut h, size, 3));
+            free(&mut h, a, size, 4);
+        }
+    }
+    // 500 KiB wasted, 2.5 MiB live: still bump.
+    assert_eq!(h.strategy(), Strategy::Bump);
+    for b in kept {
+        free(&mut h, b, size, 3);
+    }
+}
+
+#[test]
+fn a_review_corrects_the_choice_when_sizes_change() {
+    let mut h = heap();
+    h.set_policy(Policy {
+        review_every: 1024,
+        ..Policy::DEFAULT
+    });
+    h.force(Strategy::FreeList);
+    assert_eq!(h.decision().reason, Reason::Forced);
+    let size = 32 * 1024;
+    let mut live = Vec::new();
+    for _ in 0..1100 {
+        live.push(alloc(&mut h, size, 9));
+        if live.len() > 8 {
+            let p = live.remove(0);
+            free(&mut h, p, size, 9);
+        }
+    }
+    assert_eq!(h.strategy(), Strategy::Buddy);
+    assert_eq!(h.decision().reason, Reason::Review);
+    for p in live {
+        free(&mut h, p, size, 9);
+    }
+}
+
+#[test]
+fn a_pure_function_that_turns_orderly_goes_back_to_bump() {
+    let mut h = heap();
+    h.force(Strategy::FreeList);
+    for _ in 0..100 {
+        let p = alloc(&mut h, 100, 1);
+        free(&mut h, p, 100, 1);
+    }
+    h.end_invocation();
+    assert_eq!(h.strategy(), Strategy::Bump);
+    assert_eq!(h.decision().reason, Reason::Ordered);
+}
+
+#[test]
+fn a_pure_functions_peak_memory_stays_flat_over_10_000_invocations() {
+    let mut h = heap();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut reserved_after = Vec::new();
+    for inv in 0..10_000 {
+        let mut live: Vec<(NonNull<u8>, usize)> = Vec::new();
+        for _ in 0..40 {
+            let size = 16 + (next() % 4000) as usize;
+            live.push((alloc(&mut h, size, 5), size));
+            if next() % 3 == 0 {
+                let i = (next() as usize) % live.len();
+                let (p, s) = live.swap_remove(i);
+                free(&mut h, p, s, 5);
+            }
+        }
+        // A pure function leaves the rest for the end of the invocation.
+        h.end_invocation();
+        if inv == 99 || inv == 9_999 {
+            reserved_after.push(h.stats().bytes_reserved);
+        }
+    }
+    assert_eq!(h.invocations(), 10_000);
+    assert_eq!(
+        reserved_after[0], reserved_after[1],
+        "memory grew across invocations"
+    );
+}
+
+#[test]
+fn a_stateful_function_keeps_its_data_across_invocations() {
+    let mut h = heap();
+    h.set_stateful(true);
+    let p = alloc(&mut h, 4096, 0x5A);
+    h.end_invocation();
+    let q = alloc(&mut h, 4096, 0xA5);
+    h.end_invocation();
+    free(&mut h, p, 4096, 0x5A);
+    free(&mut h, q, 4096, 0xA5);
+    assert_eq!(h.stats().blocks_forgotten, 0);
+}
+
+#[test]
+fn init_phase_blocks_survive_a_pure_invocations_end() {
+    let mut h = heap();
+    h.begin_init();
+    assert_eq!(h.phase(), Phase::Init);
+    let config = alloc(&mut h, 300, 0x11);
+    h.end_init();
+    assert_eq!(h.init_live_blocks(), 1);
+    for _ in 0..3 {
+        let run = alloc(&mut h, 300, 0x22);
+        let _ = run;
+        h.end_invocation();
+    }
+    assert_eq!(h.stats().blocks_forgotten, 3);
+    free(&mut h, config, 300, 0x11);
+    assert_eq!(h.init_live_blocks(), 0);
+}
+
+#[test]
+fn a_record_carries_the_decision_to_the_next_instance() {
+    let mut first = heap();
+    let kept = churn(&mut first, 1024, 400);
+    assert_eq!(first.strategy(), Strategy::FreeList);
+    for (b, tag) in kept {
+        free(&mut first, b, 1024, tag);
+    }
+    first.end_invocation();
+    let bytes = first.record().to_bytes();
+
+    let mut next = heap();
+    let record = next.load_record(&bytes).unwrap();
+    assert_eq!(record.decision.strategy, Strategy::FreeList);
+    assert_eq!(next.strategy(), Strategy::FreeList);
+    assert_eq!(next.decision().reason, Reason::Record);
+    assert_eq!(next.invocations(), 1);
+    let p = alloc(&mut next, 64, 1);
+    assert_eq!(next.live_blocks(Strategy::FreeList), 1);
+    free(&mut next, p, 64, 1);
+}
+
+#[test]
+fn a_bad_record_is_refused_and_the_heap_starts_from_defaults() {
+    let mut donor = heap();
+    donor.force(Strategy::Buddy);
+    let good = donor.record().to_bytes();
+
+    let mut h = heap();
+    h.force(Strategy::FreeList);
+    let mut corrupt = good;
+    corrupt[40] ^= 0x10;
+    assert_eq!(h.load_record(&corrupt), Err(RecordError::Corrupt));
+    assert_eq!(h.decision(), Decision::START);
+    assert_eq!(
+        h.load_record(&good[..100]),
+        Err(RecordError::Truncated { len: 100 })
+    );
+    assert_eq!(
+        h.load_record(b"{\"json\": true}"),
+        Err(RecordError::Foreign)
+    );
+    assert_eq!(h.strategy(), Strategy::Bump);
+    // And it still works.
+    let p = alloc(&mut h, 64, 1);
+    free(&mut h, p, 64, 1);
+}
+
+#[test]
+fn grows_move_bump_blocks_to_the_current_strategy() {
+    let mut h = heap();
+    let p = alloc(&mut h, 64, 0x33);
+    h.force(Strategy::FreeList);
+    // SAFETY: `p` is a live 64-byte block.
+    let q = unsafe { h.grow(p, layout(64), layout(4096)) }.unwrap();
+    assert_eq!(h.live_blocks(Strategy::Bump), 0);
+    assert_eq!(h.live_blocks(Strategy::FreeList), 1);
+    // SAFETY: the first 64 bytes moved with the block.
+    assert!(
+        unsafe { core::slice::from_raw_parts(q.as_ptr(), 64) }
+            .iter()
+            .all(|&b| b == 0x33)
+    );
+    // SAFETY: `q` is live with the new layout.
+    unsafe { h.deallocate(q, layout(4096)) };
+    h.check().unwrap();
+}
+
+#[test]
+fn the_check_catches_a_broken_invariant() {
+    let mut h = heap();
+    let p = alloc(&mut h, 64, 1);
+    h.check().unwrap();
+    h.sole = NONE;
+    assert!(h.check().is_err(), "a wrong sole slot went unnoticed");
+    h.sole = BUMP;
+    h.target = BUDDY;
+    assert!(h.check().is_err(), "a wrong target went unnoticed");
+    h.target = BUMP;
+    free(&mut h, p, 64, 1);
+}
+
+#[test]
+fn the_span_map_overflow_falls_back_to_the_cores() {
+    let mut h = heap();
+    let p = alloc(&mut h, 64, 1);
+    let q = alloc(&mut h, 64, 2);
+    h.force(Strategy::FreeList);
+    let r = alloc(&mut h, 64, 3);
+    // Forget every span, as if none had fitted in the map.
+    h.provider.map = crate::lease::SpanMap::new();
+    h.provider.map.force_overflow();
+    free(&mut h, p, 64, 1);
+    free(&mut h, r, 64, 3);
+    free(&mut h, q, 64, 2);
+    assert_eq!(h.stats().bytes_live, 0);
+}
