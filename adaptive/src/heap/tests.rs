@@ -287,11 +287,8 @@ fn grows_move_bump_blocks_to_the_current_strategy() {
     assert_eq!(h.live_blocks(Strategy::Bump), 0);
     assert_eq!(h.live_blocks(Strategy::FreeList), 1);
     // SAFETY: the first 64 bytes moved with the block.
-    assert!(
-        unsafe { core::slice::from_raw_parts(q.as_ptr(), 64) }
-            .iter()
-            .all(|&b| b == 0x33)
-    );
+    let moved = unsafe { core::slice::from_raw_parts(q.as_ptr(), 64) };
+    assert!(moved.iter().all(|&b| b == 0x33));
     // SAFETY: `q` is live with the new layout.
     unsafe { h.deallocate(q, layout(4096)) };
     h.check().unwrap();
