@@ -30,9 +30,16 @@
 //! 5. **Counters.** `invocation` counts since the last end of invocation,
 //!    `past` everything before it; `mark` is the total at the last decision.
 //!
+//! 6. **Idle cores hold nothing.** A run core that is not the target gives
+//!    all its memory back (to the source, or to the provider's pool where the
+//!    source keeps it) as soon as its last live block is freed, and so does
+//!    the init heap outside the init phase: a strategy the function left
+//!    does not strand memory.
+//!
 //! Zero-size blocks are served by the target core like any other request
-//! but are not counted (as everywhere in the family); their frees are routed
-//! through the span map, and dropped when no core holds the address.
+//! but are not counted (as everywhere in the family), and freeing one does
+//! nothing: no core needs a zero-size block back (the free list and buddy
+//! hand out dangling pointers for them, bump an address it never reads).
 
 use core::alloc::Layout;
 use core::mem::ManuallyDrop;
@@ -245,13 +252,13 @@ impl<S: Source> AdaptiveHeap<S> {
     /// [`end_invocation`](Self::end_invocation) never resets).
     pub fn begin_init(&mut self) {
         self.phase = Phase::Init;
-        self.target = INIT;
+        self.set_target(INIT);
     }
 
     /// Ends the init phase: allocations from now on are per invocation.
     pub fn end_init(&mut self) {
         self.phase = Phase::Run;
-        self.target = slot_of(self.decision.strategy);
+        self.set_target(slot_of(self.decision.strategy));
     }
 
     /// Whether the function keeps its run heap across invocations.
@@ -391,7 +398,17 @@ impl<S: Source> AdaptiveHeap<S> {
     /// Points `target` at the decision's core (invariant 3).
     fn retarget(&mut self) {
         if self.phase == Phase::Run {
-            self.target = slot_of(self.decision.strategy);
+            self.set_target(slot_of(self.decision.strategy));
+        }
+    }
+
+    /// Sends new allocations to `slot`; the core left behind gives its
+    /// memory back if it holds no live block (invariant 6).
+    fn set_target(&mut self, slot: u8) {
+        let old = self.target;
+        self.target = slot;
+        if old != slot && self.blocks[old as usize] == 0 {
+            self.release_core(old);
         }
     }
 
@@ -466,7 +483,12 @@ impl<S: Source> AdaptiveHeap<S> {
         if slot == BUMP {
             self.bump_waste = 0;
         }
-        with_core!(self, slot, |h| h.reset());
+        if slot == self.target {
+            with_core!(self, slot, |h| h.reset());
+        } else {
+            // Forgotten and idle: invariant 6.
+            self.release_core(slot);
+        }
         self.update_sole();
     }
 
@@ -546,11 +568,66 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bytes[s] = self.bytes[s].wrapping_sub(size);
         self.blocks[s] = self.blocks[s].wrapping_sub(1);
         if self.blocks[s] == 0 {
-            self.update_sole();
-            if slot == BUMP && self.bump_waste != 0 {
-                // Bump holds nothing live: all its waste is reclaimable.
+            self.core_emptied(slot);
+        }
+    }
+
+    /// The last live block of `slot` was just freed.
+    #[cold]
+    fn core_emptied(&mut self, slot: u8) {
+        self.update_sole();
+        if slot != self.target {
+            // Invariant 6: a core the function left gives its memory back.
+            self.release_core(slot);
+        } else if slot == BUMP && self.bump_waste != 0 {
+            // Bump holds nothing live: all its waste is reclaimable.
+            self.bump_waste = 0;
+            with_core!(self, BUMP, |h| h.reset());
+        }
+    }
+
+    /// The target core could not serve `layout`: the memory may still be
+    /// there in a shape it cannot use (buddy needs arenas aligned to their
+    /// size; bump, room at the end of its chunk), so the other run cores
+    /// try, the free list first. The one that serves keeps the block; it
+    /// gives its memory back once that block is freed (invariant 6).
+    #[cold]
+    fn allocate_elsewhere(&mut self, layout: Layout) -> Option<(u8, NonNull<u8>)> {
+        for slot in [FREELIST, BUMP, BUDDY] {
+            if slot != self.target
+                && let Some(ptr) = with_core!(self, slot, |h| h.allocate(layout))
+            {
+                return Some((slot, ptr));
+            }
+        }
+        None
+    }
+
+    /// Gives every span of an idle core back (invariant 6). The core holds
+    /// no counted block; a reset first makes sure of it when blocks were
+    /// forgotten.
+    fn release_core(&mut self, slot: u8) {
+        let provider = core::ptr::addr_of_mut!(self.provider);
+        match slot {
+            BUMP => {
                 self.bump_waste = 0;
-                with_core!(self, BUMP, |h| h.reset());
+                self.bump.source().bind(provider);
+                self.bump.reset_and_release();
+            }
+            INIT => {
+                self.init.source().bind(provider);
+                self.init.reset();
+                self.init.trim();
+            }
+            FREELIST => {
+                self.freelist.source().bind(provider);
+                self.freelist.reset();
+                self.freelist.trim();
+            }
+            _ => {
+                self.buddy.source().bind(provider);
+                self.buddy.reset();
+                self.buddy.trim();
             }
         }
     }
@@ -603,7 +680,10 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         let slot = self.target;
-        let ptr = with_core!(self, slot, |h| h.allocate(layout))?;
+        let (slot, ptr) = match with_core!(self, slot, |h| h.allocate(layout)) {
+            Some(ptr) => (slot, ptr),
+            None => self.allocate_elsewhere(layout)?,
+        };
         if layout.size() != 0 {
             self.note_alloc(slot, ptr.as_ptr().addr(), layout.size());
         }
@@ -613,8 +693,11 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
         let size = layout.size();
+        if size == 0 {
+            return;
+        }
         let Some(slot) = self.slot_of_block(ptr, size) else {
-            // A zero-size pointer no core holds (dangling): nothing to do.
+            debug_assert!(false, "freed a block no core holds");
             return;
         };
         if slot == BUMP {
@@ -622,16 +705,14 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
             // SAFETY: forwarded from the caller; the bump core owns the
             // block (invariant 1).
             with_core!(self, BUMP, |h| unsafe { h.deallocate(ptr, layout) });
-            if size != 0 && self.bump.remaining_in_chunk() == before {
+            if self.bump.remaining_in_chunk() == before {
                 self.bump_free_failed(size);
             }
         } else {
             // SAFETY: as above, for the core of `slot`.
             with_core!(self, slot, |h| unsafe { h.deallocate(ptr, layout) });
         }
-        if size != 0 {
-            self.note_dealloc(slot, ptr.as_ptr().addr(), size);
-        }
+        self.note_dealloc(slot, ptr.as_ptr().addr(), size);
     }
 
     unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
@@ -656,7 +737,8 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
 
     fn stats(&self) -> Stats {
         let totals = self.totals();
-        let mut reserved = 0usize;
+        // Pooled spans are held from the source too.
+        let mut reserved = self.provider.pool.bytes();
         for slot in [INIT, BUMP, FREELIST, BUDDY] {
             reserved =
                 reserved.wrapping_add(with_core_ref!(self, slot, |h| h.stats().bytes_reserved));

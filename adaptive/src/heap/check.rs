@@ -32,6 +32,31 @@ impl<S: Source> AdaptiveHeap<S> {
             prev_end = end;
         }
 
+        // Invariant 4 of `lease`: pooled spans are sorted, disjoint, apart
+        // (coalesced), and no core's span overlaps one.
+        let mut prev_end = None;
+        for (start, end) in self.provider.pool.iter() {
+            ensure(end > start, "pool entries non-empty", start, end)?;
+            ensure(
+                prev_end.is_none_or(|p| start > p),
+                "pool sorted, disjoint and coalesced",
+                start,
+                prev_end.unwrap_or(0),
+            )?;
+            prev_end = Some(end);
+            let overlap = self
+                .provider
+                .map
+                .iter()
+                .find(|&(s, e, _)| s < end && start < e);
+            ensure(
+                overlap.is_none(),
+                "pooled span held by a core",
+                start,
+                overlap.map_or(0, |o| o.0),
+            )?;
+        }
+
         // Invariant 2: `sole` is the one slot with live blocks, if just one.
         let live: usize = self.blocks.iter().filter(|&&n| n != 0).count();
         let expected = if live == 1 {

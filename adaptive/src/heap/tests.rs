@@ -323,3 +323,46 @@ fn the_span_map_overflow_falls_back_to_the_cores() {
     free(&mut h, q, 64, 2);
     assert_eq!(h.stats().bytes_live, 0);
 }
+
+/// Fills a heap with 1 KiB blocks, switching strategy at pseudo-random
+/// points; returns how many fit.
+fn fill_switching(h: &mut AdaptiveHeap<polyalloc_core::source::RegionSource>) -> usize {
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut n = 0;
+    loop {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        if rng % 8 == 0 {
+            h.force(Strategy::ALL[(rng >> 8) as usize % 3]);
+        }
+        if h.allocate(layout(1024)).is_none() {
+            return n;
+        }
+        n += 1;
+    }
+}
+
+#[test]
+fn memory_a_strategy_left_goes_to_the_next_over_a_region() {
+    use polyalloc_core::source::RegionSource;
+    const LEN: usize = 512 * 1024;
+    let mut buf = std::vec![0u64; LEN / 8];
+    // SAFETY: the buffer outlives the heap.
+    let src = unsafe { RegionSource::new(buf.as_mut_ptr().cast(), LEN) };
+    let mut h = AdaptiveHeap::with_source(src);
+    let first = fill_switching(&mut h);
+    assert!(h.provider.pool.bytes() == 0);
+    // Every core forgets its blocks; the ones not serving give their spans
+    // to the pool.
+    h.reset();
+    h.force(Strategy::Bump);
+    h.check().unwrap();
+    let pooled = h.provider.pool.bytes();
+    assert_eq!(h.stats().bytes_reserved, pooled, "an idle core kept memory");
+    assert!(pooled > LEN * 3 / 4);
+    let again = fill_switching(&mut h);
+    assert_eq!(again, first, "memory stranded with a strategy");
+    drop(h);
+    drop(buf);
+}

@@ -167,6 +167,24 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         self.end.saturating_sub(self.top)
     }
 
+    /// Forgets every block, as [`reset`](Heap::reset) does, and gives every
+    /// chunk back to a source that takes memory back; returns the bytes
+    /// released. The heap stays usable and starts afresh: an empty chunk
+    /// list, and chunks sized from the first size again.
+    ///
+    /// Safe on a `&mut` heap for the reason `reset` is: using a block after
+    /// this is the caller's `unsafe` mistake.
+    pub fn reset_and_release(&mut self) -> usize {
+        let before = self.stats.bytes_reserved();
+        self.reset();
+        if !self.current.is_null() {
+            self.retire_current();
+        }
+        self.release_spares();
+        self.next_chunk = FIRST_CHUNK;
+        before - self.stats.bytes_reserved()
+    }
+
     /// Marks the current position.
     #[must_use]
     pub fn checkpoint(&self) -> Checkpoint {

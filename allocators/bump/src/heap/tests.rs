@@ -369,3 +369,19 @@ fn the_default_heap_counts_only_reserved_bytes() {
     h.reset();
     h.check().unwrap();
 }
+
+#[test]
+fn reset_and_release_gives_every_chunk_back() {
+    let mut h = mmap_heap();
+    for _ in 0..3 {
+        h.allocate(layout(200 * 1024, 8)).unwrap();
+    }
+    assert!(h.stats().bytes_reserved >= 600 * 1024);
+    let released = h.reset_and_release();
+    assert!(released >= 600 * 1024);
+    assert_eq!(h.stats().bytes_reserved, 0);
+    h.check().unwrap();
+    // Still usable.
+    h.allocate(layout(64, 8)).unwrap();
+    h.check().unwrap();
+}
