@@ -58,8 +58,6 @@ use crate::usage::{Usage, bucket, near_power_of_two};
 
 #[cfg(debug_assertions)]
 mod check;
-#[cfg(test)]
-mod tests;
 
 /// The init heap's slot.
 const INIT: u8 = 0;
@@ -860,3 +858,7 @@ impl<S: Source> core::fmt::Debug for AdaptiveHeap<S> {
             .finish_non_exhaustive()
     }
 }
+
+// Last, so the tests see the macros above.
+#[cfg(test)]
+mod tests;

@@ -349,7 +349,10 @@ mod tests {
     use super::*;
 
     fn span(start: usize, len: usize) -> Span {
-        Span::new(NonNull::new(start as *mut u8).unwrap(), len)
+        Span::new(
+            NonNull::new(ptr::without_provenance_mut(start)).unwrap(),
+            len,
+        )
     }
 
     #[test]

@@ -49,6 +49,7 @@ fn churn(h: &mut Test, size: usize, pairs: usize) -> Vec<(NonNull<u8>, u8)> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn starts_on_bump_and_orderly_frees_stay_there() {
     let mut h = heap();
     assert_eq!(h.decision(), Decision::START);
@@ -62,6 +63,7 @@ fn starts_on_bump_and_orderly_frees_stay_there() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn waste_past_the_thresholds_switches_mid_invocation_and_loses_nothing() {
     let mut h = heap();
     let floor = h.policy().min_waste;
@@ -92,6 +94,7 @@ fn waste_past_the_thresholds_switches_mid_invocation_and_loses_nothing() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn large_powers_of_two_go_to_buddy() {
     let mut h = heap();
     let size = 64 * 1024;
@@ -104,6 +107,7 @@ fn large_powers_of_two_go_to_buddy() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn live_bytes_raise_the_bar() {
     // A function that keeps most of what it allocates wastes little
     // relative to what it uses: it stays on bump longer.
@@ -126,6 +130,7 @@ fn live_bytes_raise_the_bar() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn a_review_corrects_the_choice_when_sizes_change() {
     let mut h = heap();
     h.set_policy(Policy {
@@ -164,6 +169,7 @@ fn a_pure_function_that_turns_orderly_goes_back_to_bump() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn a_pure_functions_peak_memory_stays_flat_over_10_000_invocations() {
     let mut h = heap();
     let mut rng = 0x2545_f491_4f6c_dd1du64;
@@ -230,6 +236,7 @@ fn init_phase_blocks_survive_a_pure_invocations_end() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn a_record_carries_the_decision_to_the_next_instance() {
     let mut first = heap();
     let kept = churn(&mut first, 1024, 400);
@@ -358,11 +365,16 @@ fn memory_a_strategy_left_goes_to_the_next_over_a_region() {
     h.reset();
     h.force(Strategy::Bump);
     h.check().unwrap();
-    let pooled = h.provider.pool.bytes();
-    assert_eq!(h.stats().bytes_reserved, pooled, "an idle core kept memory");
-    assert!(pooled > LEN * 3 / 4);
+    let idle =
+        [INIT, FREELIST, BUDDY].map(|slot| with_core_ref!(h, slot, |c| c.stats().bytes_reserved));
+    assert_eq!(idle, [0; 3], "an idle core kept memory");
+    let held = h.bump.stats().bytes_reserved + h.provider.pool.bytes();
+    assert!(held > LEN * 3 / 4, "{held} bytes held of {LEN}");
     let again = fill_switching(&mut h);
-    assert_eq!(again, first, "memory stranded with a strategy");
+    assert!(
+        again >= first,
+        "memory stranded with a strategy: {first} blocks, then {again}"
+    );
     drop(h);
     drop(buf);
 }
