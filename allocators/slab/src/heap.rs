@@ -39,9 +39,10 @@
 //!    the number handed out: `used + free slots + (cap - n) == cap`.
 //! 3. **Lists.** A slab with `0 < used < cap` is on its class's available
 //!    list; one with `used == cap` on the full list; an empty slab is in
-//!    the pool, or on its class's list as that list's only slab (a class
-//!    that frees and allocates one block over and over keeps its slab
-//!    instead of passing it through the pool). `prev` links mirror `next`
+//!    the pool, or on its class's list, which then holds no other empty
+//!    slab (a slab that empties while it is its class's only available slab
+//!    stays, so a class that frees and allocates one block over and over
+//!    does not pass its slab through the pool). `prev` links mirror `next`
 //!    links; list heads have a null `prev`.
 //! 4. **Pool.** Every pooled slab is empty; `pool_bytes` is their total
 //!    span length. With a source that takes memory back it is at most
@@ -710,15 +711,19 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// its bound if need be (the caller releases or merges them next).
     fn pool_class_empties(&mut self) {
         for c in 0..CLASSES {
-            let s = self.avail[c];
-            // SAFETY: a class list's slabs are live; an empty one on it is
-            // its only slab (invariant 3), so taking it empties the list.
-            unsafe {
-                if !s.is_null() && (*s).used == 0 {
-                    Self::unlink(&mut self.avail[c], s);
-                    Self::push(&mut self.pool, s);
-                    (*s).class = POOLED;
-                    self.pool_bytes += (*s).span_len;
+            let mut s = self.avail[c];
+            while !s.is_null() {
+                // SAFETY: a class list's slabs are live; an empty one holds
+                // no handed-out slot.
+                unsafe {
+                    let next = (*s).next;
+                    if (*s).used == 0 {
+                        Self::unlink(&mut self.avail[c], s);
+                        Self::push(&mut self.pool, s);
+                        (*s).class = POOLED;
+                        self.pool_bytes += (*s).span_len;
+                    }
+                    s = next;
                 }
             }
         }
