@@ -55,8 +55,12 @@
 //!    of [`SLAB`], sorted by address, none adjacent to the next (adjacent
 //!    runs are merged). Slabs and large spans are cut from their fronts.
 //! 7. **Accounting.** `stats.bytes_reserved` is the sum of the span
-//!    lengths of every slab, large span and run, plus `stranded` (bytes a
-//!    source handed out that no slab or run can use).
+//!    lengths of every slab, large span, run and cached span, plus
+//!    `stranded` (bytes a source handed out that no slab or run can use).
+//! 8. **Cache.** With a source that takes memory back, the spans of freed
+//!    large blocks are kept whole on the `cached` list, at most [`RETAIN`]
+//!    bytes of them (`cached_bytes`), for large requests that fit them
+//!    without wasting more than half; beyond that they go back at once.
 
 use core::alloc::Layout;
 use core::fmt;
@@ -167,6 +171,10 @@ pub struct SlabHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     runs: *mut Run,
     /// Bytes reserved that nothing can use (invariant 7).
     stranded: usize,
+    /// Spans of freed large blocks kept whole (invariant 8), newest first.
+    cached: *mut Run,
+    /// Their total length.
+    cached_bytes: usize,
     stats: R,
     source: S,
 }
@@ -193,6 +201,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             large: ptr::null_mut(),
             runs: ptr::null_mut(),
             stranded: 0,
+            cached: ptr::null_mut(),
+            cached_bytes: 0,
             stats: R::NEW,
             source,
         }
@@ -587,8 +597,12 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             return None;
         }
         let (h, span, span_len) = if self.source.can_release() {
-            let (span, h) = self.acquire_aligned(need, align.max(HEADER))?;
-            (h, span.ptr().as_ptr(), span.len())
+            if let Some(found) = self.take_cached(need, align.max(HEADER)) {
+                found
+            } else {
+                let (span, h) = self.acquire_aligned(need, align.max(HEADER))?;
+                (h, span.ptr().as_ptr(), span.len())
+            }
         } else {
             let len = align_up(need, SLAB)?;
             let h = self.large_from_runs(len, align).or_else(|| {
@@ -612,6 +626,51 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             }
             self.large = l;
             Some(NonNull::new_unchecked(h.add(offset)))
+        }
+    }
+
+    /// A cached span holding `need` bytes at a multiple of `align`, at most
+    /// twice as long as `need`: taken off the cache, as `(start, span,
+    /// span length)`.
+    fn take_cached(&mut self, need: usize, align: usize) -> Option<(*mut u8, *mut u8, usize)> {
+        let mut link: *mut *mut Run = &raw mut self.cached;
+        // SAFETY: `link` points at the head or at a live cached span's
+        // `next`; every span on the list is live (invariant 8).
+        unsafe {
+            while !(*link).is_null() {
+                let r = *link;
+                let len = (*r).len;
+                let start = align_up(r.addr(), align)?;
+                let end = r.addr() + len;
+                if start.checked_add(need).is_some_and(|e| e <= end) && len / 2 <= need {
+                    *link = (*r).next;
+                    self.cached_bytes -= len;
+                    let span = r.cast::<u8>();
+                    return Some((span.add(start - r.addr()), span, len));
+                }
+                link = &raw mut (*r).next;
+            }
+        }
+        None
+    }
+
+    /// Gives every cached span back to the source.
+    fn release_cached(&mut self) {
+        while !self.cached.is_null() {
+            let r = self.cached;
+            // SAFETY: a cached span is live, unused, and exactly as the
+            // source handed it out; it is not used again once released.
+            unsafe {
+                self.cached = (*r).next;
+                let len = (*r).len;
+                self.cached_bytes -= len;
+                let whole = Span::new(NonNull::new_unchecked(r.cast()), len);
+                if self.source.release(whole) {
+                    self.stats.record_release(len);
+                } else {
+                    self.stranded += len;
+                }
+            }
         }
     }
 
@@ -666,6 +725,18 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// [`SLAB`] (otherwise), unused and on no list.
     unsafe fn give_back(&mut self, span: *mut u8, len: usize) {
         if self.source.can_release() {
+            if self.cached_bytes + len <= RETAIN {
+                let r = span.cast::<Run>();
+                // SAFETY: the span is ours, unused, and at least a header
+                // long (it held one).
+                unsafe {
+                    (*r).next = self.cached;
+                    (*r).len = len;
+                }
+                self.cached = r;
+                self.cached_bytes += len;
+                return;
+            }
             // SAFETY: forwarded from the caller.
             let whole = unsafe { Span::new(NonNull::new_unchecked(span), len) };
             // SAFETY: as above.
@@ -704,6 +775,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         self.pool_class_empties();
         let before = self.stats.bytes_reserved();
         self.release_pool();
+        self.release_cached();
         before - self.stats.bytes_reserved()
     }
 
@@ -935,6 +1007,7 @@ impl<S: Source, R: Recorder> Drop for SlabHeap<S, R> {
         if self.source.can_release() {
             self.clear();
             self.release_pool();
+            self.release_cached();
         }
     }
 }

@@ -87,6 +87,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         // A large span may be as short as a header and a byte.
         total += self.check_large(reserved / HEADER + 1)?;
         total += self.check_runs(limit)?;
+        total += self.check_cached(reserved / HEADER + 1)?;
         ensure(
             total == reserved,
             "7: bytes_reserved is the sum of the slabs, large spans, runs and stranded bytes",
@@ -240,6 +241,33 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             prev = l;
             l = next;
         }
+        Ok(bytes)
+    }
+
+    /// Invariant 8; returns the bytes in cached spans.
+    fn check_cached(&self, limit: usize) -> Result<usize, CheckError> {
+        let mut r = self.cached;
+        let (mut n, mut bytes) = (0usize, 0usize);
+        while !r.is_null() {
+            n += 1;
+            ensure(n <= limit, "8: the cache is acyclic", r.addr(), n)?;
+            // SAFETY: every cached span is live.
+            let (next, len): (*mut Run, usize) = unsafe { ((*r).next, (*r).len) };
+            bytes += len;
+            r = next;
+        }
+        ensure(
+            bytes == self.cached_bytes && (self.cached.is_null() || self.source.can_release()),
+            "8: cached_bytes is the cached spans' length, only with a source that takes memory back",
+            bytes,
+            self.cached_bytes,
+        )?;
+        ensure(
+            bytes <= RETAIN,
+            "8: at most RETAIN bytes are cached",
+            bytes,
+            RETAIN,
+        )?;
         Ok(bytes)
     }
 

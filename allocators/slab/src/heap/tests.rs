@@ -338,11 +338,20 @@ fn mmap_slabs_are_pooled_up_to_the_bound_and_trimmed() {
     assert!(released > 0);
     assert_eq!(heap.stats().bytes_reserved, 0);
     heap.check().unwrap();
-    // Large blocks go straight back.
+    // Large blocks' spans are cached for the next large block, then
+    // trimmed.
     let p = heap.allocate(l(1 << 20, 4096)).unwrap();
     assert_eq!(p.as_ptr().addr() % 4096, 0);
     // SAFETY: `p` is live with this layout.
     unsafe { heap.deallocate(p, l(1 << 20, 4096)) };
+    let reserved = heap.stats().bytes_reserved;
+    assert!(reserved > 1 << 20);
+    let q = heap.allocate(l(900_000, 8)).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    heap.check().unwrap();
+    // SAFETY: `q` is live with this layout.
+    unsafe { heap.deallocate(q, l(900_000, 8)) };
+    heap.trim();
     assert_eq!(heap.stats().bytes_reserved, 0);
     heap.check().unwrap();
 }
