@@ -60,7 +60,7 @@ const fn class_above_128(size: usize) -> usize {
 /// built from this).
 const fn class_by_formula(size: usize) -> usize {
     if size <= 128 {
-        (size + 15) / 16 - 1
+        size.div_ceil(16) - 1
     } else {
         class_above_128(size)
     }

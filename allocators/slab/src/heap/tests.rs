@@ -8,8 +8,8 @@ use core::alloc::Layout;
 use std::vec;
 use std::vec::Vec;
 
+use polyalloc_core::Heap;
 use polyalloc_core::source::{MmapSource, RegionSource};
-use polyalloc_core::{Counting, Heap};
 
 use super::*;
 use crate::class::{MAX_ALIGN, MAX_SMALL, class_of_size, class_size};
