@@ -19,6 +19,7 @@
 
 pub mod buddy;
 pub mod general;
+pub mod slab;
 pub mod strategy;
 
 use core::alloc::{GlobalAlloc, Layout};

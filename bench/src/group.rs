@@ -1,7 +1,7 @@
 //! The three comparisons one run makes: each group has its contestants, its
 //! workloads, its A/A baseline and the peers every row is divided by.
 
-use crate::contestants::{self, Contestant, Visitor, buddy, general};
+use crate::contestants::{self, Contestant, Visitor, buddy, general, slab};
 use crate::workloads::Workload;
 
 /// A set of contestants compared on a set of workloads.
@@ -15,11 +15,14 @@ pub enum Group {
     /// polyalloc's buddy allocator against buddy_system_allocator, talc and
     /// the system allocator.
     Buddy,
+    /// polyalloc's slab allocator against mimalloc, talc and the system
+    /// allocator.
+    Slab,
 }
 
 impl Group {
     /// Every group, in report order.
-    pub const ALL: [Self; 3] = [Self::Bump, Self::General, Self::Buddy];
+    pub const ALL: [Self; 4] = [Self::Bump, Self::General, Self::Buddy, Self::Slab];
 
     /// Short name, for command lines.
     #[must_use]
@@ -28,6 +31,7 @@ impl Group {
             Self::Bump => "bump",
             Self::General => "general",
             Self::Buddy => "buddy",
+            Self::Slab => "slab",
         }
     }
 
@@ -38,6 +42,7 @@ impl Group {
             Self::Bump => "Bump allocators",
             Self::General => "General-purpose allocators",
             Self::Buddy => "Power-of-two allocators",
+            Self::Slab => "Small-object (size-class) allocators",
         }
     }
 
@@ -52,6 +57,7 @@ impl Group {
             Self::Bump => contestants::for_each(v),
             Self::General => general::for_each(v),
             Self::Buddy => buddy::for_each(v),
+            Self::Slab => slab::for_each(v),
         }
     }
 
@@ -69,6 +75,7 @@ impl Group {
             Self::Bump => {}
             Self::General => general::for_each_peak(v),
             Self::Buddy => buddy::for_each_peak(v),
+            Self::Slab => slab::for_each_peak(v),
         }
     }
 
@@ -79,6 +86,7 @@ impl Group {
             Self::Bump => v.visit::<contestants::AaBaseline>(),
             Self::General => v.visit::<general::AaBaseline>(),
             Self::Buddy => v.visit::<buddy::AaBaseline>(),
+            Self::Slab => v.visit::<slab::AaBaseline>(),
         }
     }
 
@@ -89,6 +97,7 @@ impl Group {
             Self::Bump => contestants::AaBaseline::KEY,
             Self::General => general::AaBaseline::KEY,
             Self::Buddy => buddy::AaBaseline::KEY,
+            Self::Slab => slab::AaBaseline::KEY,
         }
     }
 
@@ -99,6 +108,7 @@ impl Group {
             Self::Bump => "bumpalo-aa",
             Self::General => "talc-aa",
             Self::Buddy => "buddy-system-aa",
+            Self::Slab => "mimalloc-aa",
         }
     }
 
@@ -109,6 +119,7 @@ impl Group {
             Self::Bump => "bumpalo, again (A/A)",
             Self::General => "talc, again (A/A)",
             Self::Buddy => "buddy_system_allocator, again (A/A)",
+            Self::Slab => "mimalloc, again (A/A)",
         }
     }
 
@@ -119,6 +130,7 @@ impl Group {
             Self::Bump => &contestants::RATIO_BASES,
             Self::General => &general::RATIO_BASES,
             Self::Buddy => &buddy::RATIO_BASES,
+            Self::Slab => &slab::RATIO_BASES,
         }
     }
 

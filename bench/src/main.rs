@@ -108,7 +108,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             other => {
                 if let Some(g) = Group::ALL.into_iter().find(|g| g.key() == other) {
                     out.workloads.extend(g.workloads());
-                    out.matrix |= g == Group::Buddy;
+                    out.matrix |= matches!(g, Group::Buddy | Group::Slab);
                 } else if other == "matrix" {
                     out.matrix = true;
                 } else if let Some(w) = Workload::from_key(other) {

@@ -7,6 +7,7 @@ use polyalloc_bench::contestants::buddy::{BuddySystem, CoreBuddy, GlobalBuddy, M
 use polyalloc_bench::contestants::general::{
     CoreFreeList, Dlmalloc, GlobalFreeList, Talc as TalcRow,
 };
+use polyalloc_bench::contestants::slab::{CoreSlab, GlobalSlab, Mimalloc};
 use polyalloc_bench::contestants::{Bumpalo, Contestant, CoreBump, GlobalBump};
 use polyalloc_bench::matrix::{MULTIPLY_ADDS, N, ROW};
 use polyalloc_bench::{Group, Workload};
@@ -240,7 +241,7 @@ fn target_cell(r: Option<Ratio>, target: f64, noise: f64) -> String {
 fn workload_table(o: &Outcome, peaks: Option<&Peaks>, markdown: bool) -> String {
     let group = o.workload.group();
     let general = group.has_peaks();
-    let overhead = group == Group::Buddy;
+    let overhead = matches!(group, Group::Buddy | Group::Slab);
     let mut header = vec!["contestant".to_owned(), format!("ns/{}", o.workload.op())];
     header.extend(
         group
@@ -632,6 +633,92 @@ fn buddy_section(out: &mut String, outcomes: &[Outcome], peaks: &[Peaks], markdo
     *out += &buddy_targets_table(outcomes, peaks, markdown);
 }
 
+/// The small-object group's bar, workload by workload: within 1.2x of
+/// mimalloc, ahead of talc and the system allocator (the core, and the
+/// `GlobalAlloc` path's ratio to mimalloc); reserved / requested for the
+/// core and mimalloc; the A/A error bar.
+fn slab_targets_table(outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) -> String {
+    let (core, global, mi) = (CoreSlab::KEY, GlobalSlab::KEY, Mimalloc::KEY);
+    let (talc, system) = (TalcRow::KEY, polyalloc_bench::contestants::SystemAlloc::KEY);
+    let mut t = Table::new(&[
+        "workload",
+        "SlabHeap / mimalloc (target ≤ 1.2)",
+        "SlabAlloc / mimalloc (target ≤ 1.2)",
+        "SlabHeap / talc (target ≤ 1.0)",
+        "SlabHeap / System (target ≤ 1.0)",
+        "reserved / requested: SlabHeap vs mimalloc",
+        "A/A: mimalloc / itself",
+    ]);
+    for o in outcomes
+        .iter()
+        .filter(|o| o.workload.group() == Group::Slab)
+    {
+        let g = o.workload.group();
+        let noise = o.noise();
+        let memory = peaks
+            .iter()
+            .find(|p| p.workload == o.workload)
+            .and_then(|p| {
+                Some(format!(
+                    "{:.2} vs {:.2}",
+                    p.overhead(core)?,
+                    p.overhead(mi)?
+                ))
+            })
+            .unwrap_or_default();
+        t.row(vec![
+            o.workload.key().to_owned(),
+            target_cell(o.ratio(core, mi), 1.2, noise),
+            target_cell(o.ratio(global, mi), 1.2, noise),
+            target_cell(o.ratio(core, talc), 1.0, noise),
+            target_cell(o.ratio(core, system), 1.0, noise),
+            memory,
+            o.ratio(g.aa_key(), g.aa_base())
+                .map_or_else(String::new, |r| r.show()),
+        ]);
+    }
+    t.render(markdown)
+}
+
+/// The small-object group's section.
+fn slab_section(out: &mut String, outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) {
+    heading(out, Group::Slab.title(), markdown);
+    para(
+        out,
+        "SlabHeap is polyalloc's slab core called directly (over a counting mmap source); \
+         SlabAlloc is the same core behind its lock, called through GlobalAlloc (an instance, \
+         not this process's allocator). mimalloc is libmimalloc-sys's mimalloc with a heap of \
+         its own (mi_heap_new; mi_heap_malloc, mi_free, mi_heap_realloc_aligned), linked into \
+         this process beside glibc. talc and System are the general group's rows. Every \
+         contestant frees each block. The A/A row is mimalloc measured a second time: its \
+         distance from 1.00 is this group's error bar.",
+        markdown,
+    );
+    para(
+        out,
+        "Peak reserved: as in the general-purpose group (one untimed round on a fresh \
+         allocator, in a child process); mimalloc's is its own peak committed memory \
+         (mi_process_info), which counts only what mimalloc committed in that process.",
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    peak_failures(out, peaks, Group::Slab, markdown);
+    workload_tables(out, outcomes, peaks, Group::Slab, markdown);
+    para(
+        out,
+        "The bar (issue 5: within 1.2x of mimalloc single-threaded on small objects, ahead of \
+         talc and the system allocator): median ratio [interquartile range]; \"within noise\" \
+         means above the target by less than the A/A row's spread.",
+        markdown,
+    );
+    if !markdown {
+        *out += "\n";
+    }
+    *out += &slab_targets_table(outcomes, peaks, markdown);
+}
+
 /// The `matrix` measurement's section.
 fn matrix_section(out: &mut String, m: &MatrixOutcome, markdown: bool) {
     heading(out, "Placement: a naive matrix multiply", markdown);
@@ -742,6 +829,12 @@ pub fn render(
             out += "\n";
         }
         buddy_section(&mut out, outcomes, peaks, markdown);
+    }
+    if has(Group::Slab) {
+        if has(Group::Bump) || has(Group::General) || has(Group::Buddy) {
+            out += "\n";
+        }
+        slab_section(&mut out, outcomes, peaks, markdown);
     }
     if let Some(m) = matrix {
         if !outcomes.is_empty() {

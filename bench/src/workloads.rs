@@ -19,6 +19,7 @@
 
 pub mod buddy;
 pub mod general;
+pub mod slab;
 
 use core::alloc::Layout;
 use core::hint::black_box;
@@ -76,12 +77,20 @@ pub enum Workload {
     RandomSizes,
     /// Blocks grown by reallocation, by doubling and by a quarter.
     ReallocGrowth,
+    /// Small blocks (8-256 B, uniform sizes), freed and replaced at random.
+    SmallUniform,
+    /// Small blocks (8-256 B, log-uniform: mostly the smallest), freed and
+    /// replaced at random.
+    SmallSkewed,
+    /// Mostly small blocks, one in twenty above 16 KiB, freed and replaced
+    /// at random.
+    MixedLarge,
 }
 
 impl Workload {
     /// Every workload, in table order: the bump group's, then the general
     /// group's, then the power-of-two group's.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 15] = [
         Self::Arena,
         Self::Lifo,
         Self::VecPush,
@@ -94,6 +103,9 @@ impl Workload {
         Self::Pow2,
         Self::RandomSizes,
         Self::ReallocGrowth,
+        Self::SmallUniform,
+        Self::SmallSkewed,
+        Self::MixedLarge,
     ];
 
     /// The group whose contestants run this workload.
@@ -107,6 +119,7 @@ impl Workload {
                 Group::General
             }
             Self::Pow2 | Self::RandomSizes | Self::ReallocGrowth => Group::Buddy,
+            Self::SmallUniform | Self::SmallSkewed | Self::MixedLarge => Group::Slab,
         }
     }
 
@@ -126,6 +139,9 @@ impl Workload {
             Self::Pow2 => "pow2",
             Self::RandomSizes => "random-sizes",
             Self::ReallocGrowth => "realloc-growth",
+            Self::SmallUniform => "small-uniform",
+            Self::SmallSkewed => "small-skewed",
+            Self::MixedLarge => "mixed-large",
         }
     }
 
@@ -191,6 +207,18 @@ impl Workload {
                  each (log-uniform): 16 doubling (Vec-style), 16 by a quarter each step; both \
                  ends written after every grow; then all freed"
             }
+            Self::SmallUniform => {
+                "2,000 live blocks of 8..=256 B (uniform), then 40,000 times: free a random one, \
+                 allocate a new one; both ends of every block written; then all freed"
+            }
+            Self::SmallSkewed => {
+                "as small-uniform with log-uniform sizes in 8..=256 B (as many of 8-15 B as of \
+                 128-255 B)"
+            }
+            Self::MixedLarge => {
+                "500 live blocks, 10,000 replaced at random: 19 in 20 of 8..=256 B (log-uniform), \
+                 1 in 20 of 16 KiB + 1 ..= 128 KiB (above a slab allocator's largest class)"
+            }
         }
     }
 
@@ -206,6 +234,7 @@ impl Workload {
             Self::SmallChurn | Self::MixedChurn | Self::Fragmentation => "allocation",
             Self::VecGrowth => "push",
             Self::Pow2 | Self::RandomSizes => "allocation",
+            Self::SmallUniform | Self::SmallSkewed | Self::MixedLarge => "allocation",
             Self::ReallocGrowth => "alloc or grow",
         }
     }
@@ -226,6 +255,9 @@ impl Workload {
             Self::Pow2 => buddy::pow2(c, &mut input.buddy),
             Self::RandomSizes => buddy::random_sizes(c, &mut input.buddy),
             Self::ReallocGrowth => buddy::realloc_growth(c, &mut input.buddy),
+            Self::SmallUniform => slab::small_uniform(c, &mut input.slab),
+            Self::SmallSkewed => slab::small_skewed(c, &mut input.slab),
+            Self::MixedLarge => slab::mixed_large(c, &mut input.slab),
         }
     }
 }
@@ -240,6 +272,7 @@ pub struct Input {
     text: [u8; 16],
     general: general::Sequences,
     buddy: buddy::Sequences,
+    slab: slab::Sequences,
 }
 
 impl Input {
@@ -262,6 +295,7 @@ impl Input {
             text: *b"polyalloc bench!",
             general: general::Sequences::new(),
             buddy: buddy::Sequences::new(),
+            slab: slab::Sequences::new(),
         }
     }
 

@@ -11,6 +11,7 @@ use polyalloc_bump::BumpHeap;
 use polyalloc_core::source::RegionSource;
 use polyalloc_core::{CheckError, Counting, DefaultSource, Heap, Source, Stats};
 use polyalloc_freelist::FreeListHeap;
+use polyalloc_slab::SlabHeap;
 
 use crate::Candidate;
 
@@ -130,6 +131,49 @@ impl Candidate for CountingBuddy {
         BuddyHeap::counting(DefaultSource::new())
     }
 }
+
+/// The slab strategy (`polyalloc-slab`) as users get it by default.
+#[derive(Debug)]
+pub struct Slab;
+
+/// The slab heap's small region: slabs are 64 KiB at 64 KiB alignment, and
+/// the suite's regions are only page-aligned, so the first slab may cost up
+/// to 60 KiB of padding; the mixed-size tests then want a slab per class.
+const SLAB_SMALL_REGION: usize = 1024 * 1024;
+
+impl Candidate for Slab {
+    const NAME: &'static str = "slab";
+    const FREES_REUSE_MEMORY: bool = true;
+    const SMALL_REGION: usize = SLAB_SMALL_REGION;
+    type RegionHeap = SlabHeap<RegionSource>;
+    type DefaultHeap = SlabHeap;
+
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        SlabHeap::with_source(source)
+    }
+
+    fn over_default() -> Self::DefaultHeap {
+        SlabHeap::new()
+    }
+}
+
+/// The slab strategy keeping every counter.
+#[derive(Debug)]
+pub struct CountingSlab;
+
+impl Candidate for CountingSlab {
+    const NAME: &'static str = "slab (counting)";
+    const FREES_REUSE_MEMORY: bool = true;
+    const SMALL_REGION: usize = SLAB_SMALL_REGION;
+    type RegionHeap = SlabHeap<RegionSource, Counting>;
+    type DefaultHeap = SlabHeap<DefaultSource, Counting>;
+
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        SlabHeap::counting(source)
+    }
+
+    fn over_default() -> Self::DefaultHeap {
+        SlabHeap::counting(DefaultSource::new())
 
 /// The adaptive meta-allocator (`polyalloc-adaptive`) as users get it: it
 /// starts on bump and switches when the suite's frees make bump waste too

@@ -26,3 +26,10 @@ pub use polyalloc_buddy as buddy;
 /// The thread-safe buddy allocator on the platform's default source.
 #[cfg(feature = "buddy")]
 pub use polyalloc_buddy::BuddyAlloc;
+
+/// The slab strategy: [`polyalloc_slab`].
+#[cfg(feature = "slab")]
+pub use polyalloc_slab as slab;
+/// The thread-safe slab allocator on the platform's default source.
+#[cfg(feature = "slab")]
+pub use polyalloc_slab::SlabAlloc;

@@ -157,6 +157,7 @@ pub fn for_each_matrix<V: Visitor>(v: &mut V) {
     v.visit::<BuddySystem>();
     v.visit::<Talc>();
     v.visit::<CoreFreeList>();
+    v.visit::<super::slab::CoreSlab>();
     v.visit::<SystemAlloc>();
 }
 

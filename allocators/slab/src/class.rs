@@ -1,0 +1,172 @@
+//! The size classes: which class serves a layout, and how a slab of each
+//! class is laid out.
+//!
+//! Classes go up in 16-byte steps to 128 bytes, then in four steps per power
+//! of two (160, 192, 224, 256, 320, ...) up to [`MAX_SMALL`]. A request is
+//! rounded up to the next class, so the bytes a block wastes are less than
+//! the step below its class: at most 1/4 of the class size (15 of 16 bytes
+//! for the 16-byte class, whose step is the smallest alignment).
+//!
+//! Slots of a class are `stride` bytes apart: the class size, except that a
+//! class whose size is a multiple of 1 KiB gets one more cache line, so that
+//! the slots of one slab do not fall at power-of-two strides, where they
+//! would all share a few cache sets (see `docs/slab.md`). A slab's first slot
+//! starts [`HEADER`] bytes in plus its colour (a multiple of [`LINE`]), so
+//! every slot is aligned to `min(lowest set bit of the stride, 64)`: the
+//! class's alignment. A layout whose alignment its class lacks takes the
+//! next class that has it; one aligned to more than [`MAX_ALIGN`] takes the
+//! large-object path.
+
+/// The size and alignment of a slab: the unit the source hands out for
+/// small blocks (one wasm page). A block's slab header is at its address
+/// rounded down to a multiple of this.
+pub const SLAB: usize = 64 * 1024;
+/// The slab header's room at the start of every slab: one cache line.
+pub(crate) const HEADER: usize = 64;
+/// A cache line: the unit of colouring.
+pub(crate) const LINE: usize = 64;
+/// The largest alignment a slot gives: a cache line (colours move first
+/// slots by whole lines). Larger alignments take the large-object path.
+pub const MAX_ALIGN: usize = LINE;
+/// The number of size classes.
+pub const CLASSES: usize = 36;
+/// The largest size served from slabs; larger requests take a span each.
+pub const MAX_SMALL: usize = class_size(CLASSES - 1);
+/// Sizes up to this are looked up in a table indexed by `(size + 15) / 16`.
+const TABLE_MAX: usize = 1024;
+
+/// The size of class `c` (`c < CLASSES`): `16 (c + 1)` for the first eight,
+/// then `(5 + m) 2^(k - 2)` for class `8 + 4 (k - 7) + m`.
+#[must_use]
+pub const fn class_size(c: usize) -> usize {
+    if c < 8 {
+        (c + 1) * 16
+    } else {
+        let j = c - 8;
+        (5 + j % 4) << (7 + j / 4 - 2)
+    }
+}
+
+/// The class of a size above 128 bytes and at most [`MAX_SMALL`], computed:
+/// the power of two below `size - 1` picks the group of four, the two bits
+/// after the leading one the class in it.
+#[inline(always)]
+const fn class_above_128(size: usize) -> usize {
+    let k = (usize::BITS - 1 - (size - 1).leading_zeros()) as usize;
+    8 + (k - 7) * 4 + (((size - 1) >> (k - 2)) & 3)
+}
+
+/// The class of a size from 1 to [`MAX_SMALL`], by formula (the table is
+/// built from this).
+const fn class_by_formula(size: usize) -> usize {
+    if size <= 128 {
+        size.div_ceil(16) - 1
+    } else {
+        class_above_128(size)
+    }
+}
+
+/// The class of every size up to [`TABLE_MAX`], indexed by `(size + 15) /
+/// 16` (index 0, size 0, reads class 0).
+static SMALL_TABLE: [u8; TABLE_MAX / 16 + 1] = {
+    let mut t = [0u8; TABLE_MAX / 16 + 1];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = class_by_formula(i * 16) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// How a slab of one class is laid out.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClassInfo {
+    /// Bytes between consecutive slots.
+    pub(crate) stride: u32,
+    /// Slots per slab.
+    pub(crate) cap: u32,
+    /// The number of distinct colours: first-slot offsets `HEADER + i *
+    /// LINE` for `i < colours` that leave room for `cap` slots.
+    pub(crate) colours: u32,
+    /// The alignment every slot of the class has.
+    pub(crate) align: u32,
+}
+
+/// The stride of a class of `size` bytes: see the module docs.
+const fn stride_of(size: usize) -> usize {
+    if size % 1024 == 0 { size + LINE } else { size }
+}
+
+/// Per-class layouts, computed once at compile time.
+pub(crate) static INFO: [ClassInfo; CLASSES] = {
+    let mut t = [ClassInfo {
+        stride: 0,
+        cap: 0,
+        colours: 0,
+        align: 0,
+    }; CLASSES];
+    let mut c = 0;
+    while c < CLASSES {
+        let stride = stride_of(class_size(c));
+        let room = SLAB - HEADER;
+        let cap = room / stride;
+        let slack = room - cap * stride;
+        let low = 1 << stride.trailing_zeros();
+        t[c] = ClassInfo {
+            stride: stride as u32,
+            cap: cap as u32,
+            colours: (slack / LINE + 1) as u32,
+            align: if low < MAX_ALIGN { low } else { MAX_ALIGN } as u32,
+        };
+        c += 1;
+    }
+    t
+};
+
+// The largest class is 16 KiB, and every slab holds at least two slots (so
+// a slab that was full never becomes empty on one free).
+const _: () = assert!(MAX_SMALL == 16 * 1024);
+const _: () = assert!((SLAB - HEADER) / stride_of(MAX_SMALL) >= 2);
+const _: () = assert!(class_above_128(MAX_SMALL) == CLASSES - 1);
+
+/// The class of a non-zero `size` at most 16-byte alignment, or `None`
+/// above [`MAX_SMALL`].
+#[inline(always)]
+pub(crate) fn class_of_size(size: usize) -> Option<usize> {
+    if size <= TABLE_MAX {
+        Some(SMALL_TABLE[(size + 15) >> 4] as usize)
+    } else if size <= MAX_SMALL {
+        Some(class_above_128(size))
+    } else {
+        None
+    }
+}
+
+/// The class serving a non-zero-size request of `size` bytes aligned to
+/// `align`, or `None` for the large-object path. Depends on the layout
+/// alone, so a block freed or resized with the layout it was allocated with
+/// is found in the class it came from.
+#[inline(always)]
+pub(crate) fn class_of(size: usize, align: usize) -> Option<usize> {
+    if align <= 16 {
+        return class_of_size(size);
+    }
+    class_of_aligned(size, align)
+}
+
+/// [`class_of`] for alignments above 16: the class of `max(size, align)`,
+/// or the next one whose slots are aligned enough.
+#[inline(never)]
+fn class_of_aligned(size: usize, align: usize) -> Option<usize> {
+    if align > MAX_ALIGN {
+        return None;
+    }
+    let mut c = class_of_size(size.max(align))?;
+    while (INFO[c].align as usize) < align {
+        c += 1;
+        if c == CLASSES {
+            return None;
+        }
+    }
+    Some(c)
+}

@@ -1,0 +1,1030 @@
+//! The slab strategy core: size classes served from size-aligned slabs.
+//!
+//! Memory for small blocks comes in *slabs* of [`SLAB`] bytes aligned to
+//! [`SLAB`]. A slab starts with a [`Slab`] header (one cache line); the rest
+//! holds the equal *slots* of one size class, the first of them `HEADER +
+//! colour × LINE` bytes in. Slots are handed out from the slab's intrusive
+//! free list (a freed slot's first word points to the next free slot) or,
+//! when that is empty, from its *fresh* pointer, which carves the never-used
+//! slots in address order, so a new slab touches only the pages it hands
+//! out. A block's slab is its address rounded down to a multiple of
+//! [`SLAB`]: blocks carry no header.
+//!
+//! Each slab is on exactly one list: its class's *available* list (some slot
+//! free), the *full* list (every slot handed out), or the *pool* of empty
+//! slabs shared by every class. An allocation takes a slot from the first
+//! slab of its class's list, so partly used slabs are filled before an empty
+//! one is taken from the pool, and the pool before the source.
+//!
+//! Larger requests (above [`MAX_SMALL`](crate::MAX_SMALL)) and alignments
+//! above [`MAX_ALIGN`](crate::MAX_ALIGN) take the *large-object* path: a
+//! span of their own, with a [`Large`] header at its start and the block
+//! `max(align, HEADER)` bytes after it, so freeing finds the header from the
+//! pointer and the layout. Live large spans are on one list.
+//!
+//! Whether a layout is small or large, and its class, depends on the layout
+//! alone ([`class_of`]): a block freed or resized with the layout the
+//! `Heap` contract requires is found where it was allocated.
+//!
+//! # Invariants
+//!
+//! 1. **Slabs.** Every slab is [`SLAB`] bytes at a multiple of [`SLAB`],
+//!    inside a span this heap holds; its header's `class` is the class it
+//!    serves, or [`POOLED`] for a slab in the pool.
+//! 2. **Slots.** In a slab of class `c` (stride `s`, `cap` slots, first slot
+//!    `first`): `first` is `HEADER + i × LINE` bytes in, with `i` below the
+//!    class's colour count; `fresh` is `first + n × s` with `n <= cap`; every
+//!    slot below `fresh` is either on the slab's free list exactly once or
+//!    handed out; no slot at or above `fresh` is on the free list; `used` is
+//!    the number handed out: `used + free slots + (cap - n) == cap`.
+//! 3. **Lists.** A slab with `0 < used < cap` is on its class's available
+//!    list; one with `used == cap` on the full list; an empty slab is in
+//!    the pool, or on its class's list, which then holds no other empty
+//!    slab (a slab that empties while it is its class's only available slab
+//!    stays, so a class that frees and allocates one block over and over
+//!    does not pass its slab through the pool). `prev` links mirror `next`
+//!    links; list heads have a null `prev`.
+//! 4. **Pool.** Every pooled slab is empty; `pool_bytes` is their total
+//!    span length. With a source that takes memory back it is at most
+//!    [`RETAIN`]: a slab that empties beyond that goes back to the source.
+//! 5. **Large blocks.** Every live large block has a [`Large`] header
+//!    `max(align, HEADER)` bytes before it, on the large list, whose span
+//!    holds the header and the block.
+//! 6. **Runs.** With a source that cannot take memory back, free memory
+//!    beyond the pool is kept in *runs*: spans of whole slabs at multiples
+//!    of [`SLAB`], sorted by address, none adjacent to the next (adjacent
+//!    runs are merged). Slabs and large spans are cut from their fronts.
+//! 7. **Accounting.** `stats.bytes_reserved` is the sum of the span
+//!    lengths of every slab, large span, run and cached span, plus
+//!    `stranded` (bytes a source handed out that no slab or run can use).
+//! 8. **Cache.** With a source that takes memory back, the spans of freed
+//!    large blocks are kept whole on the `cached` list, at most [`RETAIN`]
+//!    bytes of them (`cached_bytes`), for large requests that fit them
+//!    without wasting more than half; beyond that they go back at once.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::ptr::{self, NonNull};
+
+use polyalloc_core::layout::{align_up, dangling};
+use polyalloc_core::source::{DefaultSource, Source, Span};
+use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
+
+use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB, class_of};
+
+/// The `class` of a slab in the pool.
+pub(crate) const POOLED: u32 = u32::MAX;
+/// Empty slabs kept for reuse when the source takes memory back; a slab
+/// that empties beyond this many bytes of them goes back to the source.
+pub(crate) const RETAIN: usize = 4 * 1024 * 1024;
+/// The page size Miri's `mmap` works in (see [`SlabHeap::acquire_aligned`]).
+const MIRI_PAGE: usize = 4096;
+
+/// The header at the start of every slab.
+#[repr(C)]
+pub(crate) struct Slab {
+    /// The next slab on the list this slab is on, or null.
+    pub(crate) next: *mut Slab,
+    /// The previous slab on that list, or null for a head.
+    pub(crate) prev: *mut Slab,
+    /// The first free slot, or null; each free slot's first word is the
+    /// next (invariant 2).
+    pub(crate) free: *mut u8,
+    /// The first never-used slot; `end` once all are carved.
+    pub(crate) fresh: *mut u8,
+    /// Slots handed out.
+    pub(crate) used: u32,
+    /// Slots in all.
+    pub(crate) cap: u32,
+    /// Bytes between slots.
+    pub(crate) stride: u32,
+    /// The class served, or [`POOLED`].
+    pub(crate) class: u32,
+    /// The span to give back to the source: the slab itself, or (under
+    /// Miri) a larger span holding it.
+    pub(crate) span: *mut u8,
+    /// That span's length.
+    pub(crate) span_len: usize,
+}
+
+/// The header of a large block's span.
+#[repr(C)]
+pub(crate) struct Large {
+    /// The next live large span, or null.
+    pub(crate) next: *mut Large,
+    /// The previous one, or null for the head.
+    pub(crate) prev: *mut Large,
+    /// The span to give back (it holds this header).
+    pub(crate) span: *mut u8,
+    /// That span's length.
+    pub(crate) span_len: usize,
+    /// The block's offset from this header: `max(align, HEADER)`.
+    pub(crate) offset: usize,
+}
+
+/// The header of a run of free slabs (invariant 6).
+#[repr(C)]
+pub(crate) struct Run {
+    /// The next run, at a higher address, or null.
+    pub(crate) next: *mut Run,
+    /// The run's length, a multiple of [`SLAB`].
+    pub(crate) len: usize,
+}
+
+const _: () = assert!(size_of::<Slab>() <= HEADER && size_of::<Large>() <= HEADER);
+const _: () = assert!(HEADER % LINE == 0);
+
+/// The offset of a large block from its header, for alignment `align`.
+#[inline(always)]
+const fn large_offset(align: usize) -> usize {
+    if align > HEADER { align } else { HEADER }
+}
+
+/// The slab holding the byte at `p`.
+#[inline(always)]
+fn slab_of(p: *mut u8) -> *mut Slab {
+    p.map_addr(|a| a & !(SLAB - 1)).cast()
+}
+
+/// The single-threaded slab heap over a [`Source`].
+///
+/// `R` picks what it counts: [`Uncounted`] (the default) keeps only the
+/// bytes reserved from the source; [`Counting`](polyalloc_core::Counting)
+/// keeps every counter of [`Stats`].
+///
+/// See the [crate docs](crate) for what it is for, and `docs/slab.md` for
+/// its layout and invariants.
+pub struct SlabHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
+    /// Each class's available slabs (invariant 3).
+    avail: [*mut Slab; CLASSES],
+    /// The next colour each class gives a new slab.
+    colour: [u16; CLASSES],
+    /// Slabs whose every slot is handed out.
+    full: *mut Slab,
+    /// Empty slabs (invariant 4), newest first.
+    pool: *mut Slab,
+    /// The total span length of the pooled slabs.
+    pool_bytes: usize,
+    /// Live large spans.
+    large: *mut Large,
+    /// Free runs of slabs, by address (invariant 6).
+    runs: *mut Run,
+    /// Bytes reserved that nothing can use (invariant 7).
+    stranded: usize,
+    /// Spans of freed large blocks kept whole (invariant 8), newest first.
+    cached: *mut Run,
+    /// Their total length.
+    cached_bytes: usize,
+    stats: R,
+    source: S,
+}
+
+// SAFETY: the heap exclusively owns every span it points to; nothing else
+// holds those pointers, so moving the heap to another thread moves that
+// ownership. The source must be `Send` for the same reason.
+unsafe impl<S: Source + Send, R: Recorder> Send for SlabHeap<S, R> {}
+
+polyalloc_core::heap_constructors!(SlabHeap);
+
+impl<S: Source, R: Recorder> SlabHeap<S, R> {
+    /// An empty heap over `source` with the recorder `R` named by the type
+    /// (`SlabHeap::<_, Counting>::with_recorder(source)`); for code generic
+    /// over the recorder. Reserves nothing until the first allocation.
+    #[must_use]
+    pub const fn with_recorder(source: S) -> Self {
+        Self {
+            avail: [ptr::null_mut(); CLASSES],
+            colour: [0; CLASSES],
+            full: ptr::null_mut(),
+            pool: ptr::null_mut(),
+            pool_bytes: 0,
+            large: ptr::null_mut(),
+            runs: ptr::null_mut(),
+            stranded: 0,
+            cached: ptr::null_mut(),
+            cached_bytes: 0,
+            stats: R::NEW,
+            source,
+        }
+    }
+
+    /// The source the heap takes spans from.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Bytes in empty slabs kept for reuse (the pool).
+    #[must_use]
+    pub fn pooled_bytes(&self) -> usize {
+        self.pool_bytes
+    }
+
+    /// The number of slabs serving a class (in use or kept by their class),
+    /// and of live large blocks: a walk of the lists, for tests and
+    /// diagnostics.
+    #[must_use]
+    pub fn counts(&self) -> (usize, usize) {
+        let mut slabs = 0;
+        self.for_each_slab(|_| slabs += 1);
+        let mut large = 0;
+        let mut l = self.large;
+        while !l.is_null() {
+            large += 1;
+            // SAFETY: every header on the large list is live.
+            l = unsafe { (*l).next };
+        }
+        (slabs, large)
+    }
+
+    /// Calls `f` on every slab serving a class (the available lists and the
+    /// full list).
+    pub(crate) fn for_each_slab(&self, mut f: impl FnMut(*mut Slab)) {
+        let mut walk = |mut s: *mut Slab| {
+            while !s.is_null() {
+                f(s);
+                // SAFETY: every slab on a list is live.
+                s = unsafe { (*s).next };
+            }
+        };
+        for &head in &self.avail {
+            walk(head);
+        }
+        walk(self.full);
+    }
+
+    // ---- lists ---------------------------------------------------------
+
+    /// Puts `s` at the head of the list at `head`.
+    ///
+    /// # Safety
+    ///
+    /// `s` is a live slab on no list; `head` is one of this heap's list
+    /// heads.
+    #[inline(always)]
+    unsafe fn push(head: &mut *mut Slab, s: *mut Slab) {
+        // SAFETY: `s` and the current head are live slab headers.
+        unsafe {
+            (*s).next = *head;
+            (*s).prev = ptr::null_mut();
+            if !head.is_null() {
+                (**head).prev = s;
+            }
+        }
+        *head = s;
+    }
+
+    /// Takes `s` off the list at `head`.
+    ///
+    /// # Safety
+    ///
+    /// `s` is on the list at `head`.
+    #[inline(always)]
+    unsafe fn unlink(head: &mut *mut Slab, s: *mut Slab) {
+        // SAFETY: `s` and its neighbours are live slab headers.
+        unsafe {
+            let (next, prev) = ((*s).next, (*s).prev);
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            if prev.is_null() {
+                *head = next;
+            } else {
+                (*prev).next = next;
+            }
+        }
+    }
+
+    // ---- small blocks --------------------------------------------------
+
+    /// Hands out a slot of class `c`.
+    #[inline(always)]
+    fn alloc_small(&mut self, c: usize) -> Option<NonNull<u8>> {
+        let mut s = self.avail[c];
+        if s.is_null() {
+            s = self.new_slab(c)?;
+        }
+        // SAFETY: `s` heads class `c`'s list, so it has a free slot
+        // (invariant 3): on its free list or, when that is empty, at
+        // `fresh` (invariant 2).
+        unsafe {
+            let p = (*s).free;
+            let p = if p.is_null() {
+                let p = (*s).fresh;
+                (*s).fresh = p.add((*s).stride as usize);
+                p
+            } else {
+                (*s).free = p.cast::<*mut u8>().read();
+                p
+            };
+            (*s).used += 1;
+            if (*s).used == (*s).cap {
+                Self::unlink(&mut self.avail[c], s);
+                Self::push(&mut self.full, s);
+            }
+            Some(NonNull::new_unchecked(p))
+        }
+    }
+
+    /// Takes the slot at `p` back.
+    ///
+    /// # Safety
+    ///
+    /// `p` is a slot handed out by this heap and not freed since.
+    #[inline(always)]
+    unsafe fn free_small(&mut self, p: *mut u8) {
+        let s = slab_of(p);
+        // SAFETY: `p` is a handed-out slot, so `s` is its live slab
+        // (invariant 1), on the list its state says (invariant 3).
+        unsafe {
+            p.cast::<*mut u8>().write((*s).free);
+            (*s).free = p;
+            let was_full = (*s).used == (*s).cap;
+            (*s).used -= 1;
+            let c = (*s).class as usize;
+            if was_full {
+                // Every slab holds at least two slots, so it is not empty.
+                Self::unlink(&mut self.full, s);
+                Self::push(&mut self.avail[c], s);
+            } else if (*s).used == 0 {
+                self.slab_emptied(s, c);
+            }
+        }
+    }
+
+    /// A slab of class `c` became empty: it leaves its class for the pool,
+    /// unless it is the class's only available slab.
+    ///
+    /// # Safety
+    ///
+    /// `s` is a live, empty slab on class `c`'s list.
+    #[cold]
+    unsafe fn slab_emptied(&mut self, s: *mut Slab, c: usize) {
+        // SAFETY: `s` is on class `c`'s list.
+        unsafe {
+            if self.avail[c] == s && (*s).next.is_null() {
+                return;
+            }
+            Self::unlink(&mut self.avail[c], s);
+            self.retire(s);
+        }
+    }
+
+    /// Puts an empty slab, on no list, in the pool; with a source that takes
+    /// memory back and [`RETAIN`] bytes already pooled, gives it back
+    /// instead.
+    ///
+    /// # Safety
+    ///
+    /// `s` is a live slab on no list, none of whose slots is handed out.
+    unsafe fn retire(&mut self, s: *mut Slab) {
+        // SAFETY: `s` is a live slab header.
+        let len = unsafe { (*s).span_len };
+        if self.source.can_release() && self.pool_bytes + len > RETAIN {
+            // SAFETY: the slab's span is as the source handed it out, and
+            // nothing in it is used again.
+            let whole = unsafe { Span::new(NonNull::new_unchecked((*s).span), len) };
+            // SAFETY: as above.
+            if unsafe { self.source.release(whole) } {
+                self.stats.record_release(len);
+                return;
+            }
+        }
+        // SAFETY: `s` is live and on no list.
+        unsafe {
+            (*s).class = POOLED;
+            (*s).used = 0;
+            Self::push(&mut self.pool, s);
+        }
+        self.pool_bytes += len;
+    }
+
+    /// Gets an empty slab for class `c` (from the pool, a run, or the
+    /// source), lays it out and puts it on the class's list.
+    #[cold]
+    #[inline(never)]
+    fn new_slab(&mut self, c: usize) -> Option<*mut Slab> {
+        let s = if self.pool.is_null() {
+            self.fresh_slab()?
+        } else {
+            let s = self.pool;
+            // SAFETY: the pool's head is a live, pooled slab.
+            unsafe {
+                Self::unlink(&mut self.pool, s);
+                self.pool_bytes -= (*s).span_len;
+            }
+            s
+        };
+        let info = INFO[c];
+        let colour = self.colour[c] as usize;
+        self.colour[c] = if colour + 1 >= info.colours as usize {
+            0
+        } else {
+            colour as u16 + 1
+        };
+        // SAFETY: `s` is a live slab on no list; the first slot and all
+        // `cap` slots after it fit in the slab (the colour count leaves
+        // room for them).
+        unsafe {
+            let first = s.cast::<u8>().add(HEADER + colour * LINE);
+            (*s).free = ptr::null_mut();
+            (*s).fresh = first;
+            (*s).used = 0;
+            (*s).cap = info.cap;
+            (*s).stride = info.stride;
+            (*s).class = c as u32;
+            Self::push(&mut self.avail[c], s);
+        }
+        Some(s)
+    }
+
+    /// A slab's worth of memory not yet used: cut from a run, or from a new
+    /// span. Its header records the span to give back.
+    fn fresh_slab(&mut self) -> Option<*mut Slab> {
+        if let Some(base) = self.take_run(SLAB) {
+            let s = base.cast::<Slab>();
+            // SAFETY: the run's front slab is ours and unused.
+            unsafe {
+                (*s).span = base;
+                (*s).span_len = SLAB;
+            }
+            return Some(s);
+        }
+        let (span, base) = self.acquire_aligned(SLAB, SLAB)?;
+        let span_len = self.keep_rest(span, base, SLAB);
+        let s = base.cast::<Slab>();
+        // SAFETY: `base` starts `SLAB` bytes of the new span, unused.
+        unsafe {
+            (*s).span = if span_len == SLAB {
+                base
+            } else {
+                span.ptr().as_ptr()
+            };
+            (*s).span_len = span_len;
+        }
+        Some(s)
+    }
+
+    // ---- spans and runs --------------------------------------------------
+
+    /// Asks the source for `size` bytes aligned to `align` and returns the
+    /// span as handed out and the aligned start in it. Miri cannot unmap
+    /// part of a mapping, which is how `mmap` meets alignments above a page,
+    /// so under Miri a source that takes memory back is asked for `size +
+    /// align` bytes at page alignment instead.
+    fn acquire_aligned(&mut self, size: usize, align: usize) -> Option<(Span, *mut u8)> {
+        let span = if cfg!(miri) && align > MIRI_PAGE && self.source.can_release() {
+            self.source.acquire(size.checked_add(align)?, MIRI_PAGE)?
+        } else {
+            self.source.acquire(size, align)?
+        };
+        self.stats.record_reserve(span.len());
+        let start = align_up(span.start(), align)?;
+        // SAFETY: the span holds `size` bytes from its first `align`ed byte
+        // (it was asked for them).
+        let base = unsafe { span.ptr().as_ptr().add(start - span.start()) };
+        Some((span, base))
+    }
+
+    /// Decides what of a new `span` holding `used` bytes at `base` belongs
+    /// to the user of those bytes; returns its length. With a source that
+    /// takes memory back, the whole span (it goes back whole). Otherwise
+    /// the whole slabs after the used bytes become a run, and any other
+    /// bytes are stranded.
+    fn keep_rest(&mut self, span: Span, base: *mut u8, used: usize) -> usize {
+        if self.source.can_release() {
+            return span.len();
+        }
+        let head = base.addr() - span.start();
+        let after = span.len() - head - used;
+        let whole = after & !(SLAB - 1);
+        self.stranded += head + (after - whole);
+        if whole != 0 && (base.addr() + used) % SLAB == 0 {
+            // SAFETY: the `whole` bytes after the used ones are ours,
+            // unused, at a multiple of `SLAB`.
+            unsafe { self.insert_run(base.add(used), whole) };
+        } else {
+            self.stranded += whole;
+        }
+        used
+    }
+
+    /// Cuts `len` bytes (a multiple of [`SLAB`]) from the front of the
+    /// first run that long; `None` when there is none.
+    fn take_run(&mut self, len: usize) -> Option<*mut u8> {
+        let mut link: *mut *mut Run = &raw mut self.runs;
+        // SAFETY: `link` points at the head or at a live run's `next`; every
+        // run on the list is live (invariant 6).
+        unsafe {
+            while !(*link).is_null() {
+                let r = *link;
+                let rlen = (*r).len;
+                if rlen >= len {
+                    if rlen == len {
+                        *link = (*r).next;
+                    } else {
+                        let rest = r.cast::<u8>().add(len).cast::<Run>();
+                        (*rest).next = (*r).next;
+                        (*rest).len = rlen - len;
+                        *link = rest;
+                    }
+                    return Some(r.cast());
+                }
+                link = &raw mut (*r).next;
+            }
+        }
+        None
+    }
+
+    /// Adds `len` bytes at `base` as a run, merged with the runs just before
+    /// and after it when they touch.
+    ///
+    /// # Safety
+    ///
+    /// `len` bytes at `base` are ours, unused and in no run; `base` and
+    /// `len` are multiples of [`SLAB`].
+    unsafe fn insert_run(&mut self, base: *mut u8, len: usize) {
+        let mut prev: *mut Run = ptr::null_mut();
+        let mut next = self.runs;
+        // SAFETY: every run on the list is live; `base` is ours.
+        unsafe {
+            while !next.is_null() && next.addr() < base.addr() {
+                prev = next;
+                next = (*next).next;
+            }
+            let r = base.cast::<Run>();
+            (*r).len = len;
+            (*r).next = next;
+            if !next.is_null() && base.addr() + len == next.addr() {
+                (*r).len += (*next).len;
+                (*r).next = (*next).next;
+            }
+            if prev.is_null() {
+                self.runs = r;
+            } else if prev.addr() + (*prev).len == base.addr() {
+                (*prev).len += (*r).len;
+                (*prev).next = (*r).next;
+            } else {
+                (*prev).next = r;
+            }
+        }
+    }
+
+    /// Moves every pooled slab to the runs, where they merge into spans
+    /// long enough for large blocks (sources that cannot take memory back).
+    fn pool_to_runs(&mut self) {
+        while !self.pool.is_null() {
+            let s = self.pool;
+            // SAFETY: the pool holds live, empty slabs, each `SLAB` bytes at
+            // a multiple of `SLAB` with this source.
+            unsafe {
+                Self::unlink(&mut self.pool, s);
+                self.pool_bytes -= (*s).span_len;
+                self.insert_run(s.cast(), SLAB);
+            }
+        }
+    }
+
+    // ---- large blocks ----------------------------------------------------
+
+    /// Allocates a large block for `layout`: a span of its own.
+    #[cold]
+    #[inline(never)]
+    fn alloc_large(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let align = layout.align();
+        let offset = large_offset(align);
+        let need = offset.checked_add(layout.size())?;
+        if need > isize::MAX as usize / 2 {
+            return None;
+        }
+        let (h, span, span_len) = if self.source.can_release() {
+            if let Some(found) = self.take_cached(need, align.max(HEADER)) {
+                found
+            } else {
+                let (span, h) = self.acquire_aligned(need, align.max(HEADER))?;
+                (h, span.ptr().as_ptr(), span.len())
+            }
+        } else {
+            let len = align_up(need, SLAB)?;
+            let h = self.large_from_runs(len, align).or_else(|| {
+                let (span, base) = self.acquire_aligned(len, align.max(SLAB))?;
+                self.keep_rest(span, base, len);
+                Some(base)
+            })?;
+            (h, h, len)
+        };
+        let l = h.cast::<Large>();
+        // SAFETY: `h` starts at least `need` bytes of ours, unused, aligned
+        // to `max(align, HEADER)`.
+        unsafe {
+            (*l).span = span;
+            (*l).span_len = span_len;
+            (*l).offset = offset;
+            (*l).prev = ptr::null_mut();
+            (*l).next = self.large;
+            if !self.large.is_null() {
+                (*self.large).prev = l;
+            }
+            self.large = l;
+            Some(NonNull::new_unchecked(h.add(offset)))
+        }
+    }
+
+    /// A cached span holding `need` bytes at a multiple of `align`, at most
+    /// twice as long as `need`: taken off the cache, as `(start, span,
+    /// span length)`.
+    fn take_cached(&mut self, need: usize, align: usize) -> Option<(*mut u8, *mut u8, usize)> {
+        let mut link: *mut *mut Run = &raw mut self.cached;
+        // SAFETY: `link` points at the head or at a live cached span's
+        // `next`; every span on the list is live (invariant 8).
+        unsafe {
+            while !(*link).is_null() {
+                let r = *link;
+                let len = (*r).len;
+                let start = align_up(r.addr(), align)?;
+                let end = r.addr() + len;
+                if start.checked_add(need).is_some_and(|e| e <= end) && len / 2 <= need {
+                    *link = (*r).next;
+                    self.cached_bytes -= len;
+                    let span = r.cast::<u8>();
+                    return Some((span.add(start - r.addr()), span, len));
+                }
+                link = &raw mut (*r).next;
+            }
+        }
+        None
+    }
+
+    /// Gives every cached span back to the source.
+    fn release_cached(&mut self) {
+        while !self.cached.is_null() {
+            let r = self.cached;
+            // SAFETY: a cached span is live, unused, and exactly as the
+            // source handed it out; it is not used again once released.
+            unsafe {
+                self.cached = (*r).next;
+                let len = (*r).len;
+                self.cached_bytes -= len;
+                let whole = Span::new(NonNull::new_unchecked(r.cast()), len);
+                if self.source.release(whole) {
+                    self.stats.record_release(len);
+                } else {
+                    self.stranded += len;
+                }
+            }
+        }
+    }
+
+    /// `len` bytes (a multiple of [`SLAB`]) from the runs, merging the pool
+    /// into them when no run is long enough; only for alignments up to a
+    /// slab.
+    fn large_from_runs(&mut self, len: usize, align: usize) -> Option<*mut u8> {
+        if align > SLAB {
+            return None;
+        }
+        if let Some(h) = self.take_run(len) {
+            return Some(h);
+        }
+        self.pool_class_empties();
+        if self.pool.is_null() {
+            return None;
+        }
+        self.pool_to_runs();
+        self.take_run(len)
+    }
+
+    /// Frees the large block with header `l`.
+    ///
+    /// # Safety
+    ///
+    /// `l` is the header of a live large block, on the large list, whose
+    /// block is not used again.
+    unsafe fn free_large(&mut self, l: *mut Large) {
+        // SAFETY: `l` and its neighbours are live large headers.
+        unsafe {
+            let (next, prev) = ((*l).next, (*l).prev);
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            if prev.is_null() {
+                self.large = next;
+            } else {
+                (*prev).next = next;
+            }
+            let (span, len) = ((*l).span, (*l).span_len);
+            self.give_back(span, len);
+        }
+    }
+
+    /// Gives a span no block uses back to a source that takes memory back,
+    /// or keeps it as a run.
+    ///
+    /// # Safety
+    ///
+    /// `len` bytes at `span` are a span as the source handed it out (with a
+    /// source that takes memory back) or whole slabs at a multiple of
+    /// [`SLAB`] (otherwise), unused and on no list.
+    unsafe fn give_back(&mut self, span: *mut u8, len: usize) {
+        if self.source.can_release() {
+            if self.cached_bytes + len <= RETAIN {
+                let r = span.cast::<Run>();
+                // SAFETY: the span is ours, unused, and at least a header
+                // long (it held one).
+                unsafe {
+                    (*r).next = self.cached;
+                    (*r).len = len;
+                }
+                self.cached = r;
+                self.cached_bytes += len;
+                return;
+            }
+            // SAFETY: forwarded from the caller.
+            let whole = unsafe { Span::new(NonNull::new_unchecked(span), len) };
+            // SAFETY: as above.
+            if unsafe { self.source.release(whole) } {
+                self.stats.record_release(len);
+            } else {
+                self.stranded += len;
+            }
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.insert_run(span, len) };
+        }
+    }
+
+    /// The header of the large block at `p` allocated with alignment
+    /// `align`.
+    #[inline(always)]
+    fn large_header(p: *mut u8, align: usize) -> *mut Large {
+        p.wrapping_sub(large_offset(align)).cast()
+    }
+
+    /// Gives every empty slab (the pool's, and those kept by their class)
+    /// back to a source that takes memory back, if it does (`mmap`; not
+    /// wasm32's `memory.grow` or a region), and returns the bytes released.
+    /// Frees keep up to 4 MiB of empty slabs for reuse, so a program that
+    /// frees everything and starts again does not fault its pages in anew;
+    /// `trim` is for a program that knows it is done with them (as
+    /// `malloc_trim` is).
+    ///
+    /// On a [`LockedHeap`](polyalloc_core::LockedHeap) (a `SlabAlloc`),
+    /// call it through `lock_heap`.
+    pub fn trim(&mut self) -> usize {
+        if !self.source.can_release() {
+            return 0;
+        }
+        self.pool_class_empties();
+        let before = self.stats.bytes_reserved();
+        self.release_pool();
+        self.release_cached();
+        before - self.stats.bytes_reserved()
+    }
+
+    /// Moves the empty slabs classes keep (invariant 3) to the pool, beyond
+    /// its bound if need be (the caller releases or merges them next).
+    fn pool_class_empties(&mut self) {
+        for c in 0..CLASSES {
+            let mut s = self.avail[c];
+            while !s.is_null() {
+                // SAFETY: a class list's slabs are live; an empty one holds
+                // no handed-out slot.
+                unsafe {
+                    let next = (*s).next;
+                    if (*s).used == 0 {
+                        Self::unlink(&mut self.avail[c], s);
+                        Self::push(&mut self.pool, s);
+                        (*s).class = POOLED;
+                        self.pool_bytes += (*s).span_len;
+                    }
+                    s = next;
+                }
+            }
+        }
+    }
+
+    /// Gives every pooled slab back to a source that takes memory back.
+    fn release_pool(&mut self) {
+        if !self.source.can_release() {
+            return;
+        }
+        let mut s = self.pool;
+        while !s.is_null() {
+            // SAFETY: pooled slabs are live and empty; once released they
+            // are not used again.
+            unsafe {
+                let next = (*s).next;
+                let (span, len) = ((*s).span, (*s).span_len);
+                Self::unlink(&mut self.pool, s);
+                self.pool_bytes -= len;
+                let whole = Span::new(NonNull::new_unchecked(span), len);
+                if self.source.release(whole) {
+                    self.stats.record_release(len);
+                } else {
+                    Self::push(&mut self.pool, s);
+                    self.pool_bytes += len;
+                }
+                s = next;
+            }
+        }
+    }
+
+    /// Empties every slab into the pool and frees every large block.
+    fn clear(&mut self) {
+        let mut slabs: *mut Slab = ptr::null_mut();
+        // Gather first: `retire` changes the lists being walked.
+        for c in 0..CLASSES {
+            let mut s = self.avail[c];
+            self.avail[c] = ptr::null_mut();
+            while !s.is_null() {
+                // SAFETY: the slabs were on a list, now detached.
+                unsafe {
+                    let next = (*s).next;
+                    Self::push(&mut slabs, s);
+                    s = next;
+                }
+            }
+        }
+        let mut s = self.full;
+        self.full = ptr::null_mut();
+        while !s.is_null() {
+            // SAFETY: as above.
+            unsafe {
+                let next = (*s).next;
+                Self::push(&mut slabs, s);
+                s = next;
+            }
+        }
+        while !slabs.is_null() {
+            let s = slabs;
+            // SAFETY: `s` is live, on the gathering list only; its slots
+            // are all forgotten.
+            unsafe {
+                Self::unlink(&mut slabs, s);
+                self.retire(s);
+            }
+        }
+        while !self.large.is_null() {
+            // SAFETY: the head of the large list is live; its block is
+            // forgotten.
+            unsafe { self.free_large(self.large) };
+        }
+    }
+}
+
+// SAFETY: slots are carved from slabs of spans the source handed out, one
+// class per slab, never overlapping (invariant 2): `alloc_small` hands out a
+// free slot, and only freed slots go back on a free list. A slot of class
+// `c` is at least `class_size(c)` long and aligned to the class's alignment,
+// which `class_of` makes at least the layout's. A large block lies in a span
+// of its own. A failed request returns before changing any block. No method
+// panics: sizes are checked against `MAX_SMALL` or `isize::MAX` before any
+// arithmetic that could overflow, and every table index is a class.
+unsafe impl<S: Source, R: Recorder> Heap for SlabHeap<S, R> {
+    #[inline(always)]
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            return Some(dangling(layout.align()));
+        }
+        let p = match class_of(layout.size(), layout.align()) {
+            Some(c) => self.alloc_small(c)?,
+            None => self.alloc_large(layout)?,
+        };
+        self.stats.record_alloc(layout.size());
+        Some(p)
+    }
+
+    #[inline(always)]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            // A zero-size block is a dangling pointer (see `allocate`).
+            return;
+        }
+        match class_of(layout.size(), layout.align()) {
+            // SAFETY: `ptr` is a live block allocated with `layout`, so a
+            // slot of this class (the class depends on the layout alone).
+            Some(_) => unsafe { self.free_small(ptr.as_ptr()) },
+            // SAFETY: likewise a large block, whose header is found from
+            // the layout's alignment.
+            None => unsafe { self.free_large(Self::large_header(ptr.as_ptr(), layout.align())) },
+        }
+        self.stats.record_dealloc(layout.size());
+    }
+
+    #[inline]
+    unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.shrink_in_place(ptr, old, new) }
+    }
+
+    #[inline]
+    unsafe fn shrink_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
+        // A zero-size block is dangling, and a block resized to nothing must
+        // become dangling: both take a move.
+        if old.size() == 0 || new.size() == 0 {
+            return false;
+        }
+        let stays = match (
+            class_of(old.size(), old.align()),
+            class_of(new.size(), new.align()),
+        ) {
+            // The same class: the slot serves the new layout as it is.
+            (Some(a), Some(b)) => a == b,
+            (None, None) => {
+                let offset = large_offset(old.align());
+                let l = Self::large_header(ptr.as_ptr(), old.align());
+                // SAFETY: `ptr` is a live large block allocated with `old`,
+                // so `l` is its header.
+                let room = unsafe { (*l).span.addr() + (*l).span_len - ptr.as_ptr().addr() };
+                // The header must be found the same way from `new`, and the
+                // block must fit its span.
+                large_offset(new.align()) == offset
+                    && polyalloc_core::heap::fits_alignment(ptr, new)
+                    && new.size() <= room
+            }
+            _ => false,
+        };
+        if stays {
+            self.stats.record_realloc(old.size(), new.size());
+        }
+        stays
+    }
+
+    /// Whether `ptr` lies in a slab holding at least one live block, or in
+    /// the span of a live large block. This is an answer by address range,
+    /// as routing a free needs: it is true for every byte of every live
+    /// block, false for memory the heap does not hold and for empty slabs
+    /// (after a reset, every slab), and may be true for free slots of a
+    /// slab in use. Costs a step per slab in use and per large block.
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        let addr = ptr.as_ptr().addr();
+        let base = addr & !(SLAB - 1);
+        let mut found = false;
+        self.for_each_slab(|s| {
+            // SAFETY: every slab on a list is live.
+            found |= s.addr() == base && addr >= base + HEADER && unsafe { (*s).used } != 0;
+        });
+        if found {
+            return true;
+        }
+        let mut l = self.large;
+        while !l.is_null() {
+            // SAFETY: every header on the large list is live.
+            unsafe {
+                let start = l.addr() + (*l).offset;
+                if addr >= start && addr < (*l).span.addr() + (*l).span_len {
+                    return true;
+                }
+                l = (*l).next;
+            }
+        }
+        false
+    }
+
+    fn reset(&mut self) {
+        self.stats.forget(0, 0);
+        self.clear();
+    }
+
+    fn stats(&self) -> Stats {
+        self.stats.snapshot()
+    }
+
+    fn check(&self) -> Result<(), CheckError> {
+        #[cfg(debug_assertions)]
+        {
+            self.check_invariants()
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Ok(())
+        }
+    }
+}
+
+impl<S: Source, R: Recorder> Drop for SlabHeap<S, R> {
+    fn drop(&mut self) {
+        // Everything goes back to a source that takes it; the rest is the
+        // source's to keep (a region) or the module's for good (wasm32).
+        if self.source.can_release() {
+            self.clear();
+            self.release_pool();
+            self.release_cached();
+        }
+    }
+}
+
+impl<S: Source, R: Recorder> fmt::Debug for SlabHeap<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (slabs, large) = self.counts();
+        f.debug_struct("SlabHeap")
+            .field("slabs", &slabs)
+            .field("large", &large)
+            .field("pooled_bytes", &self.pool_bytes)
+            .field("stats", &self.stats.snapshot())
+            .finish()
+    }
+}
+
+#[cfg(debug_assertions)]
+mod check;
+#[cfg(test)]
+mod tests;

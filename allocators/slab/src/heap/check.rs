@@ -1,0 +1,302 @@
+//! The debug-only heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
+//! verifies invariants 1 to 7 of the parent module.
+
+use polyalloc_core::heap::ensure;
+use polyalloc_core::source::Source;
+use polyalloc_core::{CheckError, Recorder};
+
+use super::{Large, POOLED, RETAIN, Run, Slab, SlabHeap};
+use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB};
+
+/// The most slots a slab can have (16-byte slots), for the seen-bitmap.
+const MAX_SLOTS: usize = (SLAB - HEADER) / 16;
+
+impl<S: Source, R: Recorder> SlabHeap<S, R> {
+    /// The heap walk: every class list, the full list and the pool slab by
+    /// slab (invariants 1–4), every slab's free list slot by slot (2), the
+    /// large list (5), the runs (6), and the bytes they add up to (7).
+    pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
+        // Bound every walk by what fits in the reserved bytes, so a cycle is
+        // reported instead of looping forever.
+        let reserved = self.stats.bytes_reserved();
+        let limit = reserved / SLAB + 1;
+        let mut total = self.stranded;
+        for c in 0..CLASSES {
+            let mut empties = 0;
+            total += self.walk_list(self.avail[c], limit, |s| {
+                // SAFETY: `walk_list` passes live slab headers.
+                let (class, used, cap) = unsafe { ((*s).class, (*s).used, (*s).cap) };
+                ensure(
+                    class as usize == c,
+                    "3: a class list holds slabs of its class",
+                    s.addr(),
+                    class as usize,
+                )?;
+                ensure(
+                    used < cap,
+                    "3: a class list holds slabs with a free slot",
+                    s.addr(),
+                    used as usize,
+                )?;
+                empties += usize::from(used == 0);
+                self.check_slots(s)
+            })?;
+            ensure(
+                empties <= 1,
+                "3: a class list holds at most one empty slab",
+                c,
+                empties,
+            )?;
+        }
+        total += self.walk_list(self.full, limit, |s| {
+            // SAFETY: `walk_list` passes live slab headers.
+            let (class, used, cap) = unsafe { ((*s).class, (*s).used, (*s).cap) };
+            ensure(
+                (class as usize) < CLASSES && used == cap,
+                "3: the full list holds full slabs",
+                s.addr(),
+                used as usize,
+            )?;
+            self.check_slots(s)
+        })?;
+        let mut pooled = 0usize;
+        total += self.walk_list(self.pool, limit, |s| {
+            // SAFETY: `walk_list` passes live slab headers.
+            let (class, used, len) = unsafe { ((*s).class, (*s).used, (*s).span_len) };
+            ensure(
+                class == POOLED && used == 0,
+                "4: the pool holds empty slabs marked pooled",
+                s.addr(),
+                class as usize,
+            )?;
+            pooled += len;
+            Ok(())
+        })?;
+        ensure(
+            pooled == self.pool_bytes,
+            "4: pool_bytes is the pooled slabs' span length",
+            pooled,
+            self.pool_bytes,
+        )?;
+        ensure(
+            !self.source.can_release() || self.pool_bytes <= RETAIN,
+            "4: at most RETAIN bytes are pooled with a source that takes memory back",
+            self.pool_bytes,
+            RETAIN,
+        )?;
+        // A large span may be as short as a header and a byte.
+        total += self.check_large(reserved / HEADER + 1)?;
+        total += self.check_runs(limit)?;
+        total += self.check_cached(reserved / HEADER + 1)?;
+        ensure(
+            total == reserved,
+            "7: bytes_reserved is the sum of the slabs, large spans, runs and stranded bytes",
+            total,
+            reserved,
+        )
+    }
+
+    /// Walks a slab list: checks invariant 1, the `prev` links and the
+    /// bound, calls `each` on every slab; returns the span bytes it holds.
+    fn walk_list(
+        &self,
+        head: *mut Slab,
+        limit: usize,
+        mut each: impl FnMut(*mut Slab) -> Result<(), CheckError>,
+    ) -> Result<usize, CheckError> {
+        let mut s = head;
+        let mut prev: *mut Slab = core::ptr::null_mut();
+        let (mut n, mut bytes) = (0usize, 0usize);
+        while !s.is_null() {
+            n += 1;
+            ensure(n <= limit, "3: slab lists are acyclic", s.addr(), n)?;
+            ensure(
+                s.addr() % SLAB == 0,
+                "1: slabs lie at multiples of SLAB",
+                s.addr(),
+                s.addr(),
+            )?;
+            // SAFETY: every slab on a list is live.
+            let (p, next, span, len) = unsafe { ((*s).prev, (*s).next, (*s).span, (*s).span_len) };
+            ensure(
+                p == prev,
+                "3: prev links mirror next links",
+                s.addr(),
+                p.addr(),
+            )?;
+            ensure(
+                span.addr() <= s.addr() && s.addr() + SLAB <= span.addr() + len,
+                "1: a slab lies inside its span",
+                s.addr(),
+                len,
+            )?;
+            each(s)?;
+            bytes += len;
+            prev = s;
+            s = next;
+        }
+        Ok(bytes)
+    }
+
+    /// Invariant 2 for the slab at `s`, which serves a class.
+    fn check_slots(&self, s: *mut Slab) -> Result<(), CheckError> {
+        // SAFETY: `s` is a live slab serving a class.
+        let (class, used, cap, stride, fresh, mut free) = unsafe {
+            (
+                (*s).class as usize,
+                (*s).used as usize,
+                (*s).cap as usize,
+                (*s).stride as usize,
+                (*s).fresh,
+                (*s).free,
+            )
+        };
+        let info = INFO[class];
+        ensure(
+            cap == info.cap as usize && stride == info.stride as usize,
+            "2: a slab's cap and stride are its class's",
+            s.addr(),
+            cap,
+        )?;
+        // The first slot: fresh minus the carved slots, found from the
+        // colour offsets allowed.
+        let base = s.addr();
+        let off = fresh.addr().wrapping_sub(base).wrapping_sub(HEADER);
+        let colours = info.colours as usize;
+        let first = (0..colours)
+            .map(|i| base + HEADER + i * LINE)
+            .find(|&f| f <= fresh.addr() && (fresh.addr() - f) % stride == 0)
+            .ok_or(CheckError::new(
+                "2: fresh is a slot boundary after a coloured first slot",
+                base,
+                off,
+            ))?;
+        let carved = (fresh.addr() - first) / stride;
+        ensure(
+            carved <= cap,
+            "2: fresh lies at or before the end",
+            base,
+            carved,
+        )?;
+        let mut seen = [0u64; MAX_SLOTS.div_ceil(64)];
+        let mut nfree = 0usize;
+        while !free.is_null() {
+            let a = free.addr();
+            ensure(
+                a >= first && a < fresh.addr() && (a - first) % stride == 0,
+                "2: free slots are carved slot boundaries of their slab",
+                base,
+                a,
+            )?;
+            let i = (a - first) / stride;
+            ensure(
+                seen[i / 64] & (1 << (i % 64)) == 0,
+                "2: a slot is on the free list at most once",
+                base,
+                a,
+            )?;
+            seen[i / 64] |= 1 << (i % 64);
+            nfree += 1;
+            // SAFETY: a free slot's first word is the next free slot.
+            free = unsafe { free.cast::<*mut u8>().read() };
+        }
+        ensure(
+            used + nfree == carved,
+            "2: used plus free slots is the slots carved",
+            base,
+            used,
+        )
+    }
+
+    /// Invariant 5; returns the span bytes of the large blocks.
+    fn check_large(&self, limit: usize) -> Result<usize, CheckError> {
+        let mut l = self.large;
+        let mut prev: *mut Large = core::ptr::null_mut();
+        let (mut n, mut bytes) = (0usize, 0usize);
+        while !l.is_null() {
+            n += 1;
+            ensure(n <= limit, "5: the large list is acyclic", l.addr(), n)?;
+            // SAFETY: every header on the large list is live.
+            let (p, next, span, len, offset) =
+                unsafe { ((*l).prev, (*l).next, (*l).span, (*l).span_len, (*l).offset) };
+            ensure(
+                p == prev,
+                "5: large prev links mirror next links",
+                l.addr(),
+                p.addr(),
+            )?;
+            ensure(
+                offset >= HEADER && offset.is_power_of_two() && l.addr() % offset == 0,
+                "5: a large block is max(align, HEADER) after an aligned header",
+                l.addr(),
+                offset,
+            )?;
+            ensure(
+                span.addr() <= l.addr() && l.addr() + offset <= span.addr() + len,
+                "5: a large header and its block lie in its span",
+                l.addr(),
+                len,
+            )?;
+            bytes += len;
+            prev = l;
+            l = next;
+        }
+        Ok(bytes)
+    }
+
+    /// Invariant 8; returns the bytes in cached spans.
+    fn check_cached(&self, limit: usize) -> Result<usize, CheckError> {
+        let mut r = self.cached;
+        let (mut n, mut bytes) = (0usize, 0usize);
+        while !r.is_null() {
+            n += 1;
+            ensure(n <= limit, "8: the cache is acyclic", r.addr(), n)?;
+            // SAFETY: every cached span is live.
+            let (next, len): (*mut Run, usize) = unsafe { ((*r).next, (*r).len) };
+            bytes += len;
+            r = next;
+        }
+        ensure(
+            bytes == self.cached_bytes && (self.cached.is_null() || self.source.can_release()),
+            "8: cached_bytes is the cached spans' length, only with a source that takes memory back",
+            bytes,
+            self.cached_bytes,
+        )?;
+        ensure(
+            bytes <= RETAIN,
+            "8: at most RETAIN bytes are cached",
+            bytes,
+            RETAIN,
+        )?;
+        Ok(bytes)
+    }
+
+    /// Invariant 6; returns the bytes in runs.
+    fn check_runs(&self, limit: usize) -> Result<usize, CheckError> {
+        let mut r = self.runs;
+        let mut last_end = 0usize;
+        let (mut n, mut bytes) = (0usize, 0usize);
+        while !r.is_null() {
+            n += 1;
+            ensure(n <= limit, "6: the run list is acyclic", r.addr(), n)?;
+            // SAFETY: every run on the list is live.
+            let (next, len): (*mut Run, usize) = unsafe { ((*r).next, (*r).len) };
+            ensure(
+                r.addr() % SLAB == 0 && len % SLAB == 0 && len != 0,
+                "6: runs are whole slabs",
+                r.addr(),
+                len,
+            )?;
+            ensure(
+                r.addr() > last_end,
+                "6: runs are sorted and never touch",
+                r.addr(),
+                last_end,
+            )?;
+            last_end = r.addr() + len;
+            bytes += len;
+            r = next;
+        }
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,439 @@
+//! Unit tests of the slab core: the class table, slot layout and colouring,
+//! list moves, the pool, the large-object path, runs over a region, and the
+//! heap walk catching broken invariants.
+
+extern crate std;
+
+use core::alloc::Layout;
+use std::vec;
+use std::vec::Vec;
+
+use polyalloc_core::Heap;
+use polyalloc_core::source::{MmapSource, RegionSource};
+
+use super::*;
+use crate::class::{MAX_ALIGN, MAX_SMALL, class_of_size, class_size};
+
+fn l(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// A region the heap can use, kept alive by the caller.
+fn region(buf: &mut Vec<u128>) -> RegionSource {
+    // SAFETY: `buf` outlives the heap built on the source in every test,
+    // and is only used through it.
+    unsafe { RegionSource::new(buf.as_mut_ptr().cast(), buf.len() * 16) }
+}
+
+/// A buffer of `kib` KiB for [`region`].
+fn buffer(kib: usize) -> Vec<u128> {
+    vec![0u128; kib * 1024 / 16]
+}
+
+#[test]
+fn classes_cover_every_size_with_at_most_a_quarter_wasted() {
+    let mut last = 0;
+    for size in 1..=MAX_SMALL {
+        let c = class_of_size(size).unwrap();
+        let cs = class_size(c);
+        assert!(cs >= size, "size {size} in class {c} of {cs}");
+        assert!(c >= last, "class of {size} went down");
+        // The class below is too small: the class is the tightest.
+        if c > 0 {
+            assert!(class_size(c - 1) < size, "size {size} fits class {}", c - 1);
+        }
+        // Waste at most a quarter of the class (or under 16 bytes).
+        assert!(
+            (cs - size) * 4 <= cs || cs - size < 16,
+            "size {size}: class {cs}"
+        );
+        last = c;
+    }
+    assert_eq!(class_of_size(MAX_SMALL + 1), None);
+    assert_eq!(class_size(CLASSES - 1), MAX_SMALL);
+    for c in 1..CLASSES {
+        assert!(class_size(c) > class_size(c - 1));
+    }
+}
+
+#[test]
+fn every_slab_layout_fits_its_slots_and_colours() {
+    for (c, info) in INFO.iter().enumerate() {
+        let (stride, cap) = (info.stride as usize, info.cap as usize);
+        assert!(stride >= class_size(c) && cap >= 2);
+        let last_colour = (info.colours as usize - 1) * LINE;
+        assert!(HEADER + last_colour + cap * stride <= SLAB, "class {c}");
+        assert!(info.align as usize <= MAX_ALIGN && stride % info.align as usize == 0);
+    }
+}
+
+#[test]
+fn alignment_picks_an_aligned_class_or_the_large_path() {
+    assert_eq!(class_of(48, 16), class_of_size(48));
+    let c = class_of(48, 32).unwrap();
+    assert_eq!(class_size(c), 64);
+    assert_eq!(class_of(1, 64).map(class_size), Some(64));
+    assert_eq!(class_of(160, 64).map(class_size), Some(192));
+    assert_eq!(class_of(8, 128), None);
+    assert_eq!(class_of(MAX_SMALL + 1, 8), None);
+    let mut buf = buffer(1024);
+    let mut heap = SlabHeap::with_source(region(&mut buf));
+    for align in [1, 2, 8, 16, 32, 64, 128, 4096] {
+        for size in [1, 24, 48, 100, 1000, 4096, 20_000] {
+            let p = heap.allocate(l(size, align)).unwrap();
+            assert_eq!(p.as_ptr().addr() % align, 0, "{size} at {align}");
+            heap.check().unwrap();
+            // SAFETY: `p` is live with this layout.
+            unsafe { heap.deallocate(p, l(size, align)) };
+            heap.check().unwrap();
+        }
+    }
+}
+
+#[test]
+fn slots_have_no_header_and_are_carved_in_order() {
+    let mut buf = buffer(512);
+    let mut heap = SlabHeap::with_source(region(&mut buf));
+    let a = heap.allocate(l(100, 8)).unwrap();
+    let b = heap.allocate(l(100, 8)).unwrap();
+    let c = class_of_size(100).unwrap();
+    assert_eq!(b.as_ptr().addr() - a.as_ptr().addr(), class_size(c));
+    // The slab header is at the slab's start, one line before the first
+    // slot of the first slab (colour 0).
+    assert_eq!(a.as_ptr().addr() % SLAB, HEADER);
+    // A freed slot comes back first.
+    // SAFETY: `a` is live with this layout.
+    unsafe { heap.deallocate(a, l(100, 8)) };
+    assert_eq!(heap.allocate(l(97, 4)).unwrap(), a);
+    heap.check().unwrap();
+}
+
+#[test]
+fn partial_slabs_are_filled_before_new_ones_and_full_slabs_move() {
+    let mut buf = buffer(1024);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let c = class_of_size(1000).unwrap();
+    let cap = INFO[c].cap as usize;
+    // Two slabs' worth and one more.
+    let blocks: Vec<_> = (0..2 * cap + 1)
+        .map(|_| heap.allocate(l(1000, 8)).unwrap())
+        .collect();
+    heap.check().unwrap();
+    assert_eq!(heap.counts().0, 3);
+    // A slot freed in the first (full) slab: that slab is available again,
+    // and the next allocation fills the slot rather than the third slab.
+    // SAFETY: `blocks[3]` is live with this layout.
+    unsafe { heap.deallocate(blocks[3], l(1000, 8)) };
+    heap.check().unwrap();
+    assert_eq!(heap.allocate(l(1000, 8)).unwrap(), blocks[3]);
+    heap.check().unwrap();
+    for &b in &blocks {
+        // SAFETY: every block is live with this layout.
+        unsafe { heap.deallocate(b, l(1000, 8)) };
+        heap.check().unwrap();
+    }
+    // One slab stays with its class; the other two went to the pool.
+    assert_eq!(heap.counts().0, 1);
+    assert_eq!(heap.pooled_bytes(), 2 * SLAB);
+    assert_eq!(heap.stats().bytes_live, 0);
+}
+
+#[test]
+fn empty_slabs_serve_other_classes() {
+    let mut buf = buffer(512);
+    let mut heap = SlabHeap::with_source(region(&mut buf));
+    let c = class_of_size(64).unwrap();
+    let cap = INFO[c].cap as usize;
+    let blocks: Vec<_> = (0..2 * cap)
+        .map(|_| heap.allocate(l(64, 8)).unwrap())
+        .collect();
+    let reserved = heap.stats().bytes_reserved;
+    for &b in &blocks {
+        // SAFETY: every block is live with this layout.
+        unsafe { heap.deallocate(b, l(64, 8)) };
+    }
+    assert_eq!(heap.pooled_bytes(), SLAB);
+    // Another class takes the pooled slab: nothing more is reserved.
+    let p = heap.allocate(l(3000, 8)).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    assert_eq!(heap.pooled_bytes(), 0);
+    heap.check().unwrap();
+    // SAFETY: `p` is live with this layout.
+    unsafe { heap.deallocate(p, l(3000, 8)) };
+}
+
+#[test]
+fn slabs_of_a_class_are_coloured() {
+    let mut buf = buffer(4096);
+    let mut heap = SlabHeap::with_source(region(&mut buf));
+    let c = class_of_size(4096).unwrap();
+    let (cap, colours) = (INFO[c].cap as usize, INFO[c].colours as usize);
+    assert!(colours > 8, "4 KiB slabs have room for colours");
+    // The first block of each of eight slabs: each a line further in.
+    let blocks: Vec<_> = (0..8 * cap)
+        .map(|_| heap.allocate(l(4096, 8)).unwrap())
+        .collect();
+    let firsts: Vec<usize> = blocks
+        .iter()
+        .step_by(cap)
+        .map(|b| b.as_ptr().addr() % SLAB)
+        .collect();
+    let expected: Vec<usize> = (0..8).map(|i| HEADER + i * LINE).collect();
+    assert_eq!(firsts, expected);
+    // Within a slab, 4 KiB slots are a line more than 4 KiB apart.
+    let gap = blocks[1].as_ptr().addr() - blocks[0].as_ptr().addr();
+    assert_eq!(gap, 4096 + LINE);
+    heap.check().unwrap();
+    // SAFETY: the region outlives `heap`, which forgets the blocks.
+    heap.reset();
+    heap.check().unwrap();
+}
+
+#[test]
+fn resizes_within_a_class_stay_and_others_move() {
+    let mut buf = buffer(1024);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let p = heap.allocate(l(100, 8)).unwrap();
+    // SAFETY: `p` is live with each old layout in turn.
+    unsafe {
+        assert!(heap.grow_in_place(p, l(100, 8), l(112, 8)));
+        assert!(heap.shrink_in_place(p, l(112, 8), l(97, 8)));
+        assert!(!heap.grow_in_place(p, l(97, 8), l(113, 8)));
+        let q = heap.grow(p, l(97, 8), l(500, 8)).unwrap();
+        assert_ne!(p, q);
+        heap.check().unwrap();
+        heap.deallocate(q, l(500, 8));
+    }
+    assert_eq!(heap.stats().reallocations, 2);
+    assert_eq!(heap.stats().bytes_live, 0);
+    heap.check().unwrap();
+}
+
+#[test]
+fn large_blocks_take_spans_and_resize_within_them() {
+    let mut buf = buffer(4096);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let big = l(100_000, 8);
+    let p = heap.allocate(big).unwrap();
+    assert_eq!(heap.counts().1, 1);
+    assert!(heap.owns(p));
+    // SAFETY: the block is `big.size()` bytes long.
+    assert!(heap.owns(unsafe { p.add(big.size() - 1) }));
+    heap.check().unwrap();
+    // The span is whole slabs (with this source): room to grow to its end.
+    // SAFETY: `p` is live with each old layout in turn.
+    unsafe {
+        assert!(heap.grow_in_place(p, big, l(2 * SLAB - HEADER, 8)));
+        assert!(!heap.grow_in_place(p, l(2 * SLAB - HEADER, 8), l(2 * SLAB, 8)));
+        assert!(heap.shrink_in_place(p, l(2 * SLAB - HEADER, 8), l(MAX_SMALL + 1, 16)));
+        // To a small size: it moves into a slab.
+        let q = heap.shrink(p, l(MAX_SMALL + 1, 16), l(100, 8)).unwrap();
+        assert_ne!(p, q);
+        assert_eq!(heap.counts().1, 0);
+        heap.check().unwrap();
+        heap.deallocate(q, l(100, 8));
+    }
+    heap.check().unwrap();
+}
+
+#[test]
+fn runs_merge_and_serve_large_blocks_and_slabs() {
+    let mut buf = buffer(2048);
+    let mut heap = SlabHeap::with_source(region(&mut buf));
+    // Three large blocks of two slabs each, side by side.
+    let ls: Vec<_> = (0..3)
+        .map(|_| heap.allocate(l(SLAB + 100, 8)).unwrap())
+        .collect();
+    let reserved = heap.stats().bytes_reserved;
+    for &p in &ls {
+        // SAFETY: `p` is live with this layout.
+        unsafe { heap.deallocate(p, l(SLAB + 100, 8)) };
+        heap.check().unwrap();
+    }
+    // They merged: a block of five slabs fits without the source.
+    let p = heap.allocate(l(5 * SLAB, 8)).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    heap.check().unwrap();
+    // SAFETY: `p` is live with this layout.
+    unsafe { heap.deallocate(p, l(5 * SLAB, 8)) };
+    // Slabs are cut from the runs too.
+    let q = heap.allocate(l(8, 8)).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    heap.check().unwrap();
+    // Pooled slabs merge into runs when a large block needs them.
+    // SAFETY: `q` is live with this layout.
+    unsafe { heap.deallocate(q, l(8, 8)) };
+    let r = heap.allocate(l(6 * SLAB - HEADER, 8)).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    heap.check().unwrap();
+    // SAFETY: `r` is live with this layout.
+    unsafe { heap.deallocate(r, l(6 * SLAB - HEADER, 8)) };
+    heap.check().unwrap();
+}
+
+#[test]
+fn running_out_changes_nothing() {
+    let mut buf = buffer(256);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let mut blocks = Vec::new();
+    while let Some(p) = heap.allocate(l(1024, 8)) {
+        blocks.push(p);
+    }
+    heap.check().unwrap();
+    assert!(!blocks.is_empty());
+    let before = heap.stats();
+    assert!(heap.allocate(l(1 << 20, 8)).is_none());
+    assert!(heap.allocate(l(usize::MAX / 4, 8)).is_none());
+    assert!(heap.allocate(l(8, 1 << 40)).is_none());
+    assert_eq!(heap.stats(), before);
+    heap.check().unwrap();
+    for p in blocks {
+        // SAFETY: every block is live with this layout.
+        unsafe { heap.deallocate(p, l(1024, 8)) };
+    }
+    heap.check().unwrap();
+}
+
+#[test]
+fn reset_empties_every_slab_and_frees_large_blocks() {
+    let mut buf = buffer(2048);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    for size in [8, 100, 1000, 5000, 40_000, 100_000] {
+        let p = heap.allocate(l(size, 8)).unwrap();
+        assert!(heap.owns(p));
+    }
+    heap.check().unwrap();
+    let reserved = heap.stats().bytes_reserved;
+    heap.reset();
+    heap.check().unwrap();
+    assert_eq!(heap.counts(), (0, 0));
+    assert_eq!(heap.stats().bytes_live, 0);
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    // Everything is reused.
+    for size in [8, 100, 1000, 5000, 40_000, 100_000] {
+        heap.allocate(l(size, 8)).unwrap();
+    }
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    heap.check().unwrap();
+}
+
+#[test]
+fn mmap_slabs_are_pooled_up_to_the_bound_and_trimmed() {
+    let mut heap = SlabHeap::with_source(MmapSource::new());
+    let c = class_of_size(16_000).unwrap();
+    let cap = INFO[c].cap as usize;
+    let slabs = 2 * RETAIN / SLAB;
+    let blocks: Vec<_> = (0..slabs * cap)
+        .map(|_| heap.allocate(l(16_000, 8)).unwrap())
+        .collect();
+    heap.check().unwrap();
+    for &b in &blocks {
+        // SAFETY: every block is live with this layout.
+        unsafe { heap.deallocate(b, l(16_000, 8)) };
+    }
+    heap.check().unwrap();
+    assert!(heap.pooled_bytes() <= RETAIN);
+    assert!(heap.stats().bytes_reserved <= RETAIN + 2 * SLAB);
+    let released = heap.trim();
+    assert!(released > 0);
+    assert_eq!(heap.stats().bytes_reserved, 0);
+    heap.check().unwrap();
+    // Large blocks' spans are cached for the next large block, then
+    // trimmed.
+    let p = heap.allocate(l(1 << 20, 4096)).unwrap();
+    assert_eq!(p.as_ptr().addr() % 4096, 0);
+    // SAFETY: `p` is live with this layout.
+    unsafe { heap.deallocate(p, l(1 << 20, 4096)) };
+    let reserved = heap.stats().bytes_reserved;
+    assert!(reserved > 1 << 20);
+    let q = heap.allocate(l(900_000, 8)).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    heap.check().unwrap();
+    // SAFETY: `q` is live with this layout.
+    unsafe { heap.deallocate(q, l(900_000, 8)) };
+    heap.trim();
+    assert_eq!(heap.stats().bytes_reserved, 0);
+    heap.check().unwrap();
+}
+
+#[test]
+fn zero_size_frees_of_foreign_pointers_do_nothing() {
+    let mut heap = SlabHeap::with_source(MmapSource::new());
+    let p = heap.allocate(l(0, 64)).unwrap();
+    assert_eq!(p.as_ptr().addr(), 64);
+    // SAFETY: a zero-size free of any aligned pointer is a no-op.
+    unsafe { heap.deallocate(NonNull::dangling(), l(0, 8)) };
+    assert!(!heap.owns(NonNull::dangling()));
+    heap.check().unwrap();
+}
+
+/// A heap with blocks in a few classes and a large one, for the tests that
+/// break an invariant on purpose.
+fn busy(buf: &mut Vec<u128>) -> (SlabHeap<RegionSource>, Vec<NonNull<u8>>) {
+    let mut heap = SlabHeap::with_source(region(buf));
+    let blocks: Vec<_> = [16, 16, 16, 100, 100, 3000, 50_000]
+        .iter()
+        .map(|&s| heap.allocate(l(s, 8)).unwrap())
+        .collect();
+    // A free slot in the 16-byte slab.
+    // SAFETY: `blocks[1]` is live with this layout.
+    unsafe { heap.deallocate(blocks[1], l(16, 8)) };
+    heap.check().unwrap();
+    (heap, blocks)
+}
+
+#[test]
+fn the_walk_catches_a_wrong_used_count() {
+    let mut buf = buffer(1024);
+    let (heap, blocks) = busy(&mut buf);
+    let s = slab_of(blocks[0].as_ptr());
+    // SAFETY: `s` is the live slab of `blocks[0]`.
+    unsafe { (*s).used += 1 };
+    let err = heap.check().unwrap_err();
+    assert!(err.invariant.starts_with("2:"), "{err}");
+    // SAFETY: as above; the count is put back.
+    unsafe { (*s).used -= 1 };
+    heap.check().unwrap();
+}
+
+#[test]
+fn the_walk_catches_a_slot_freed_twice() {
+    let mut buf = buffer(1024);
+    let (heap, blocks) = busy(&mut buf);
+    let s = slab_of(blocks[0].as_ptr());
+    // SAFETY: `s` is the live slab of `blocks[0]`; its free list holds
+    // `blocks[1]`, which is made to point at itself.
+    unsafe {
+        blocks[1]
+            .as_ptr()
+            .cast::<*mut u8>()
+            .write(blocks[1].as_ptr());
+        (*s).used -= 1;
+    }
+    let err = heap.check().unwrap_err();
+    assert_eq!(err.invariant, "2: a slot is on the free list at most once");
+}
+
+#[test]
+fn the_walk_catches_a_slab_on_the_wrong_list() {
+    let mut buf = buffer(1024);
+    let (mut heap, blocks) = busy(&mut buf);
+    let s = slab_of(blocks[3].as_ptr());
+    let c = class_of_size(100).unwrap();
+    // SAFETY: `s` is on class `c`'s list; it is moved to the full list.
+    unsafe {
+        SlabHeap::<RegionSource>::unlink(&mut heap.avail[c], s);
+        SlabHeap::<RegionSource>::push(&mut heap.full, s);
+    }
+    let err = heap.check().unwrap_err();
+    assert_eq!(err.invariant, "3: the full list holds full slabs");
+}
+
+#[test]
+fn the_walk_catches_lost_bytes() {
+    let mut buf = buffer(1024);
+    let (mut heap, _blocks) = busy(&mut buf);
+    heap.stranded += 1;
+    let err = heap.check().unwrap_err();
+    assert!(err.invariant.starts_with("7:"), "{err}");
+}
