@@ -174,6 +174,8 @@ impl Candidate for CountingSlab {
 
     fn over_default() -> Self::DefaultHeap {
         SlabHeap::counting(DefaultSource::new())
+    }
+}
 
 /// The adaptive meta-allocator (`polyalloc-adaptive`) as users get it: it
 /// starts on bump and switches when the suite's frees make bump waste too
