@@ -3,10 +3,10 @@
 //!
 //! # Structure
 //!
-//! Four cores, each numbered by a *slot*: the init heap (a free list, for
+//! Five cores, each numbered by a *slot*: the init heap (a free list, for
 //! what a function allocates while it initialises and keeps across
-//! invocations) and the three run strategies (bump, free list, buddy). All
-//! four draw spans from one source through [`Lease`]s, which record every
+//! invocations) and the four run strategies (bump, free list, buddy, slab). All
+//! five draw spans from one source through [`Lease`]s, which record every
 //! span in a map under the slot of the core that took it (see
 //! [`lease`](crate::lease)). New allocations go to the *target* slot: the
 //! init heap during the init phase, the current strategy's core otherwise.
@@ -50,6 +50,7 @@ use polyalloc_bump::BumpHeap;
 use polyalloc_core::source::DefaultSource;
 use polyalloc_core::{CheckError, ConstDefault, Heap, Source, Stats};
 use polyalloc_freelist::FreeListHeap;
+use polyalloc_slab::SlabHeap;
 
 use crate::lease::{Lease, Provider};
 use crate::policy::{Decision, Policy, Reason, Strategy};
@@ -67,8 +68,10 @@ const BUMP: u8 = 1;
 const FREELIST: u8 = 2;
 /// The buddy core's slot.
 const BUDDY: u8 = 3;
+/// The slab core's slot.
+const SLAB: u8 = 4;
 /// The number of slots.
-const SLOTS: usize = 4;
+const SLOTS: usize = 5;
 /// `sole` when no slot, or more than one, holds live blocks.
 const NONE: u8 = u8::MAX;
 
@@ -78,6 +81,7 @@ const fn slot_of(strategy: Strategy) -> u8 {
         Strategy::Bump => BUMP,
         Strategy::FreeList => FREELIST,
         Strategy::Buddy => BUDDY,
+        Strategy::Slab => SLAB,
     }
 }
 
@@ -101,6 +105,7 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     bump: ManuallyDrop<BumpHeap<Lease<S>>>,
     freelist: ManuallyDrop<FreeListHeap<Lease<S>>>,
     buddy: ManuallyDrop<BuddyHeap<Lease<S>>>,
+    slab: ManuallyDrop<SlabHeap<Lease<S>>>,
     provider: Provider<S>,
     policy: Policy,
     decision: Decision,
@@ -143,8 +148,13 @@ macro_rules! with_core {
                 $h.source().bind(provider);
                 $body
             }
-            _ => {
+            BUDDY => {
                 let $h = &mut *$self.buddy;
+                $h.source().bind(provider);
+                $body
+            }
+            _ => {
+                let $h = &mut *$self.slab;
                 $h.source().bind(provider);
                 $body
             }
@@ -169,8 +179,12 @@ macro_rules! with_core_ref {
                 let $h = &*$self.freelist;
                 $body
             }
-            _ => {
+            BUDDY => {
                 let $h = &*$self.buddy;
+                $body
+            }
+            _ => {
+                let $h = &*$self.slab;
                 $body
             }
         }
@@ -187,6 +201,7 @@ impl<S: Source> AdaptiveHeap<S> {
             bump: ManuallyDrop::new(BumpHeap::with_source(Lease::new(BUMP))),
             freelist: ManuallyDrop::new(FreeListHeap::with_source(Lease::new(FREELIST))),
             buddy: ManuallyDrop::new(BuddyHeap::with_source(Lease::new(BUDDY))),
+            slab: ManuallyDrop::new(SlabHeap::with_source(Lease::new(SLAB))),
             provider: Provider::new(source),
             policy,
             decision: Decision::START,
@@ -334,7 +349,7 @@ impl<S: Source> AdaptiveHeap<S> {
             self.review();
         }
         if !self.stateful {
-            for slot in [BUMP, FREELIST, BUDDY] {
+            for slot in [BUMP, FREELIST, BUDDY, SLAB] {
                 self.forget_slot(slot);
             }
             if orderly && self.decision.strategy != Strategy::Bump {
@@ -500,7 +515,7 @@ impl<S: Source> AdaptiveHeap<S> {
         if !self.provider.map.overflowed() {
             return None;
         }
-        [INIT, BUMP, FREELIST, BUDDY]
+        [INIT, BUMP, FREELIST, BUDDY, SLAB]
             .into_iter()
             .find(|&slot| with_core_ref!(self, slot, |h| h.owns(ptr)))
     }
@@ -591,7 +606,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// gives its memory back once that block is freed (invariant 6).
     #[cold]
     fn allocate_elsewhere(&mut self, layout: Layout) -> Option<(u8, NonNull<u8>)> {
-        for slot in [FREELIST, BUMP, BUDDY] {
+        for slot in [FREELIST, SLAB, BUMP, BUDDY] {
             if slot != self.target
                 && let Some(ptr) = with_core!(self, slot, |h| h.allocate(layout))
             {
@@ -622,10 +637,15 @@ impl<S: Source> AdaptiveHeap<S> {
                 self.freelist.reset();
                 self.freelist.trim();
             }
-            _ => {
+            BUDDY => {
                 self.buddy.source().bind(provider);
                 self.buddy.reset();
                 self.buddy.trim();
+            }
+            _ => {
+                self.slab.source().bind(provider);
+                self.slab.reset();
+                self.slab.trim();
             }
         }
     }
@@ -737,7 +757,7 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
         let totals = self.totals();
         // Pooled spans are held from the source too.
         let mut reserved = self.provider.pool.bytes();
-        for slot in [INIT, BUMP, FREELIST, BUDDY] {
+        for slot in [INIT, BUMP, FREELIST, BUDDY, SLAB] {
             reserved =
                 reserved.wrapping_add(with_core_ref!(self, slot, |h| h.stats().bytes_reserved));
         }
@@ -834,6 +854,7 @@ impl<S: Source> Drop for AdaptiveHeap<S> {
         self.bump.source().bind(provider);
         self.freelist.source().bind(provider);
         self.buddy.source().bind(provider);
+        self.slab.source().bind(provider);
         // SAFETY: each core is dropped exactly once, here, with its lease
         // bound to the provider, which is still alive (it is dropped after
         // this function returns); nothing uses the cores afterwards.
@@ -842,6 +863,7 @@ impl<S: Source> Drop for AdaptiveHeap<S> {
             ManuallyDrop::drop(&mut self.bump);
             ManuallyDrop::drop(&mut self.freelist);
             ManuallyDrop::drop(&mut self.buddy);
+            ManuallyDrop::drop(&mut self.slab);
         }
     }
 }

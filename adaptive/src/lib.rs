@@ -5,8 +5,9 @@
 //! start when the invocation ends; the few that free a lot out of order need
 //! a real allocator instead. [`AdaptiveHeap`] starts every function on bump,
 //! records how it allocates ([`Usage`]), and switches when bump stops paying
-//! off — in the middle of an invocation if need be — to the free list, or to
-//! buddy when the requests are large powers of two ([`Policy`]). The
+//! off — in the middle of an invocation if need be — to slab when nearly all
+//! requests are small, to buddy when they are large powers of two, and to the
+//! free list otherwise ([`Policy`]). The
 //! decision and a summary of the recording serialize to a small versioned
 //! [`Record`] that a host stores per function and hands to the next
 //! instance, which then starts in the right strategy.

@@ -6,8 +6,8 @@
 //! [`Policy::waste_per_live`]), bump is costing more memory than it saves
 //! time, and the heap switches in the middle of the invocation. Which
 //! strategy it switches to is read from the size histogram
-//! ([`Policy::choose`]): buddy when nearly all requests are large and near a
-//! power of two, the free list otherwise.
+//! ([`Policy::choose`]): slab when nearly all requests are small, buddy when
+//! nearly all are large and near a power of two, the free list otherwise.
 //!
 //! Decisions are revisited: every [`Policy::review_every`] allocations and at
 //! the end of every invocation the histogram since the last decision is read
@@ -30,11 +30,18 @@ pub enum Strategy {
     FreeList = 1,
     /// `polyalloc-buddy`: large, power-of-two sized buffers.
     Buddy = 2,
+    /// `polyalloc-slab`: many small objects of a few sizes.
+    Slab = 3,
 }
 
 impl Strategy {
     /// Every strategy, in the order of their codes.
-    pub const ALL: [Strategy; 3] = [Strategy::Bump, Strategy::FreeList, Strategy::Buddy];
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Bump,
+        Strategy::FreeList,
+        Strategy::Buddy,
+        Strategy::Slab,
+    ];
 
     /// The strategy with this code, as stored in a record.
     #[must_use]
@@ -43,6 +50,7 @@ impl Strategy {
             0 => Some(Self::Bump),
             1 => Some(Self::FreeList),
             2 => Some(Self::Buddy),
+            3 => Some(Self::Slab),
             _ => None,
         }
     }
@@ -54,6 +62,7 @@ impl Strategy {
             Self::Bump => "bump",
             Self::FreeList => "free list",
             Self::Buddy => "buddy",
+            Self::Slab => "slab",
         }
     }
 }
@@ -124,6 +133,9 @@ pub struct Policy {
     pub waste_per_live: usize,
     /// Requests up to this size are *small*.
     pub small_limit: usize,
+    /// Slab is chosen when at least this percentage of the allocations are
+    /// small.
+    pub slab_percent: u8,
     /// Buddy is chosen when at least this percentage of the allocations are
     /// large (at least 4 KiB) and near a power of two.
     pub buddy_percent: u8,
@@ -141,6 +153,7 @@ impl Policy {
         min_waste: 256 * 1024,
         waste_per_live: 1,
         small_limit: 256,
+        slab_percent: 90,
         buddy_percent: 75,
         review_every: 1 << 16,
         min_sample: 256,
@@ -174,8 +187,11 @@ impl Policy {
         if n == 0 {
             return Strategy::FreeList;
         }
+        let small = window.allocations_up_to(self.small_limit);
         let pow2 = window.near_power_of_two.min(window.large_allocations());
-        if pow2 * 100 >= n * u64::from(self.buddy_percent) {
+        if small * 100 >= n * u64::from(self.slab_percent) {
+            Strategy::Slab
+        } else if pow2 * 100 >= n * u64::from(self.buddy_percent) {
             Strategy::Buddy
         } else {
             Strategy::FreeList
@@ -226,7 +242,17 @@ mod tests {
     fn the_histogram_picks_the_strategy() {
         let p = Policy::DEFAULT;
         assert_eq!(p.choose(&window(&[(64, 10)])), None, "too few to say");
-        assert_eq!(p.choose(&window(&[(64, 1000)])), Some(Strategy::FreeList));
+        assert_eq!(p.choose(&window(&[(64, 1000)])), Some(Strategy::Slab));
+        assert_eq!(
+            p.choose(&window(&[(64, 950), (3000, 50)])),
+            Some(Strategy::Slab),
+            "nearly all small"
+        );
+        assert_eq!(
+            p.choose(&window(&[(64, 800), (3000, 200)])),
+            Some(Strategy::FreeList),
+            "a fifth mid-size: the free list"
+        );
         assert_eq!(
             p.choose(&window(&[(65536, 900), (64, 100)])),
             Some(Strategy::Buddy)

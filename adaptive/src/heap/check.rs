@@ -12,6 +12,7 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bump.check()?;
         self.freelist.check()?;
         self.buddy.check()?;
+        self.slab.check()?;
 
         // Invariant 1: the span map is sorted, disjoint, and tags real slots.
         let mut prev_end = 0;

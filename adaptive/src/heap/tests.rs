@@ -108,6 +108,23 @@ fn large_powers_of_two_go_to_buddy() {
 
 #[test]
 #[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
+fn small_requests_go_to_slab() {
+    let mut h = heap();
+    let size = 48;
+    let kept = churn(&mut h, size, h.policy().min_waste / size + 1);
+    assert_eq!(h.strategy(), Strategy::Slab);
+    assert_eq!(h.decision().reason, Reason::Waste);
+    let p = alloc(&mut h, 48, 0x77);
+    assert_eq!(h.live_blocks(Strategy::Slab), 1);
+    free(&mut h, p, 48, 0x77);
+    for (b, tag) in kept {
+        free(&mut h, b, size, tag);
+    }
+    assert_eq!(h.stats().bytes_live, 0);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn live_bytes_raise_the_bar() {
     // A function that keeps most of what it allocates wastes little
     // relative to what it uses: it stays on bump longer.
@@ -341,7 +358,7 @@ fn fill_switching(h: &mut AdaptiveHeap<polyalloc_core::source::RegionSource>) ->
         rng ^= rng >> 7;
         rng ^= rng << 17;
         if rng % 8 == 0 {
-            h.force(Strategy::ALL[(rng >> 8) as usize % 3]);
+            h.force(Strategy::ALL[(rng >> 8) as usize % Strategy::ALL.len()]);
         }
         if h.allocate(layout(1024)).is_none() {
             return n;
