@@ -111,7 +111,8 @@ fn large_powers_of_two_go_to_buddy() {
 fn small_requests_go_to_slab() {
     let mut h = heap();
     let size = 48;
-    let kept = churn(&mut h, size, h.policy().min_waste / size + 1);
+    let pairs = h.policy().min_waste / size + 1;
+    let kept = churn(&mut h, size, pairs);
     assert_eq!(h.strategy(), Strategy::Slab);
     assert_eq!(h.decision().reason, Reason::Waste);
     let p = alloc(&mut h, 48, 0x77);
