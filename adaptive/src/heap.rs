@@ -206,7 +206,7 @@ impl<S: Source> AdaptiveHeap<S> {
             policy,
             decision: Decision::START,
             phase: Phase::Run,
-            stateful: false,
+            stateful: true,
             target: BUMP,
             sole: NONE,
             blocks: [0; SLOTS],
@@ -279,9 +279,16 @@ impl<S: Source> AdaptiveHeap<S> {
         self.stateful
     }
 
-    /// Marks the function stateful (its run heap survives
-    /// [`end_invocation`](Self::end_invocation)) or pure (the default: the
-    /// run heap is dropped at once at the end of each invocation).
+    /// Marks the function stateful (the default: its run heap survives
+    /// [`end_invocation`](Self::end_invocation)) or pure (the run heap is
+    /// dropped at once at the end of each invocation).
+    ///
+    /// Stateful is the default because it is the safe one: pure is a promise
+    /// that nothing allocated outside the init phase outlives an invocation,
+    /// and a program's runtime may allocate before its code can begin an
+    /// init phase (Rust's `std` does, before `main`). Declare a function pure
+    /// when every export is called by a host that ends invocations, as in a
+    /// wasm reactor guest; the record keeps the choice.
     pub fn set_stateful(&mut self, stateful: bool) {
         self.stateful = stateful;
     }

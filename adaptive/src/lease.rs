@@ -132,6 +132,7 @@ impl SpanMap {
     }
 
     /// The recorded spans, in address order, as `(start, end, slot)`.
+    #[cfg(any(debug_assertions, test))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize, u8)> + '_ {
         (0..self.len).map(|i| (self.starts[i], self.ends[i], self.slots[i]))
     }
@@ -170,6 +171,7 @@ impl SpanPool {
     }
 
     /// The pooled spans, in address order, as `(start, end)`.
+    #[cfg_attr(not(any(debug_assertions, test)), allow(dead_code))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         (0..self.len).map(|i| (self.starts[i].addr(), self.ends[i]))
     }

@@ -176,6 +176,7 @@ fn a_review_corrects_the_choice_when_sizes_change() {
 #[test]
 fn a_pure_function_that_turns_orderly_goes_back_to_bump() {
     let mut h = heap();
+    h.set_stateful(false);
     h.force(Strategy::FreeList);
     for _ in 0..100 {
         let p = alloc(&mut h, 100, 1);
@@ -190,6 +191,7 @@ fn a_pure_function_that_turns_orderly_goes_back_to_bump() {
 #[cfg_attr(miri, ignore = "thousands of kilobyte fills: too slow under Miri")]
 fn a_pure_functions_peak_memory_stays_flat_over_10_000_invocations() {
     let mut h = heap();
+    h.set_stateful(false);
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -225,7 +227,7 @@ fn a_pure_functions_peak_memory_stays_flat_over_10_000_invocations() {
 #[test]
 fn a_stateful_function_keeps_its_data_across_invocations() {
     let mut h = heap();
-    h.set_stateful(true);
+    assert!(h.is_stateful(), "stateful is the default");
     let p = alloc(&mut h, 4096, 0x5A);
     h.end_invocation();
     let q = alloc(&mut h, 4096, 0xA5);
@@ -238,6 +240,7 @@ fn a_stateful_function_keeps_its_data_across_invocations() {
 #[test]
 fn init_phase_blocks_survive_a_pure_invocations_end() {
     let mut h = heap();
+    h.set_stateful(false);
     h.begin_init();
     assert_eq!(h.phase(), Phase::Init);
     let config = alloc(&mut h, 300, 0x11);

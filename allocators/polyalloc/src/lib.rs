@@ -27,6 +27,12 @@ pub use polyalloc_buddy as buddy;
 #[cfg(feature = "buddy")]
 pub use polyalloc_buddy::BuddyAlloc;
 
+/// The adaptive meta-allocator: [`polyalloc_adaptive`].
+#[cfg(feature = "adaptive")]
+pub use polyalloc_adaptive as adaptive;
+/// The thread-safe adaptive allocator on the platform's default source.
+#[cfg(feature = "adaptive")]
+pub use polyalloc_adaptive::AdaptiveAlloc;
 /// The slab strategy: [`polyalloc_slab`].
 #[cfg(feature = "slab")]
 pub use polyalloc_slab as slab;
