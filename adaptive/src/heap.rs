@@ -95,8 +95,9 @@ pub enum Phase {
     Run,
 }
 
-/// The adaptive strategy core: see the [crate docs](crate) for what it does
-/// and the [module docs](self) for how.
+/// The adaptive strategy core: see the [crate docs](crate) for what it does,
+/// and `docs/adaptive.md` in the repository (or the comments opening
+/// `adaptive/src/heap.rs`) for how.
 ///
 /// Like every core of the family it is single-threaded (`&mut self`);
 /// [`AdaptiveAlloc`](crate::AdaptiveAlloc) is the thread-safe allocator.

@@ -260,9 +260,6 @@ impl<S> Provider<S> {
 /// A core's handle on the adaptive heap's source: every span it acquires is
 /// recorded under its slot.
 ///
-/// Public only because it appears in the types of the cores the adaptive heap
-/// holds; it cannot be built outside this crate.
-///
 /// The slot is a type parameter, so a lease is one pointer, null until it is
 /// bound.
 pub struct Lease<S, const SLOT: u8> {

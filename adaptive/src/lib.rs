@@ -60,7 +60,7 @@
 
 pub mod abi;
 mod heap;
-pub mod lease;
+mod lease;
 pub mod policy;
 pub mod record;
 pub mod usage;
