@@ -117,6 +117,8 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     decision: Decision,
     blocks: [usize; SLOTS],
     bytes: [usize; SLOTS],
+    /// The sum of `bytes`, kept so the peak costs one comparison.
+    bytes_total: usize,
     bump_waste: usize,
     /// Address of the most recent allocation, 0 once it has been freed.
     last_alloc: usize,
@@ -212,6 +214,7 @@ impl<S: Source> AdaptiveHeap<S> {
             sole: NONE,
             blocks: [0; SLOTS],
             bytes: [0; SLOTS],
+            bytes_total: 0,
             bump_waste: 0,
             last_alloc: 0,
             until_review: policy.review_every,
@@ -329,8 +332,9 @@ impl<S: Source> AdaptiveHeap<S> {
     }
 
     /// Bytes live in every core together.
+    #[inline(always)]
     fn bytes_live(&self) -> usize {
-        self.bytes.iter().sum()
+        self.bytes_total
     }
 
     /// Serves the run phase from `strategy` from now on, whatever the
@@ -500,6 +504,7 @@ impl<S: Source> AdaptiveHeap<S> {
         let s = slot as usize;
         self.forgotten = self.forgotten.wrapping_add(self.blocks[s] as u64);
         self.blocks[s] = 0;
+        self.bytes_total = self.bytes_total.wrapping_sub(self.bytes[s]);
         self.bytes[s] = 0;
         if slot == BUMP {
             self.bump_waste = 0;
@@ -552,6 +557,7 @@ impl<S: Source> AdaptiveHeap<S> {
         }
         let s = slot as usize;
         self.bytes[s] = self.bytes[s].wrapping_add(size);
+        self.bytes_total = self.bytes_total.wrapping_add(size);
         self.blocks[s] += 1;
         if self.blocks[s] == 1 {
             self.update_sole();
@@ -587,6 +593,7 @@ impl<S: Source> AdaptiveHeap<S> {
         }
         let s = slot as usize;
         self.bytes[s] = self.bytes[s].wrapping_sub(size);
+        self.bytes_total = self.bytes_total.wrapping_sub(size);
         self.blocks[s] = self.blocks[s].wrapping_sub(1);
         if self.blocks[s] == 0 {
             self.core_emptied(slot);
@@ -841,6 +848,10 @@ impl<S: Source> AdaptiveHeap<S> {
             }
             let s = slot as usize;
             self.bytes[s] = self.bytes[s]
+                .wrapping_sub(old.size())
+                .wrapping_add(new.size());
+            self.bytes_total = self
+                .bytes_total
                 .wrapping_sub(old.size())
                 .wrapping_add(new.size());
             let u = &mut self.invocation;

@@ -541,7 +541,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(miri, ignore = "20,000 steps with a full check each: too slow under Miri")]
+    #[cfg_attr(
+        miri,
+        ignore = "20,000 steps with a full check each: too slow under Miri"
+    )]
     fn random_operations_keep_the_invariants() {
         let mut h = SharedHeap::with_policy(
             4096..4096 + 256 * 1024,

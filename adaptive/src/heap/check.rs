@@ -71,6 +71,13 @@ impl<S: Source> AdaptiveHeap<S> {
             self.sole as usize,
             expected as usize,
         )?;
+        let sum = self.bytes.iter().fold(0usize, |a, &b| a.wrapping_add(b));
+        ensure(
+            sum == self.bytes_total,
+            "2: total live bytes",
+            sum,
+            self.bytes_total,
+        )?;
         for (slot, (&blocks, &bytes)) in self.blocks.iter().zip(self.bytes.iter()).enumerate() {
             ensure(
                 blocks != 0 || bytes == 0,
