@@ -1,7 +1,7 @@
 //! The one trait an allocator implements to plug into the suite.
 
-use polyalloc_core::Heap;
 use polyalloc_core::source::RegionSource;
+use polyalloc_core::{Heap, Source};
 
 /// An allocator of the family, as the suite sees it.
 ///
@@ -17,6 +17,7 @@ use polyalloc_core::source::RegionSource;
 /// ```
 /// use polyalloc_bump::BumpHeap;
 /// use polyalloc_conformance::Candidate;
+/// use polyalloc_core::Source;
 /// use polyalloc_core::source::RegionSource;
 ///
 /// struct Bump;
@@ -33,6 +34,12 @@ use polyalloc_core::source::RegionSource;
 ///
 ///     fn over_default() -> Self::DefaultHeap {
 ///         BumpHeap::new()
+///     }
+///
+///     type Over<S: Source + Send + 'static> = BumpHeap<S>;
+///
+///     fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+///         BumpHeap::with_source(source)
 ///     }
 /// }
 ///
@@ -67,4 +74,11 @@ pub trait Candidate: 'static {
 
     /// Builds the core over the platform's default source.
     fn over_default() -> Self::DefaultHeap;
+
+    /// The strategy core over any source: the fault-injection tests run it
+    /// over sources that fail on purpose.
+    type Over<S: Source + Send + 'static>: Heap + Send;
+
+    /// Builds the core over `source`.
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S>;
 }

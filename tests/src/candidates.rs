@@ -26,6 +26,7 @@ impl Candidate for Bump {
     const FREES_REUSE_MEMORY: bool = false;
     type RegionHeap = BumpHeap<RegionSource>;
     type DefaultHeap = BumpHeap;
+    type Over<S: Source + Send + 'static> = BumpHeap<S>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         BumpHeap::with_source(source)
@@ -33,6 +34,10 @@ impl Candidate for Bump {
 
     fn over_default() -> Self::DefaultHeap {
         BumpHeap::new()
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        BumpHeap::with_source(source)
     }
 }
 
@@ -46,6 +51,7 @@ impl Candidate for CountingBump {
     const FREES_REUSE_MEMORY: bool = false;
     type RegionHeap = BumpHeap<RegionSource, Counting>;
     type DefaultHeap = BumpHeap<DefaultSource, Counting>;
+    type Over<S: Source + Send + 'static> = BumpHeap<S, Counting>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         BumpHeap::counting(source)
@@ -53,6 +59,10 @@ impl Candidate for CountingBump {
 
     fn over_default() -> Self::DefaultHeap {
         BumpHeap::counting(DefaultSource::new())
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        BumpHeap::counting(source)
     }
 }
 
@@ -65,6 +75,7 @@ impl Candidate for FreeList {
     const FREES_REUSE_MEMORY: bool = true;
     type RegionHeap = FreeListHeap<RegionSource>;
     type DefaultHeap = FreeListHeap;
+    type Over<S: Source + Send + 'static> = FreeListHeap<S>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         FreeListHeap::with_source(source)
@@ -72,6 +83,10 @@ impl Candidate for FreeList {
 
     fn over_default() -> Self::DefaultHeap {
         FreeListHeap::new()
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        FreeListHeap::with_source(source)
     }
 }
 
@@ -84,6 +99,7 @@ impl Candidate for CountingFreeList {
     const FREES_REUSE_MEMORY: bool = true;
     type RegionHeap = FreeListHeap<RegionSource, Counting>;
     type DefaultHeap = FreeListHeap<DefaultSource, Counting>;
+    type Over<S: Source + Send + 'static> = FreeListHeap<S, Counting>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         FreeListHeap::counting(source)
@@ -91,6 +107,10 @@ impl Candidate for CountingFreeList {
 
     fn over_default() -> Self::DefaultHeap {
         FreeListHeap::counting(DefaultSource::new())
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        FreeListHeap::counting(source)
     }
 }
 
@@ -103,6 +123,7 @@ impl Candidate for Buddy {
     const FREES_REUSE_MEMORY: bool = true;
     type RegionHeap = BuddyHeap<RegionSource>;
     type DefaultHeap = BuddyHeap;
+    type Over<S: Source + Send + 'static> = BuddyHeap<S>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         BuddyHeap::with_source(source)
@@ -110,6 +131,10 @@ impl Candidate for Buddy {
 
     fn over_default() -> Self::DefaultHeap {
         BuddyHeap::new()
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        BuddyHeap::with_source(source)
     }
 }
 
@@ -122,6 +147,7 @@ impl Candidate for CountingBuddy {
     const FREES_REUSE_MEMORY: bool = true;
     type RegionHeap = BuddyHeap<RegionSource, Counting>;
     type DefaultHeap = BuddyHeap<DefaultSource, Counting>;
+    type Over<S: Source + Send + 'static> = BuddyHeap<S, Counting>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         BuddyHeap::counting(source)
@@ -129,6 +155,10 @@ impl Candidate for CountingBuddy {
 
     fn over_default() -> Self::DefaultHeap {
         BuddyHeap::counting(DefaultSource::new())
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        BuddyHeap::counting(source)
     }
 }
 
@@ -147,6 +177,7 @@ impl Candidate for Slab {
     const SMALL_REGION: usize = SLAB_SMALL_REGION;
     type RegionHeap = SlabHeap<RegionSource>;
     type DefaultHeap = SlabHeap;
+    type Over<S: Source + Send + 'static> = SlabHeap<S>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         SlabHeap::with_source(source)
@@ -154,6 +185,10 @@ impl Candidate for Slab {
 
     fn over_default() -> Self::DefaultHeap {
         SlabHeap::new()
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        SlabHeap::with_source(source)
     }
 }
 
@@ -167,6 +202,7 @@ impl Candidate for CountingSlab {
     const SMALL_REGION: usize = SLAB_SMALL_REGION;
     type RegionHeap = SlabHeap<RegionSource, Counting>;
     type DefaultHeap = SlabHeap<DefaultSource, Counting>;
+    type Over<S: Source + Send + 'static> = SlabHeap<S, Counting>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         SlabHeap::counting(source)
@@ -174,6 +210,10 @@ impl Candidate for CountingSlab {
 
     fn over_default() -> Self::DefaultHeap {
         SlabHeap::counting(DefaultSource::new())
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        SlabHeap::counting(source)
     }
 }
 
@@ -192,6 +232,7 @@ impl Candidate for Adaptive {
     const SMALL_REGION: usize = 256 * 1024;
     type RegionHeap = AdaptiveHeap<RegionSource>;
     type DefaultHeap = AdaptiveHeap;
+    type Over<S: Source + Send + 'static> = AdaptiveHeap<S>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         AdaptiveHeap::with_source(source)
@@ -199,6 +240,10 @@ impl Candidate for Adaptive {
 
     fn over_default() -> Self::DefaultHeap {
         AdaptiveHeap::new()
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        AdaptiveHeap::with_source(source)
     }
 }
 
@@ -216,6 +261,7 @@ impl Candidate for AdaptiveSwitching {
     const SMALL_REGION: usize = 512 * 1024;
     type RegionHeap = SwitchingHeap<RegionSource>;
     type DefaultHeap = SwitchingHeap<DefaultSource>;
+    type Over<S: Source + Send + 'static> = SwitchingHeap<S>;
 
     fn over_region(source: RegionSource) -> Self::RegionHeap {
         SwitchingHeap::new(AdaptiveHeap::with_source(source))
@@ -223,6 +269,10 @@ impl Candidate for AdaptiveSwitching {
 
     fn over_default() -> Self::DefaultHeap {
         SwitchingHeap::new(AdaptiveHeap::new())
+    }
+
+    fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+        SwitchingHeap::new(AdaptiveHeap::with_source(source))
     }
 }
 

@@ -60,6 +60,7 @@ pub mod bad_input;
 pub mod candidate;
 pub mod candidates;
 pub mod checks;
+pub mod faults;
 pub mod fixture;
 pub mod global;
 pub mod live;

@@ -15,6 +15,8 @@
 /// #     type DefaultHeap = BumpHeap;
 /// #     fn over_region(source: RegionSource) -> Self::RegionHeap { BumpHeap::with_source(source) }
 /// #     fn over_default() -> Self::DefaultHeap { BumpHeap::new() }
+/// #     type Over<S: polyalloc_core::Source + Send + 'static> = BumpHeap<S>;
+/// #     fn over<S: polyalloc_core::Source + Send + 'static>(s: S) -> Self::Over<S> { BumpHeap::with_source(s) }
 /// # }
 /// # type BumpAgain = Bump;
 /// polyalloc_conformance::conformance_tests!(Bump);
@@ -30,8 +32,8 @@
 /// `huge_sizes_fail_cleanly`, `realloc_overflow_returns_null`,
 /// `out_of_memory_on_a_small_region`, `failed_grow_keeps_the_block`,
 /// `reset_reclaims_memory`, `alloc_free_cycles_do_not_leak`,
-/// `freed_memory_is_reused`, `vec_in_heap`, `hashbrown_map_in_heap` and
-/// `zeroed_requests_are_zero`.
+/// `freed_memory_is_reused`, `vec_in_heap`, `hashbrown_map_in_heap`,
+/// `zeroed_requests_are_zero` and `injected_faults_fail_cleanly`.
 #[macro_export]
 macro_rules! conformance_tests {
     (mod $name:ident : $candidate:ty) => {
@@ -60,6 +62,7 @@ macro_rules! conformance_tests {
             api2::vec_in_heap,
             api2::hashbrown_map_in_heap,
             api2::zeroed_requests_are_zero,
+            faults::injected_faults_fail_cleanly,
         );
     };
 }

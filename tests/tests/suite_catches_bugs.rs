@@ -98,6 +98,18 @@ impl Fault for PanicsOnHuge {
     }
 }
 
+/// Treats running out of memory as impossible: panics when the source
+/// refuses.
+struct PanicsWhenTheSourceFails;
+impl Fault for PanicsWhenTheSourceFails {
+    fn allocate(
+        inner: &mut dyn FnMut(Layout) -> Option<NonNull<u8>>,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        Some(inner(layout).expect("the source never fails"))
+    }
+}
+
 struct Cand<F>(F);
 impl<F: Fault> Candidate for Cand<F> {
     const NAME: &'static str = "broken bump";
@@ -113,6 +125,13 @@ impl<F: Fault> Candidate for Cand<F> {
     fn over_default() -> Self::DefaultHeap {
         Broken {
             inner: BumpHeap::counting(DefaultSource::new()),
+            _fault: core::marker::PhantomData,
+        }
+    }
+    type Over<S: polyalloc_core::Source + Send + 'static> = Broken<F, S>;
+    fn over<S: polyalloc_core::Source + Send + 'static>(source: S) -> Self::Over<S> {
+        Broken {
+            inner: BumpHeap::counting(source),
             _fault: core::marker::PhantomData,
         }
     }
@@ -157,4 +176,15 @@ fn the_same_tests_pass_on_the_correct_heap() {
     replay_region::<polyalloc_conformance::candidates::CountingBump>(&ops, 1 << 20).unwrap();
     bad_input::huge_sizes_fail_cleanly::<polyalloc_conformance::candidates::CountingBump>();
     bad_input::alignment_above_a_page::<polyalloc_conformance::candidates::CountingBump>();
+}
+
+#[test]
+fn fault_injection_reports_a_heap_that_panics_when_its_source_fails() {
+    assert!(fails(
+        polyalloc_conformance::faults::injected_faults_fail_cleanly::<Cand<PanicsWhenTheSourceFails>>
+    ));
+    // The honest bump heap passes the same test.
+    polyalloc_conformance::faults::injected_faults_fail_cleanly::<
+        polyalloc_conformance::candidates::CountingBump,
+    >();
 }

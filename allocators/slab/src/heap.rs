@@ -471,11 +471,16 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// part of a mapping, which is how `mmap` meets alignments above a page,
     /// so under Miri a source that takes memory back is asked for `size +
     /// align` bytes at page alignment instead.
+    ///
+    /// A source that refuses (a capped process, a memory limit) may still
+    /// have room for what the heap keeps unused: the empty slabs and cached
+    /// large spans are then given back and the request tried once more, so
+    /// memory kept for speed never makes a request fail.
     fn acquire_aligned(&mut self, size: usize, align: usize) -> Option<(Span, *mut u8)> {
-        let span = if cfg!(miri) && align > MIRI_PAGE && self.source.can_release() {
-            self.source.acquire(size.checked_add(align)?, MIRI_PAGE)?
-        } else {
-            self.source.acquire(size, align)?
+        let span = match self.acquire_raw(size, align) {
+            Some(span) => span,
+            None if self.trim() != 0 => self.acquire_raw(size, align)?,
+            None => return None,
         };
         self.stats.record_reserve(span.len());
         let start = align_up(span.start(), align)?;
@@ -483,6 +488,16 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         // (it was asked for them).
         let base = unsafe { span.ptr().as_ptr().add(start - span.start()) };
         Some((span, base))
+    }
+
+    /// The source's span for `size` bytes at `align` (see
+    /// [`acquire_aligned`](Self::acquire_aligned) for Miri).
+    fn acquire_raw(&mut self, size: usize, align: usize) -> Option<Span> {
+        if cfg!(miri) && align > MIRI_PAGE && self.source.can_release() {
+            self.source.acquire(size.checked_add(align)?, MIRI_PAGE)
+        } else {
+            self.source.acquire(size, align)
+        }
     }
 
     /// Decides what of a new `span` holding `used` bytes at `base` belongs

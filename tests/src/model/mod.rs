@@ -172,6 +172,17 @@ pub fn replay_region<C: Candidate>(ops: &[Op], len: usize) -> Outcome {
     Model::new(fixture.heap(), LiveSet::within(fixture.range()), true).run(ops)
 }
 
+/// Runs `ops` on `heap` through the model (every check after every step,
+/// then everything freed); `may_fail` allows requests to fail cleanly. For
+/// tests that build the heap themselves (fault injection).
+///
+/// # Errors
+///
+/// The first check that fails, with the step that failed it.
+pub fn run_on<H: Heap + Send>(heap: &LockedHeap<H>, ops: &[Op], may_fail: bool) -> Outcome {
+    Model::new(heap, LiveSet::new(), may_fail).run(ops)
+}
+
 /// The size of the region a fuzz input runs over when its first byte is
 /// even: small enough to run out of memory often.
 pub const FUZZ_REGION: usize = 1 << 20;
