@@ -176,3 +176,47 @@ impl<H: Heap> WithHeap<H> for LockedHeap<H> {
         unsafe { self.lock_heap(f) }
     }
 }
+
+/// Rounds the steady-state test runs (`POLYALLOC_STEADY_ROUNDS`, default
+/// 2,000; the long run is 100,000).
+fn steady_rounds() -> usize {
+    std::env::var("POLYALLOC_STEADY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
+/// The same round of about 60 operations (everything freed, or the heap
+/// reset, at its end) over and over on one heap: the memory the heap holds
+/// from its source must stop growing. After the first tenth of the rounds
+/// (at most 100), it must never hold more than the most it held then (the
+/// class of bug that sank wee_alloc: a free list that fragments a little
+/// more each round).
+///
+/// # Panics
+///
+/// At the first round that ends holding more than that.
+pub fn steady_state<C: Candidate>() {
+    let rounds = steady_rounds().max(10);
+    let window = (rounds / 10).min(100);
+    let heap = LockedHeap::with_heap(C::over(DefaultSource::new()));
+    let round = ops(0x57ea_d1, 300);
+    let mut early_peak = 0;
+    for r in 0..rounds {
+        report::<C>("steady state", run_on(&heap, &round, false));
+        if !C::FREES_REUSE_MEMORY {
+            // SAFETY: the model freed every block it made.
+            unsafe { heap.reset() };
+        }
+        let reserved = heap.stats().bytes_reserved;
+        if r < window {
+            early_peak = early_peak.max(reserved);
+        } else {
+            assert!(
+                reserved <= early_peak,
+                "{}: {reserved} bytes reserved after round {r}, at most {early_peak} over the first {window}: memory grows",
+                C::NAME,
+            );
+        }
+    }
+}

@@ -33,7 +33,8 @@
 /// `out_of_memory_on_a_small_region`, `failed_grow_keeps_the_block`,
 /// `reset_reclaims_memory`, `alloc_free_cycles_do_not_leak`,
 /// `freed_memory_is_reused`, `vec_in_heap`, `hashbrown_map_in_heap`,
-/// `zeroed_requests_are_zero` and `injected_faults_fail_cleanly`.
+/// `zeroed_requests_are_zero`, `injected_faults_fail_cleanly` and
+/// `steady_state`.
 #[macro_export]
 macro_rules! conformance_tests {
     (mod $name:ident : $candidate:ty) => {
@@ -63,6 +64,7 @@ macro_rules! conformance_tests {
             api2::hashbrown_map_in_heap,
             api2::zeroed_requests_are_zero,
             faults::injected_faults_fail_cleanly,
+            faults::steady_state,
         );
     };
 }

@@ -188,3 +188,52 @@ fn fault_injection_reports_a_heap_that_panics_when_its_source_fails() {
         polyalloc_conformance::candidates::CountingBump,
     >();
 }
+
+/// A free list that never frees: memory grows every round.
+struct Leaky<S: polyalloc_core::Source>(polyalloc_freelist::FreeListHeap<S>);
+
+// SAFETY: every block comes from the inner heap; not freeing one is sound
+// (it leaks).
+unsafe impl<S: polyalloc_core::Source> Heap for Leaky<S> {
+    fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        self.0.allocate(layout)
+    }
+    unsafe fn deallocate(&mut self, _ptr: NonNull<u8>, _layout: Layout) {}
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        self.0.owns(ptr)
+    }
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+    fn stats(&self) -> Stats {
+        self.0.stats()
+    }
+    fn check(&self) -> Result<(), CheckError> {
+        self.0.check()
+    }
+}
+
+struct LeakyCand;
+impl Candidate for LeakyCand {
+    const NAME: &'static str = "leaky free list";
+    const FREES_REUSE_MEMORY: bool = true;
+    type RegionHeap = Leaky<RegionSource>;
+    type DefaultHeap = Leaky<DefaultSource>;
+    fn over_region(source: RegionSource) -> Self::RegionHeap {
+        Leaky(polyalloc_freelist::FreeListHeap::with_source(source))
+    }
+    fn over_default() -> Self::DefaultHeap {
+        Leaky(polyalloc_freelist::FreeListHeap::new())
+    }
+    type Over<S: polyalloc_core::Source + Send + 'static> = Leaky<S>;
+    fn over<S: polyalloc_core::Source + Send + 'static>(source: S) -> Self::Over<S> {
+        Leaky(polyalloc_freelist::FreeListHeap::with_source(source))
+    }
+}
+
+#[test]
+fn the_steady_state_test_reports_memory_that_grows() {
+    assert!(fails(
+        polyalloc_conformance::faults::steady_state::<LeakyCand>
+    ));
+}
