@@ -200,7 +200,7 @@ pub fn steady_state<C: Candidate>() {
     let rounds = steady_rounds().max(10);
     let window = (rounds / 10).min(100);
     let heap = LockedHeap::with_heap(C::over(DefaultSource::new()));
-    let round = ops(0x57ea_d1, 300);
+    let round = ops(0x0057_ead1, 300);
     let mut early_peak = 0;
     for r in 0..rounds {
         report::<C>("steady state", run_on(&heap, &round, false));
