@@ -277,3 +277,84 @@ pub fn from_one_thread_to_many<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
     alloc.check().expect("heap walk at the end");
     assert!(alone.boxes > 0 && boxes > 0 && after.boxes > 0);
 }
+
+/// Rounds per thread of [`stress`] (`POLYALLOC_STRESS_ROUNDS`, default
+/// 20,000; a long run uses millions).
+fn stress_rounds() -> usize {
+    std::env::var("POLYALLOC_STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
+
+/// The cookie an object of `words` words at `addr` carries in its first and
+/// last word.
+fn cookie(addr: usize, words: usize) -> u64 {
+    (addr as u64 ^ (words as u64).rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// A threaded stress test in the style of mimalloc's `test-stress`:
+/// `threads` threads share 1,024 slots; each round a thread makes an object
+/// of a random size (mostly small, now and then up to 32 KiB), stamps a
+/// cookie derived from its address and size into its first and last words,
+/// swaps it into a random slot, and checks and frees whatever object was
+/// there — usually one another thread made. So objects cross threads, and a
+/// block handed out twice, or overwritten by another block, breaks a cookie.
+/// Then the heap walk must pass.
+///
+/// # Panics
+///
+/// If a cookie is wrong or the heap walk fails.
+pub fn stress<H: Heap + Send>(alloc: &'static LockedHeap<H>, threads: u64) {
+    use std::sync::Mutex;
+
+    let rounds = stress_rounds();
+    let slots: Vec<Mutex<Option<Box<[u64]>>>> = (0..1024).map(|_| Mutex::new(None)).collect();
+    let check = |object: Box<[u64]>| {
+        let words = object.len();
+        let expected = cookie(object.as_ptr().addr(), words);
+        assert_eq!(object[0], expected, "first cookie of a {words}-word object");
+        assert_eq!(
+            object[words - 1],
+            expected,
+            "last cookie of a {words}-word object"
+        );
+    };
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let slots = &slots;
+            scope.spawn(move || {
+                let mut x = 0x5157_2e55 ^ (t + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let mut next = move || {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x
+                };
+                for _ in 0..rounds {
+                    let r = next();
+                    let words = match r % 100 {
+                        0 => 2 + (r >> 8) as usize % 4096,
+                        1..=10 => 2 + (r >> 8) as usize % 512,
+                        _ => 2 + (r >> 8) as usize % 16,
+                    };
+                    let mut object = vec![0u64; words].into_boxed_slice();
+                    let c = cookie(object.as_ptr().addr(), words);
+                    object[0] = c;
+                    object[words - 1] = c;
+                    let slot = (r >> 32) as usize % slots.len();
+                    let old = slots[slot].lock().expect("slot lock").replace(object);
+                    if let Some(old) = old {
+                        check(old);
+                    }
+                }
+            });
+        }
+    });
+    for slot in slots {
+        if let Some(object) = slot.into_inner().expect("slot lock") {
+            check(object);
+        }
+    }
+    alloc.check().expect("heap walk after the stress test");
+}

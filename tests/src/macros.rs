@@ -96,8 +96,10 @@ macro_rules! __conformance_test_fns {
 /// # fn main() {}
 /// ```
 ///
-/// The tests: `global_allocator_is_in_use`, `global_std_collections` and
-/// `global_std_collections_on_threads` (4 threads × 3000 operations).
+/// The tests: `global_allocator_is_in_use`, `global_std_collections`,
+/// `global_std_collections_on_threads` (4 threads × 3000 operations) and
+/// `global_stress` (4 threads handing cookie-stamped objects to each other,
+/// see [`global::stress`](crate::global::stress)).
 #[macro_export]
 macro_rules! global_allocator_tests {
     ($alloc:path) => {
@@ -114,6 +116,11 @@ macro_rules! global_allocator_tests {
         #[test]
         fn global_std_collections_on_threads() {
             $crate::global::std_collections_on_threads(&$alloc, 4, 3_000);
+        }
+
+        #[test]
+        fn global_stress() {
+            $crate::global::stress(&$alloc, 4);
         }
     };
 }
