@@ -21,9 +21,17 @@
 
 use core::cell::UnsafeCell;
 
+#[cfg(all(
+    not(loom),
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+use super::atomic::AtomicPtr;
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-use super::atomic::{AtomicBool, AtomicPtr, Ordering};
-#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+use super::atomic::{AtomicBool, Ordering, spin_loop};
+#[cfg(all(
+    not(loom),
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
 use super::single_thread::{NOT_ASKED, flag_ptr, read_flag};
 
 /// A mutual-exclusion cell around `T` with a closure interface, so no guard is
@@ -31,7 +39,11 @@ use super::single_thread::{NOT_ASKED, flag_ptr, read_flag};
 pub(crate) struct Lock<T> {
     /// A byte that is non-zero while the process has one thread: glibc's flag
     /// once known, else a zero byte of ours ([`NOT_ASKED`] until asked).
-    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    /// Not under loom, which models the lock itself.
+    #[cfg(all(
+        not(loom),
+        not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+    ))]
     flag: AtomicPtr<u8>,
     /// The spin lock.
     #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
@@ -46,6 +58,7 @@ pub(crate) struct Lock<T> {
 unsafe impl<T: Send> Sync for Lock<T> {}
 
 impl<T> Lock<T> {
+    #[cfg(not(loom))]
     pub(crate) const fn new(value: T) -> Self {
         Self {
             #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
@@ -56,8 +69,27 @@ impl<T> Lock<T> {
         }
     }
 
+    /// Under loom atomics are not `const`; nor then is this.
+    #[cfg(loom)]
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Runs `f` with exclusive access to the value: always through the lock
+    /// under loom, which models it.
+    #[cfg(loom)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.with_locked(core::ptr::null_mut(), f)
+    }
+
     /// Runs `f` with exclusive access to the value.
-    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    #[cfg(all(
+        not(loom),
+        not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+    ))]
     #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let flag = self.flag.load(Ordering::Acquire);
@@ -81,6 +113,7 @@ impl<T> Lock<T> {
     fn with_locked<R>(&self, flag: *mut u8, f: impl FnOnce(&mut T) -> R) -> R {
         // Ask for the flag before locking: the lookup may allocate, which
         // re-enters this lock.
+        #[cfg(not(loom))]
         let flag = if flag == NOT_ASKED.as_ptr() {
             flag_ptr()
         } else {
@@ -93,7 +126,7 @@ impl<T> Lock<T> {
         {
             // Wait with plain loads until it looks free, then try again.
             while self.locked.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
+                spin_loop();
             }
         }
         let _release = Release { lock: self, flag };
@@ -131,12 +164,13 @@ impl<T> Drop for Release<'_, T> {
         // Every holder writes the same address (or `NOT_ASKED` while the
         // lookup runs), so none is lost; `Release` on both stores is what the
         // single-thread path's `Acquire` pairs with.
+        #[cfg(not(loom))]
         self.lock.flag.store(self.flag, Ordering::Release);
         self.lock.locked.store(false, Ordering::Release);
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     extern crate std;
 

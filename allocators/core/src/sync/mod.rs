@@ -6,7 +6,10 @@ mod atomic;
 mod cell;
 mod lock;
 // Single-threaded wasm32 needs no probe: it has no other thread.
-#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+#[cfg(all(
+    not(loom),
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
 mod single_thread;
 
 use core::fmt;
@@ -27,9 +30,16 @@ pub fn lock_is_elided() -> bool {
     {
         true
     }
-    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    #[cfg(all(
+        not(loom),
+        not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+    ))]
     {
         single_thread::is_single_threaded()
+    }
+    #[cfg(loom)]
+    {
+        false
     }
 }
 
@@ -64,6 +74,7 @@ unsafe impl<H: Send> Sync for LockedHeap<H> {}
 
 impl<H> LockedHeap<H> {
     /// Wraps a heap.
+    #[cfg(not(loom))]
     #[must_use]
     pub const fn with_heap(heap: H) -> Self {
         Self {
@@ -73,8 +84,28 @@ impl<H> LockedHeap<H> {
 
     /// Wraps the default value of a heap type: what every strategy's
     /// `XxxAlloc::new()` resolves to.
+    #[cfg(not(loom))]
     #[must_use]
     pub const fn new() -> Self
+    where
+        H: ConstDefault,
+    {
+        Self::with_heap(H::DEFAULT)
+    }
+
+    /// Wraps a heap (not `const` under loom, whose atomics are not).
+    #[cfg(loom)]
+    #[must_use]
+    pub fn with_heap(heap: H) -> Self {
+        Self {
+            lock: Lock::new(heap),
+        }
+    }
+
+    /// Wraps the default value of a heap type.
+    #[cfg(loom)]
+    #[must_use]
+    pub fn new() -> Self
     where
         H: ConstDefault,
     {
