@@ -7,7 +7,7 @@
 //! | `polyalloc_set_stateful` | `(i32) -> ()` | non-zero: keep the run heap across invocations |
 //! | `polyalloc_record` | `() -> usize` | writes the record into the exchange buffer, returns its address |
 //! | `polyalloc_buffer` | `() -> usize` | the exchange buffer's address, for the host to write a record into |
-//! | `polyalloc_buffer_len` | `() -> usize` | its length ([`RECORD_LEN`](crate::RECORD_LEN)) |
+//! | `polyalloc_buffer_len` | `() -> usize` | its length ([`RECORD_LEN`]) |
 //! | `polyalloc_load_record` | `(len: usize) -> i32` | loads the `len` bytes the host wrote into the buffer: 0, or a negative [`abi_error_code`] |
 //! | `polyalloc_stats` | `() -> usize` | writes [`STATS_WORDS`] little-endian `u64` into the buffer, returns its address |
 //!

@@ -20,8 +20,8 @@
 //!    the span map tags that span with the core's slot (unless the map
 //!    overflowed, when the cores are asked).
 //! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
-//!    requested bytes of live non-zero-size blocks of slot `s`; `sole` is
-//!    the one slot with live blocks when exactly one has any, else `NONE`.
+//!    requested bytes of live non-zero-size blocks of slot `s`; bit `s` of
+//!    `live_mask` is set exactly when `blocks[s]` is not zero.
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
 //!    `decision.strategy` in the run phase.
 //! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
@@ -72,8 +72,6 @@ const BUDDY: u8 = 3;
 const SLAB: u8 = 4;
 /// The number of slots.
 const SLOTS: usize = 5;
-/// `sole` when no slot, or more than one, holds live blocks.
-const NONE: u8 = u8::MAX;
 
 /// The slot serving `strategy` in the run phase.
 const fn slot_of(strategy: Strategy) -> u8 {
@@ -95,30 +93,33 @@ pub enum Phase {
     Run,
 }
 
-/// The adaptive strategy core: see the [crate docs](crate) for what it does
-/// and the [module docs](self) for how.
+/// The adaptive strategy core: see the [crate docs](crate) for what it does,
+/// and `docs/adaptive.md` in the repository (or the comments opening
+/// `adaptive/src/heap.rs`) for how.
 ///
 /// Like every core of the family it is single-threaded (`&mut self`);
 /// [`AdaptiveAlloc`](crate::AdaptiveAlloc) is the thread-safe allocator.
 pub struct AdaptiveHeap<S: Source = DefaultSource> {
-    init: ManuallyDrop<FreeListHeap<Lease<S>>>,
-    bump: ManuallyDrop<BumpHeap<Lease<S>>>,
-    freelist: ManuallyDrop<FreeListHeap<Lease<S>>>,
-    buddy: ManuallyDrop<BuddyHeap<Lease<S>>>,
-    slab: ManuallyDrop<SlabHeap<Lease<S>>>,
-    provider: Provider<S>,
     policy: Policy,
-    decision: Decision,
+    until_review: u64,
     phase: Phase,
     stateful: bool,
     target: u8,
-    sole: u8,
+    live_mask: u8,
+    bump: ManuallyDrop<BumpHeap<Lease<S, BUMP>>>,
+    buddy: ManuallyDrop<BuddyHeap<Lease<S, BUDDY>>>,
+    slab: ManuallyDrop<SlabHeap<Lease<S, SLAB>>>,
+    provider: Provider<S>,
+    init: ManuallyDrop<FreeListHeap<Lease<S, INIT>>>,
+    freelist: ManuallyDrop<FreeListHeap<Lease<S, FREELIST>>>,
+    decision: Decision,
     blocks: [usize; SLOTS],
     bytes: [usize; SLOTS],
+    /// The sum of `bytes`, kept so the peak costs one comparison.
+    bytes_total: usize,
     bump_waste: usize,
     /// Address of the most recent allocation, 0 once it has been freed.
     last_alloc: usize,
-    until_review: u64,
     invocation: Usage,
     past: Usage,
     mark: Usage,
@@ -197,20 +198,21 @@ impl<S: Source> AdaptiveHeap<S> {
     #[must_use]
     pub const fn with_policy(source: S, policy: Policy) -> Self {
         Self {
-            init: ManuallyDrop::new(FreeListHeap::with_source(Lease::new(INIT))),
-            bump: ManuallyDrop::new(BumpHeap::with_source(Lease::new(BUMP))),
-            freelist: ManuallyDrop::new(FreeListHeap::with_source(Lease::new(FREELIST))),
-            buddy: ManuallyDrop::new(BuddyHeap::with_source(Lease::new(BUDDY))),
-            slab: ManuallyDrop::new(SlabHeap::with_source(Lease::new(SLAB))),
+            init: ManuallyDrop::new(FreeListHeap::with_source(Lease::new())),
+            bump: ManuallyDrop::new(BumpHeap::with_source(Lease::new())),
+            freelist: ManuallyDrop::new(FreeListHeap::with_source(Lease::new())),
+            buddy: ManuallyDrop::new(BuddyHeap::with_source(Lease::new())),
+            slab: ManuallyDrop::new(SlabHeap::with_source(Lease::new())),
             provider: Provider::new(source),
             policy,
             decision: Decision::START,
             phase: Phase::Run,
             stateful: true,
             target: BUMP,
-            sole: NONE,
+            live_mask: 0,
             blocks: [0; SLOTS],
             bytes: [0; SLOTS],
+            bytes_total: 0,
             bump_waste: 0,
             last_alloc: 0,
             until_review: policy.review_every,
@@ -328,8 +330,9 @@ impl<S: Source> AdaptiveHeap<S> {
     }
 
     /// Bytes live in every core together.
+    #[inline(always)]
     fn bytes_live(&self) -> usize {
-        self.bytes.iter().sum()
+        self.bytes_total
     }
 
     /// Serves the run phase from `strategy` from now on, whatever the
@@ -479,26 +482,13 @@ impl<S: Source> AdaptiveHeap<S> {
         }
     }
 
-    /// Recomputes `sole` (invariant 2).
-    fn update_sole(&mut self) {
-        let mut sole = NONE;
-        for (slot, &n) in self.blocks.iter().enumerate() {
-            if n != 0 {
-                if sole != NONE {
-                    self.sole = NONE;
-                    return;
-                }
-                sole = slot as u8;
-            }
-        }
-        self.sole = sole;
-    }
-
     /// Forgets every block of `slot` at once.
     fn forget_slot(&mut self, slot: u8) {
         let s = slot as usize;
         self.forgotten = self.forgotten.wrapping_add(self.blocks[s] as u64);
         self.blocks[s] = 0;
+        self.live_mask &= !(1 << slot);
+        self.bytes_total = self.bytes_total.wrapping_sub(self.bytes[s]);
         self.bytes[s] = 0;
         if slot == BUMP {
             self.bump_waste = 0;
@@ -509,7 +499,6 @@ impl<S: Source> AdaptiveHeap<S> {
             // Forgotten and idle: invariant 6.
             self.release_core(slot);
         }
-        self.update_sole();
     }
 
     /// The slot whose core holds `ptr` (invariant 1).
@@ -527,12 +516,13 @@ impl<S: Source> AdaptiveHeap<S> {
             .find(|&slot| with_core_ref!(self, slot, |h| h.owns(ptr)))
     }
 
-    /// The slot of a live block of `size` bytes at `ptr`: the sole slot with
-    /// live blocks when there is one (no lookup at all), else its owner.
+    /// The slot of a live block of `size` bytes at `ptr`: the only slot with
+    /// live blocks when there is just one (no lookup at all), else its owner.
     #[inline]
     fn slot_of_block(&self, ptr: NonNull<u8>, size: usize) -> Option<u8> {
-        if size != 0 && self.sole != NONE {
-            Some(self.sole)
+        let m = self.live_mask;
+        if size != 0 && m != 0 && m & (m - 1) == 0 {
+            Some(m.trailing_zeros() as u8)
         } else {
             self.owner(ptr)
         }
@@ -551,10 +541,9 @@ impl<S: Source> AdaptiveHeap<S> {
         }
         let s = slot as usize;
         self.bytes[s] = self.bytes[s].wrapping_add(size);
+        self.bytes_total = self.bytes_total.wrapping_add(size);
         self.blocks[s] += 1;
-        if self.blocks[s] == 1 {
-            self.update_sole();
-        }
+        self.live_mask |= 1 << slot;
         self.last_alloc = addr;
         self.until_review = self.until_review.wrapping_sub(1);
         if self.until_review == 0 {
@@ -586,16 +575,19 @@ impl<S: Source> AdaptiveHeap<S> {
         }
         let s = slot as usize;
         self.bytes[s] = self.bytes[s].wrapping_sub(size);
+        self.bytes_total = self.bytes_total.wrapping_sub(size);
         self.blocks[s] = self.blocks[s].wrapping_sub(1);
         if self.blocks[s] == 0 {
-            self.core_emptied(slot);
+            self.live_mask &= !(1 << slot);
+            if slot != self.target || self.bump_waste != 0 {
+                self.core_emptied(slot);
+            }
         }
     }
 
     /// The last live block of `slot` was just freed.
     #[cold]
     fn core_emptied(&mut self, slot: u8) {
-        self.update_sole();
         if slot != self.target {
             // Invariant 6: a core the function left gives its memory back.
             self.release_core(slot);
@@ -840,6 +832,10 @@ impl<S: Source> AdaptiveHeap<S> {
             }
             let s = slot as usize;
             self.bytes[s] = self.bytes[s]
+                .wrapping_sub(old.size())
+                .wrapping_add(new.size());
+            self.bytes_total = self
+                .bytes_total
                 .wrapping_sub(old.size())
                 .wrapping_add(new.size());
             let u = &mut self.invocation;

@@ -260,24 +260,22 @@ impl<S> Provider<S> {
 /// A core's handle on the adaptive heap's source: every span it acquires is
 /// recorded under its slot.
 ///
-/// Public only because it appears in the types of the cores the adaptive heap
-/// holds; it cannot be built outside this crate.
-pub struct Lease<S> {
+/// The slot is a type parameter, so a lease is one pointer, null until it is
+/// bound.
+pub struct Lease<S, const SLOT: u8> {
     provider: Cell<*mut Provider<S>>,
-    slot: u8,
 }
 
 // SAFETY: a lease is only followed while the adaptive heap that owns both it
 // and the provider is exclusively borrowed (invariant 1), so sending the heap
 // to another thread sends the provider with it; `S: Send` covers the source.
-unsafe impl<S: Send> Send for Lease<S> {}
+unsafe impl<S: Send, const SLOT: u8> Send for Lease<S, SLOT> {}
 
-impl<S> Lease<S> {
-    /// An unbound lease for `slot`.
-    pub(crate) const fn new(slot: u8) -> Self {
+impl<S, const SLOT: u8> Lease<S, SLOT> {
+    /// An unbound lease.
+    pub(crate) const fn new() -> Self {
         Self {
             provider: Cell::new(ptr::null_mut()),
-            slot,
         }
     }
 
@@ -300,9 +298,9 @@ impl<S> Lease<S> {
     }
 }
 
-impl<S> core::fmt::Debug for Lease<S> {
+impl<S, const SLOT: u8> core::fmt::Debug for Lease<S, SLOT> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Lease").field("slot", &self.slot).finish()
+        f.debug_struct("Lease").field("slot", &SLOT).finish()
     }
 }
 
@@ -310,9 +308,9 @@ impl<S> core::fmt::Debug for Lease<S> {
 // upholds the contract, or a piece of a span a core gave back to the pool
 // (invariant 4): memory the source handed out, that no core holds any more,
 // disjoint from everything else pooled or held, and aligned as asked.
-unsafe impl<S: Source> Source for Lease<S> {
+unsafe impl<S: Source, const SLOT: u8> Source for Lease<S, SLOT> {
     fn acquire(&mut self, size: usize, align: usize) -> Option<Span> {
-        let slot = self.slot;
+        let slot = SLOT;
         let provider = self.provider()?;
         let span = match provider.pool.take(size, align) {
             Some(span) => span,

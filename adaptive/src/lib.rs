@@ -58,11 +58,16 @@
 
 #![no_std]
 
+#[cfg(feature = "host")]
+extern crate alloc;
+
 pub mod abi;
 mod heap;
-pub mod lease;
+mod lease;
 pub mod policy;
 pub mod record;
+#[cfg(feature = "host")]
+pub mod shared;
 pub mod usage;
 
 pub use heap::{AdaptiveHeap, Phase};

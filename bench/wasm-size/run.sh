@@ -17,6 +17,7 @@ out="target/$target/release"
 rows=(
     "polyalloc-freelist guest_polyalloc_freelist"
     "polyalloc-bump guest_polyalloc_bump"
+    "polyalloc-adaptive guest_polyalloc_adaptive"
     "talc guest_talc"
     "dlmalloc guest_dlmalloc"
     "lol_alloc guest_lol_alloc"

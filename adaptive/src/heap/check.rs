@@ -4,7 +4,7 @@
 use polyalloc_core::heap::ensure;
 use polyalloc_core::{CheckError, Heap, Source};
 
-use super::{AdaptiveHeap, BUMP, INIT, NONE, Phase, SLOTS, slot_of};
+use super::{AdaptiveHeap, BUMP, INIT, Phase, SLOTS, slot_of};
 
 impl<S: Source> AdaptiveHeap<S> {
     pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
@@ -58,18 +58,24 @@ impl<S: Source> AdaptiveHeap<S> {
             )?;
         }
 
-        // Invariant 2: `sole` is the one slot with live blocks, if just one.
-        let live: usize = self.blocks.iter().filter(|&&n| n != 0).count();
-        let expected = if live == 1 {
-            self.blocks.iter().position(|&n| n != 0).unwrap_or(0) as u8
-        } else {
-            NONE
-        };
+        // Invariant 2: the mask has a bit for each slot with live blocks.
+        let mask = self
+            .blocks
+            .iter()
+            .enumerate()
+            .fold(0u8, |m, (slot, &n)| if n != 0 { m | 1 << slot } else { m });
         ensure(
-            self.sole == expected,
-            "2: sole live slot",
-            self.sole as usize,
-            expected as usize,
+            self.live_mask == mask,
+            "2: live slot mask",
+            self.live_mask as usize,
+            mask as usize,
+        )?;
+        let sum = self.bytes.iter().fold(0usize, |a, &b| a.wrapping_add(b));
+        ensure(
+            sum == self.bytes_total,
+            "2: total live bytes",
+            sum,
+            self.bytes_total,
         )?;
         for (slot, (&blocks, &bytes)) in self.blocks.iter().zip(self.bytes.iter()).enumerate() {
             ensure(

@@ -1,0 +1,11 @@
+//! The wasm-size guest on polyalloc's adaptive allocator (every strategy
+//! core, the recorder and the policy; no guest ABI exports).
+
+#![no_std]
+
+extern crate alloc;
+
+#[global_allocator]
+static ALLOC: polyalloc_adaptive::AdaptiveAlloc = polyalloc_adaptive::AdaptiveAlloc::new();
+
+include!("../../../guest.rs");
