@@ -46,8 +46,8 @@ use report::{MatrixOutcome, Outcome, Peaks};
 const USAGE: &str = "\
 usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORKLOAD | GROUP | matrix...]
 
-  --quick     41 rounds of ~20 ms samples (the default; about a minute and
-              a half)
+  --quick     41 rounds of ~20 ms samples, 20 for the adaptive group (the
+              default; about two minutes)
   --full      101 rounds of ~40 ms samples (about seven minutes)
   --markdown  print the tables as Markdown (for docs/benchmarks.md)
   --raw       also print every sample (ns/op, in round order) of every row
