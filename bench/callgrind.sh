@@ -4,7 +4,7 @@
 #
 #   bash bench/callgrind.sh                # every workload, every contestant
 #   bash bench/callgrind.sh arena lifo     # only these workloads
-#   bash bench/callgrind.sh general        # only one group (bump, general or buddy)
+#   bash bench/callgrind.sh general        # only one group (bump, general, buddy or adaptive)
 #   ROUNDS=50 bash bench/callgrind.sh      # more rounds (default 20)
 #   KEEP=dir bash bench/callgrind.sh       # keep the callgrind.out files in dir,
 #                                          # for callgrind_annotate
@@ -50,7 +50,7 @@ instr_per_op() {
 
 # One table per group, over the workloads asked for (all by default).
 first=1
-for group in bump general buddy; do
+for group in bump general buddy adaptive; do
     read -ra all <<<"$("$bin" --list-workloads "$group")"
     workloads=()
     for w in "${all[@]}"; do
@@ -89,6 +89,7 @@ for group in bump general buddy; do
     case $group in
     bump) echo "Contestants: core = BumpHeap called directly, core-counting = the same keeping every counter, global = BumpAlloc through GlobalAlloc, bumpalo, system = glibc malloc; the last column is BumpAlloc again with an idle second thread alive." ;;
     general) echo "Contestants: freelist = FreeListHeap called directly (over a counting mmap source), freelist-global = FreeListAlloc through GlobalAlloc, talc, dlmalloc, rlsf, linked-list = linked_list_allocator, system = glibc malloc. Instructions only: page faults and system calls (mmap/munmap) are the kernel's and not counted." ;;
+    adaptive) echo "Contestants: adaptive = AdaptiveHeap (Policy::DEFAULT, pure: end_invocation between invocations), bump = BumpHeap (reset between invocations), slab, freelist, buddy = the single-strategy cores (every block freed), talc, dlmalloc; each called directly, polyalloc's over a counting mmap source. One operation is an allocation (its free included); a round is 8 invocations. Instructions only: page faults and system calls are the kernel's and not counted." ;;
     buddy) echo "Contestants: buddy = BuddyHeap called directly (over a counting mmap source), buddy-global = BuddyAlloc through GlobalAlloc, buddy-system = buddy_system_allocator's Heap<33> (grow = move), talc, system = glibc malloc. Instructions only: page faults and system calls (mmap/munmap) are the kernel's and not counted." ;;
     esac
 done

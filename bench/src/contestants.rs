@@ -1,7 +1,7 @@
-//! The allocators being compared, each behind one small trait, in three
-//! groups measured by the same run: the bump group (this module), the
-//! general-purpose group ([`general`]) and the power-of-two group
-//! ([`buddy`]). polyalloc's free-list and buddy cores are contestants through
+//! The allocators being compared, each behind one small trait, in groups
+//! measured by the same run: the bump group (this module), the
+//! general-purpose group ([`general`]), the power-of-two group ([`buddy`]),
+//! the small-object group ([`slab`]) and the adaptive group ([`adaptive`]). polyalloc's free-list and buddy cores are contestants through
 //! the wrappers of [`strategy`], written once for both.
 //!
 //! The bump group:
@@ -17,6 +17,7 @@
 //! Adding an allocator: implement [`Contestant`] and add one line to
 //! [`for_each`] (or [`general::for_each`], [`buddy::for_each`]).
 
+pub mod adaptive;
 pub mod buddy;
 pub mod general;
 pub mod slab;

@@ -1,7 +1,7 @@
-//! The three comparisons one run makes: each group has its contestants, its
+//! The comparisons one run makes: each group has its contestants, its
 //! workloads, its A/A baseline and the peers every row is divided by.
 
-use crate::contestants::{self, Contestant, Visitor, buddy, general, slab};
+use crate::contestants::{self, Contestant, Visitor, adaptive, buddy, general, slab};
 use crate::workloads::Workload;
 
 /// A set of contestants compared on a set of workloads.
@@ -18,11 +18,20 @@ pub enum Group {
     /// polyalloc's slab allocator against mimalloc, talc and the system
     /// allocator.
     Slab,
+    /// polyalloc's adaptive heap against each single strategy core, dlmalloc
+    /// and talc, on sequences of invocations.
+    Adaptive,
 }
 
 impl Group {
     /// Every group, in report order.
-    pub const ALL: [Self; 4] = [Self::Bump, Self::General, Self::Buddy, Self::Slab];
+    pub const ALL: [Self; 5] = [
+        Self::Bump,
+        Self::General,
+        Self::Buddy,
+        Self::Slab,
+        Self::Adaptive,
+    ];
 
     /// Short name, for command lines.
     #[must_use]
@@ -32,6 +41,7 @@ impl Group {
             Self::General => "general",
             Self::Buddy => "buddy",
             Self::Slab => "slab",
+            Self::Adaptive => "adaptive",
         }
     }
 
@@ -43,6 +53,7 @@ impl Group {
             Self::General => "General-purpose allocators",
             Self::Buddy => "Power-of-two allocators",
             Self::Slab => "Small-object (size-class) allocators",
+            Self::Adaptive => "The adaptive allocator (FaaS invocations)",
         }
     }
 
@@ -58,6 +69,7 @@ impl Group {
             Self::General => general::for_each(v),
             Self::Buddy => buddy::for_each(v),
             Self::Slab => slab::for_each(v),
+            Self::Adaptive => adaptive::for_each(v),
         }
     }
 
@@ -76,6 +88,7 @@ impl Group {
             Self::General => general::for_each_peak(v),
             Self::Buddy => buddy::for_each_peak(v),
             Self::Slab => slab::for_each_peak(v),
+            Self::Adaptive => adaptive::for_each_peak(v),
         }
     }
 
@@ -87,6 +100,7 @@ impl Group {
             Self::General => v.visit::<general::AaBaseline>(),
             Self::Buddy => v.visit::<buddy::AaBaseline>(),
             Self::Slab => v.visit::<slab::AaBaseline>(),
+            Self::Adaptive => v.visit::<adaptive::AaBaseline>(),
         }
     }
 
@@ -98,6 +112,7 @@ impl Group {
             Self::General => general::AaBaseline::KEY,
             Self::Buddy => buddy::AaBaseline::KEY,
             Self::Slab => slab::AaBaseline::KEY,
+            Self::Adaptive => adaptive::AaBaseline::KEY,
         }
     }
 
@@ -109,6 +124,7 @@ impl Group {
             Self::General => "talc-aa",
             Self::Buddy => "buddy-system-aa",
             Self::Slab => "mimalloc-aa",
+            Self::Adaptive => "dlmalloc-aa",
         }
     }
 
@@ -120,6 +136,7 @@ impl Group {
             Self::General => "talc, again (A/A)",
             Self::Buddy => "buddy_system_allocator, again (A/A)",
             Self::Slab => "mimalloc, again (A/A)",
+            Self::Adaptive => "dlmalloc, again (A/A)",
         }
     }
 
@@ -131,6 +148,7 @@ impl Group {
             Self::General => &general::RATIO_BASES,
             Self::Buddy => &buddy::RATIO_BASES,
             Self::Slab => &slab::RATIO_BASES,
+            Self::Adaptive => &adaptive::RATIO_BASES,
         }
     }
 

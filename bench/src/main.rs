@@ -29,11 +29,13 @@
 
 mod measure;
 mod report;
+mod sweep;
 
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use polyalloc_bench::contestants::{Contestant, CoreBump, GlobalBump, Visitor, buddy};
+use polyalloc_adaptive::Policy;
+use polyalloc_bench::contestants::{Contestant, CoreBump, GlobalBump, Visitor, adaptive, buddy};
 use polyalloc_bench::matrix::Matrices;
 use polyalloc_bench::{Group, Workload};
 use polyalloc_core::Uncounted;
@@ -44,8 +46,8 @@ use report::{MatrixOutcome, Outcome, Peaks};
 const USAGE: &str = "\
 usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORKLOAD | GROUP | matrix...]
 
-  --quick     41 rounds of ~20 ms samples (the default; about a minute and
-              a half)
+  --quick     41 rounds of ~20 ms samples, 20 for the adaptive group (the
+              default; about two minutes)
   --full      101 rounds of ~40 ms samples (about seven minutes)
   --markdown  print the tables as Markdown (for docs/benchmarks.md)
   --raw       also print every sample (ns/op, in round order) of every row
@@ -54,11 +56,20 @@ usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORK
   WORKLOAD    bump group: arena lifo vec-push string-build tree
               general group: small-churn mixed-churn vec-growth fragmentation
               power-of-two group: pow2 random-sizes realloc-growth
-  GROUP       bump, general or buddy: all of that group's workloads (buddy
-              also runs matrix)
+              small-object group: small-uniform small-skewed mixed-large
+              adaptive group: faas-lifo faas-objects faas-mixed
+              faas-buffers faas-phases
+  GROUP       bump, general, buddy, slab or adaptive: all of that group's
+              workloads (buddy and slab also run matrix)
               (default: every workload of every group, and matrix)
   matrix      the naive matrix multiply over rows placed by each allocator
               (the multiply timed, not the allocation)
+
+usage: polyalloc-bench adaptive-sweep [--full] [--markdown]
+
+  the adaptive heap's thresholds (Policy::min_waste, waste_per_live)
+  swept over the adaptive group's workloads: time against the default
+  policy, peak reserved, the strategy it ends on (about 30 s)
 ";
 
 /// Rounds of the `matrix` measurement: a sample is one multiply, tens of
@@ -136,6 +147,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
 struct Runners {
     workload: Workload,
     aa: bool,
+    /// Time each fresh allocator's first round ([`Runner::cold`]) instead of
+    /// the steady state.
+    cold: bool,
     list: Vec<Runner>,
 }
 
@@ -147,16 +161,22 @@ impl Visitor for Runners {
         } else {
             (C::KEY, C::NAME)
         };
-        self.list.push(Runner::new::<C>(key, name, self.workload));
+        self.list.push(if self.cold {
+            Runner::cold::<C>(key, name, self.workload)
+        } else {
+            Runner::new::<C>(key, name, self.workload)
+        });
     }
 }
 
-/// Every contestant of the workload's group, plus the A/A row.
-fn all_runners(workload: Workload) -> Vec<Runner> {
+/// Every contestant of the workload's group, plus the A/A row; with `cold`,
+/// each timing the first round of fresh allocators.
+fn all_runners(workload: Workload, cold: bool) -> Vec<Runner> {
     let group = workload.group();
     let mut r = Runners {
         workload,
         aa: false,
+        cold,
         list: Vec::new(),
     };
     group.for_each(&mut r);
@@ -249,8 +269,60 @@ fn print_peaks(w: Workload) {
     }
 }
 
+/// Rounds of the adaptive group's two measurements (steady state and first
+/// round): half the plan's, so the group adds about half a minute to the
+/// default `--quick` run.
+fn adaptive_plan(plan: &Plan) -> Plan {
+    Plan {
+        rounds: (plan.rounds / 2).max(11),
+        ..*plan
+    }
+}
+
+/// The adaptive group's workloads among those asked for: steady state,
+/// first round, and the adaptive heap's decisions.
+fn measure_adaptive(args: &Args) -> Option<report::adaptive::AdaptiveRun> {
+    let workloads: Vec<Workload> = args
+        .workloads
+        .iter()
+        .copied()
+        .filter(|w| w.group() == Group::Adaptive)
+        .collect();
+    if workloads.is_empty() {
+        return None;
+    }
+    let plan = adaptive_plan(&args.plan);
+    let mut run = report::adaptive::AdaptiveRun {
+        warm: Vec::new(),
+        cold: Vec::new(),
+        cold_rounds: plan.rounds,
+        decisions: Vec::new(),
+    };
+    for w in workloads {
+        eprintln!("measuring {} ...", w.key());
+        run.warm.push(Outcome {
+            workload: w,
+            series: measure::compare(all_runners(w, false), &plan),
+        });
+        eprintln!("measuring {}, first round ...", w.key());
+        run.cold.push(Outcome {
+            workload: w,
+            series: measure::compare(all_runners(w, true), &plan),
+        });
+        run.decisions
+            .push((w, adaptive::decisions(w, 2, Policy::DEFAULT)));
+    }
+    Some(run)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.iter().any(|a| a == "adaptive-sweep") {
+        let full = argv.iter().any(|a| a == "--full");
+        let markdown = argv.iter().any(|a| a == "--markdown");
+        print!("{}", sweep::run(full, markdown));
+        return ExitCode::SUCCESS;
+    }
     if let [flag, key] = argv.as_slice() {
         if flag == "--peaks" {
             return match Workload::from_key(key) {
@@ -291,14 +363,19 @@ fn main() -> ExitCode {
     }
 
     let mut outcomes = Vec::new();
-    for &w in &args.workloads {
+    for &w in args
+        .workloads
+        .iter()
+        .filter(|w| w.group() != Group::Adaptive)
+    {
         eprintln!("measuring {} ...", w.key());
-        let series = measure::compare(all_runners(w), &args.plan);
+        let series = measure::compare(all_runners(w, false), &args.plan);
         outcomes.push(Outcome {
             workload: w,
             series,
         });
     }
+    let adaptive = measure_adaptive(&args);
     let matrix = args.matrix.then(|| {
         eprintln!("measuring matrix ...");
         let plan = Plan {
@@ -361,8 +438,16 @@ fn main() -> ExitCode {
             args.markdown
         )
     );
+    if let Some(run) = &adaptive {
+        let mut out = String::from("\n");
+        report::adaptive::section(&mut out, run, &peaks, args.markdown);
+        print!("{out}");
+    }
     if args.raw {
         print!("{}", report::raw(&outcomes, &threaded, matrix.as_ref()));
+        if let Some(run) = &adaptive {
+            print!("{}", report::raw(&run.warm, &[], None));
+        }
     }
     ExitCode::SUCCESS
 }

@@ -49,9 +49,22 @@ impl Runner {
         name: &'static str,
         workload: Workload,
     ) -> Self {
+        Self::with_setup::<C>(key, name, workload, |_| {})
+    }
+
+    /// Sets up contestant `C` for `workload`, `setup` applied to every fresh
+    /// allocator before its warm-up round (the threshold sweep sets the
+    /// adaptive heap's policy there).
+    pub fn with_setup<C: Contestant + 'static>(
+        key: &'static str,
+        name: &'static str,
+        workload: Workload,
+        setup: impl Fn(&mut C) + 'static,
+    ) -> Self {
         let mut input = Input::new();
         Self::from_fn(key, name, move |reps| {
             let mut c = C::new();
+            setup(&mut c);
             workload.run(&mut c, &mut input);
             let start = Instant::now();
             let mut ops = 0;
@@ -61,6 +74,31 @@ impl Runner {
             let t = start.elapsed();
             // The allocator goes now, untimed, its memory returned.
             drop(c);
+            (t, ops)
+        })
+    }
+
+    /// Sets up contestant `C` for the first round of `workload`: every
+    /// repetition times one round on a fresh allocator (no warm-up: its
+    /// first memory from the OS, and for the adaptive heap its first
+    /// decisions, are in the figure); making and dropping the allocator are
+    /// not timed.
+    pub fn cold<C: Contestant + 'static>(
+        key: &'static str,
+        name: &'static str,
+        workload: Workload,
+    ) -> Self {
+        let mut input = Input::new();
+        Self::from_fn(key, name, move |reps| {
+            let mut t = Duration::ZERO;
+            let mut ops = 0;
+            for _ in 0..reps {
+                let mut c = C::new();
+                let start = Instant::now();
+                ops += workload.run(&mut c, &mut input);
+                t += start.elapsed();
+                drop(c);
+            }
             (t, ops)
         })
     }

@@ -1,6 +1,8 @@
 //! Turning samples into the tables: plain text for a terminal, or Markdown
 //! (`--markdown`) to paste into docs/benchmarks.md unedited.
 
+pub mod adaptive;
+
 use std::fmt::Write as _;
 
 use polyalloc_bench::contestants::buddy::{BuddySystem, CoreBuddy, GlobalBuddy, MatrixBase};
@@ -96,7 +98,7 @@ pub struct MatrixOutcome {
 }
 
 /// Bytes in KiB below a MiB, else in MiB.
-fn show_bytes(n: usize) -> String {
+pub fn show_bytes(n: usize) -> String {
     const KIB: f64 = 1024.0;
     let n = n as f64;
     if n < KIB * KIB {
@@ -108,14 +110,14 @@ fn show_bytes(n: usize) -> String {
 
 /// A ratio's median over the rounds and its interquartile range.
 #[derive(Clone, Copy)]
-struct Ratio {
+pub struct Ratio {
     median: f64,
     q1: f64,
     q3: f64,
 }
 
 impl Ratio {
-    fn of(per_round: &[f64]) -> Self {
+    pub fn of(per_round: &[f64]) -> Self {
         Self {
             median: quantile(per_round, 0.5),
             q1: quantile(per_round, 0.25),
@@ -129,7 +131,7 @@ impl Ratio {
         (self.median - 1.0).abs().max((self.q3 - self.q1) / 2.0)
     }
 
-    fn show(&self) -> String {
+    pub fn show(&self) -> String {
         format!("{:.2} [{:.2}–{:.2}]", self.median, self.q1, self.q3)
     }
 
@@ -146,25 +148,25 @@ impl Ratio {
 }
 
 /// A table that renders as aligned text or as Markdown.
-struct Table {
+pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(header: &[&str]) -> Self {
+    pub fn new(header: &[&str]) -> Self {
         Self {
             header: header.iter().map(|h| (*h).to_owned()).collect(),
             rows: Vec::new(),
         }
     }
 
-    fn row(&mut self, cells: Vec<String>) {
+    pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
     /// The first column is left-aligned, the others right-aligned.
-    fn render(&self, markdown: bool) -> String {
+    pub fn render(&self, markdown: bool) -> String {
         let mut out = String::new();
         if markdown {
             let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));

@@ -1,7 +1,8 @@
 //! What is measured: allocation-heavy, single-threaded rounds, written once
 //! and generic over the [`Contestant`]. The bump group's rounds are here;
 //! the general-purpose group's are in [`general`], the power-of-two group's
-//! in [`buddy`].
+//! in [`buddy`], the small-object group's in [`slab`], the adaptive group's
+//! (sequences of invocations) in [`adaptive`].
 //!
 //! Every round does a fixed amount of work (the same sizes, from one seeded
 //! sequence, for every contestant), writes into every block it gets, and ends
@@ -17,6 +18,7 @@
 //! Adding a workload: a variant in [`Workload`], its entry in each `match`,
 //! and its round function below (or in [`general`], [`buddy`]).
 
+pub mod adaptive;
 pub mod buddy;
 pub mod general;
 pub mod slab;
@@ -85,12 +87,23 @@ pub enum Workload {
     /// Mostly small blocks, one in twenty above 16 KiB, freed and replaced
     /// at random.
     MixedLarge,
+    /// Invocations of request-scoped blocks freed newest first (bump's).
+    FaasLifo,
+    /// Invocations of many same-size small objects freed at random (slab's).
+    FaasObjects,
+    /// Invocations of mixed sizes with random lifetimes (the free list's).
+    FaasMixed,
+    /// Invocations of large power-of-two buffers freed at random (buddy's).
+    FaasBuffers,
+    /// `FaasLifo` invocations, then `FaasMixed` ones: a function whose
+    /// behaviour changes.
+    FaasPhases,
 }
 
 impl Workload {
     /// Every workload, in table order: the bump group's, then the general
     /// group's, then the power-of-two group's.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 20] = [
         Self::Arena,
         Self::Lifo,
         Self::VecPush,
@@ -106,6 +119,11 @@ impl Workload {
         Self::SmallUniform,
         Self::SmallSkewed,
         Self::MixedLarge,
+        Self::FaasLifo,
+        Self::FaasObjects,
+        Self::FaasMixed,
+        Self::FaasBuffers,
+        Self::FaasPhases,
     ];
 
     /// The group whose contestants run this workload.
@@ -120,6 +138,11 @@ impl Workload {
             }
             Self::Pow2 | Self::RandomSizes | Self::ReallocGrowth => Group::Buddy,
             Self::SmallUniform | Self::SmallSkewed | Self::MixedLarge => Group::Slab,
+            Self::FaasLifo
+            | Self::FaasObjects
+            | Self::FaasMixed
+            | Self::FaasBuffers
+            | Self::FaasPhases => Group::Adaptive,
         }
     }
 
@@ -142,6 +165,11 @@ impl Workload {
             Self::SmallUniform => "small-uniform",
             Self::SmallSkewed => "small-skewed",
             Self::MixedLarge => "mixed-large",
+            Self::FaasLifo => "faas-lifo",
+            Self::FaasObjects => "faas-objects",
+            Self::FaasMixed => "faas-mixed",
+            Self::FaasBuffers => "faas-buffers",
+            Self::FaasPhases => "faas-phases",
         }
     }
 
@@ -219,6 +247,26 @@ impl Workload {
                 "500 live blocks, 10,000 replaced at random: 19 in 20 of 8..=256 B (log-uniform), \
                  1 in 20 of 16 KiB + 1 ..= 128 KiB (above a slab allocator's largest class)"
             }
+            Self::FaasLifo => {
+                "8 invocations, each of 32 requests that allocate 24 blocks of 16..=512 B (multiples of 8) and free \
+                 all but the first (the response) newest first; responses live to the end of the \
+                 invocation"
+            }
+            Self::FaasObjects => {
+                "8 invocations, each filling 2,000 objects of 48 B and replacing 16,000 at random"
+            }
+            Self::FaasMixed => {
+                "8 invocations, each filling 200 blocks of 16 B..64 KiB (log-uniform) and \
+                 replacing 2,000 at random"
+            }
+            Self::FaasBuffers => {
+                "8 invocations, each filling 16 buffers of a power of two from 4 KiB to 256 KiB \
+                 and replacing 256 at random"
+            }
+            Self::FaasPhases => {
+                "4 invocations of faas-lifo, then 4 of faas-mixed: the function changes \
+                 behaviour every 4 invocations"
+            }
         }
     }
 
@@ -236,6 +284,11 @@ impl Workload {
             Self::Pow2 | Self::RandomSizes => "allocation",
             Self::SmallUniform | Self::SmallSkewed | Self::MixedLarge => "allocation",
             Self::ReallocGrowth => "alloc or grow",
+            Self::FaasLifo
+            | Self::FaasObjects
+            | Self::FaasMixed
+            | Self::FaasBuffers
+            | Self::FaasPhases => "allocation",
         }
     }
 
@@ -258,6 +311,11 @@ impl Workload {
             Self::SmallUniform => slab::small_uniform(c, &mut input.slab),
             Self::SmallSkewed => slab::small_skewed(c, &mut input.slab),
             Self::MixedLarge => slab::mixed_large(c, &mut input.slab),
+            Self::FaasLifo => adaptive::faas_lifo(c, &mut input.adaptive),
+            Self::FaasObjects => adaptive::faas_objects(c, &mut input.adaptive),
+            Self::FaasMixed => adaptive::faas_mixed(c, &mut input.adaptive),
+            Self::FaasBuffers => adaptive::faas_buffers(c, &mut input.adaptive),
+            Self::FaasPhases => adaptive::faas_phases(c, &mut input.adaptive),
         }
     }
 }
@@ -273,6 +331,7 @@ pub struct Input {
     general: general::Sequences,
     buddy: buddy::Sequences,
     slab: slab::Sequences,
+    adaptive: adaptive::Sequences,
 }
 
 impl Input {
@@ -296,6 +355,7 @@ impl Input {
             general: general::Sequences::new(),
             buddy: buddy::Sequences::new(),
             slab: slab::Sequences::new(),
+            adaptive: adaptive::Sequences::new(),
         }
     }
 

@@ -3,9 +3,13 @@
 //! every pair and prints instructions per operation).
 //!
 //! ```text
-//! instr CONTESTANT WORKLOAD [--rounds N] [--threaded]
+//! instr CONTESTANT WORKLOAD [--rounds N] [--threaded] [--min-waste BYTES] [--waste-per-live N]
 //! instr --list-contestants [GROUP] | --list-workloads [GROUP]
 //! ```
+//!
+//! `--min-waste` and `--waste-per-live` set the adaptive heap's thresholds
+//! (the `adaptive` contestant only; the rest of its policy is the default):
+//! the instruction counts behind `polyalloc-bench adaptive-sweep`.
 //!
 //! The contestant is looked up in the workload's group (`bump`, `general`
 //! or `buddy`): `instr core arena`, `instr freelist small-churn`,
@@ -23,8 +27,12 @@
 //! process as multi-threaded and `BumpAlloc`'s lock takes its
 //! compare-exchange path on every call.
 
+use std::any::Any;
 use std::hint::black_box;
 use std::process::ExitCode;
+
+use polyalloc_adaptive::Policy;
+use polyalloc_bench::contestants::adaptive::CoreAdaptive;
 
 use polyalloc_bench::contestants::{Contestant, Visitor};
 use polyalloc_bench::workloads::Input;
@@ -46,6 +54,7 @@ struct Run {
     key: String,
     workload: Workload,
     rounds: u64,
+    policy: Policy,
     ops: Option<u64>,
 }
 
@@ -55,6 +64,9 @@ impl Visitor for Run {
             return;
         }
         let mut c = C::new();
+        if let Some(a) = (&mut c as &mut dyn Any).downcast_mut::<CoreAdaptive>() {
+            a.heap_mut().set_policy(self.policy);
+        }
         let mut input = Input::new();
         // Warm-up: first chunks, first page faults; not collected.
         self.workload.run(&mut c, &mut input);
@@ -65,8 +77,9 @@ impl Visitor for Run {
 
 const USAGE: &str = "\
 usage: instr CONTESTANT WORKLOAD [--rounds N] [--threaded]
+             [--min-waste BYTES] [--waste-per-live N]
        instr --list-contestants [GROUP] | --list-workloads [GROUP]
-       (GROUP: bump, the default, general or buddy)
+       (GROUP: bump, the default, general, buddy, slab or adaptive)
 ";
 
 fn main() -> ExitCode {
@@ -90,10 +103,21 @@ fn main() -> ExitCode {
     let mut positional = Vec::new();
     let mut rounds = 20;
     let mut threaded = false;
+    let mut policy = Policy::DEFAULT;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--threaded" => threaded = true,
+            flag @ ("--min-waste" | "--waste-per-live") => {
+                match it.next().and_then(|n| n.parse().ok()) {
+                    Some(n) if flag == "--min-waste" => policy.min_waste = n,
+                    Some(n) => policy.waste_per_live = n,
+                    None => {
+                        eprint!("instr: {flag} needs a number\n{USAGE}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             "--rounds" => match it.next().and_then(|n| n.parse().ok()) {
                 Some(n) => rounds = n,
                 None => {
@@ -118,6 +142,7 @@ fn main() -> ExitCode {
         key: key.clone(),
         workload,
         rounds,
+        policy,
         ops: None,
     };
     let group = workload.group();

@@ -58,6 +58,13 @@ pub trait Strategy: Heap + Send + 'static {
     /// A fresh, empty heap over a fresh source.
     fn fresh() -> Self;
 
+    /// Ends a round of a strategy that [`RESETS`](Strategy::RESETS): every
+    /// block is forgotten at once. `Heap::reset` unless the strategy has a
+    /// reset of its own for this (the adaptive heap's end of invocation).
+    fn end_round(&mut self) {
+        self.reset();
+    }
+
     /// Peak bytes held from the OS, where the source counts them.
     fn peak_reserved(&self) -> Option<usize>;
 }
@@ -98,12 +105,20 @@ impl<H: Strategy> Contestant for Core<H> {
 
     unsafe fn reset(&mut self) {
         if H::RESETS {
-            self.0.get_mut().reset();
+            self.0.get_mut().end_round();
         }
     }
 
     fn peak_reserved(&mut self) -> Option<usize> {
         self.0.get_mut().peak_reserved()
+    }
+}
+
+impl<H> Core<H> {
+    /// The core itself, for settings a contestant does not have (the
+    /// adaptive heap's policy) and for reading its state after a round.
+    pub fn heap_mut(&mut self) -> &mut H {
+        self.0.get_mut()
     }
 }
 

@@ -72,8 +72,8 @@ impl Rng {
 /// A churn round's input: the sizes that fill the slots, then, for each
 /// later allocation, the slot it replaces and its size.
 pub struct Churn {
-    fill: Vec<u32>,
-    ops: Vec<(u32, u32)>,
+    pub(super) fill: Vec<u32>,
+    pub(super) ops: Vec<(u32, u32)>,
 }
 
 impl Churn {
