@@ -30,11 +30,15 @@
 //! 5. **Counters.** `invocation` counts since the last end of invocation,
 //!    `past` everything before it; `mark` is the total at the last decision.
 //!
-//! 6. **Idle cores hold nothing.** A run core that is not the target gives
-//!    all its memory back (to the source, or to the provider's pool where the
-//!    source keeps it) as soon as its last live block is freed, and so does
-//!    the init heap outside the init phase: a strategy the function left
-//!    does not strand memory.
+//! 6. **Idle cores give their memory back.** A core that is not the target
+//!    and holds no live block is *idle*. Where the source keeps memory
+//!    (wasm32, a region) an idle core gives all its spans to the provider's
+//!    pool at once, so a strategy the function left does not strand memory.
+//!    Where the source takes memory back (`mmap`), an idle core is reset and
+//!    marked in `idle`, and gives its spans back at the end of an invocation
+//!    it stayed idle through (`idle_seen`), so a function that moves between
+//!    strategies from one invocation to the next does not fault its pages in
+//!    again each time. No core marked idle holds a live block.
 //!
 //! Zero-size blocks are served by the target core like any other request
 //! but are not counted (as everywhere in the family), and freeing one does
@@ -106,6 +110,11 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     stateful: bool,
     target: u8,
     live_mask: u8,
+    /// Idle cores (not the target, no live block) whose memory is kept
+    /// for now (invariant 6); `idle_seen`: those already idle at the last
+    /// end of invocation.
+    idle: u8,
+    idle_seen: u8,
     bump: ManuallyDrop<BumpHeap<Lease<S, BUMP>>>,
     buddy: ManuallyDrop<BuddyHeap<Lease<S, BUDDY>>>,
     slab: ManuallyDrop<SlabHeap<Lease<S, SLAB>>>,
@@ -210,6 +219,8 @@ impl<S: Source> AdaptiveHeap<S> {
             stateful: true,
             target: BUMP,
             live_mask: 0,
+            idle: 0,
+            idle_seen: 0,
             blocks: [0; SLOTS],
             bytes: [0; SLOTS],
             bytes_total: 0,
@@ -366,6 +377,7 @@ impl<S: Source> AdaptiveHeap<S> {
                 self.switch(Strategy::Bump, Reason::Ordered);
             }
         }
+        self.release_long_idle();
         self.last_alloc = 0;
         self.until_review = self.policy.review_every;
     }
@@ -430,9 +442,42 @@ impl<S: Source> AdaptiveHeap<S> {
     fn set_target(&mut self, slot: u8) {
         let old = self.target;
         self.target = slot;
+        self.idle &= !(1 << slot);
+        self.idle_seen &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
-            self.release_core(old);
+            self.retire(old);
         }
+    }
+
+    /// A core became idle (not the target, no live block): invariant 6. On
+    /// a source that keeps memory its spans go to the pool at once, where
+    /// any core can use them; on one that takes memory back they are kept
+    /// until the core has stayed idle through a whole invocation, so that a
+    /// function moving between strategies from one invocation to the next
+    /// does not fault its pages in again each time.
+    fn retire(&mut self, slot: u8) {
+        if self.provider.source.can_release() {
+            if slot == BUMP {
+                self.bump_waste = 0;
+            }
+            with_core!(self, slot, |h| h.reset());
+            self.idle |= 1 << slot;
+        } else {
+            self.release_core(slot);
+        }
+    }
+
+    /// At the end of an invocation: the cores idle since the last one give
+    /// their memory back (invariant 6).
+    fn release_long_idle(&mut self) {
+        let due = self.idle & self.idle_seen;
+        for slot in [INIT, BUMP, FREELIST, BUDDY, SLAB] {
+            if due & (1 << slot) != 0 && slot != self.target && self.blocks[slot as usize] == 0 {
+                self.release_core(slot);
+            }
+        }
+        self.idle &= !due;
+        self.idle_seen = self.idle;
     }
 
     /// Makes `strategy` the run phase's, recording why.
@@ -497,7 +542,7 @@ impl<S: Source> AdaptiveHeap<S> {
             with_core!(self, slot, |h| h.reset());
         } else {
             // Forgotten and idle: invariant 6.
-            self.release_core(slot);
+            self.retire(slot);
         }
     }
 
@@ -590,7 +635,7 @@ impl<S: Source> AdaptiveHeap<S> {
     fn core_emptied(&mut self, slot: u8) {
         if slot != self.target {
             // Invariant 6: a core the function left gives its memory back.
-            self.release_core(slot);
+            self.retire(slot);
         } else if slot == BUMP && self.bump_waste != 0 {
             // Bump holds nothing live: all its waste is reclaimable.
             self.bump_waste = 0;
@@ -609,6 +654,8 @@ impl<S: Source> AdaptiveHeap<S> {
             if slot != self.target
                 && let Some(ptr) = with_core!(self, slot, |h| h.allocate(layout))
             {
+                self.idle &= !(1 << slot);
+                self.idle_seen &= !(1 << slot);
                 return Some((slot, ptr));
             }
         }

@@ -98,6 +98,24 @@ impl<S: Source> AdaptiveHeap<S> {
             target as usize,
         )?;
 
+        // Invariant 6: an idle core is not the target and holds no block.
+        for slot in 0..SLOTS as u8 {
+            if self.idle & (1 << slot) != 0 {
+                ensure(
+                    slot != self.target && self.blocks[slot as usize] == 0,
+                    "6: an idle core is neither the target nor holding blocks",
+                    slot as usize,
+                    self.blocks[slot as usize],
+                )?;
+            }
+        }
+        ensure(
+            self.idle_seen & !self.idle == 0,
+            "6: idle_seen within idle",
+            self.idle_seen as usize,
+            self.idle as usize,
+        )?;
+
         // Invariant 4: no waste without live bump blocks.
         ensure(
             self.blocks[BUMP as usize] != 0 || self.bump_waste == 0,

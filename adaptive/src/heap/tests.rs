@@ -406,3 +406,31 @@ fn memory_a_strategy_left_goes_to_the_next_over_a_region() {
     drop(h);
     drop(buf);
 }
+
+#[test]
+fn an_idle_core_keeps_its_memory_through_one_invocation_on_mmap() {
+    let mut h = heap();
+    h.set_stateful(false);
+    h.force(Strategy::FreeList);
+    let p = alloc(&mut h, 100_000, 1);
+    free(&mut h, p, 100_000, 1);
+    let held = |h: &Test| h.freelist.stats().bytes_reserved;
+    assert!(held(&h) > 0);
+    // Leaving the free list: it is idle but keeps its spans for now.
+    h.force(Strategy::Bump);
+    assert!(held(&h) > 0);
+    h.end_invocation();
+    assert!(
+        held(&h) > 0,
+        "released after less than a whole idle invocation"
+    );
+    // Back to it within the next invocation: no page is faulted in anew.
+    h.force(Strategy::FreeList);
+    let q = alloc(&mut h, 100_000, 2);
+    free(&mut h, q, 100_000, 2);
+    h.force(Strategy::Bump);
+    h.end_invocation();
+    h.end_invocation();
+    assert_eq!(held(&h), 0, "idle through a whole invocation: given back");
+    h.check().unwrap();
+}
