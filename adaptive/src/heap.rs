@@ -35,10 +35,11 @@
 //!    (wasm32, a region) an idle core gives all its spans to the provider's
 //!    pool at once, so a strategy the function left does not strand memory.
 //!    Where the source takes memory back (`mmap`), an idle core is reset and
-//!    marked in `idle`, and gives its spans back at the end of an invocation
-//!    it stayed idle through (`idle_seen`), so a function that moves between
-//!    strategies from one invocation to the next does not fault its pages in
-//!    again each time. No core marked idle holds a live block.
+//!    marked in `idle`, and gives its spans back once it has stayed idle
+//!    through `Policy::idle_invocations` whole invocations (`idle_age`), so
+//!    a function that moves between strategies every few invocations does
+//!    not fault its pages in again each time. No core marked idle holds a
+//!    live block.
 //!
 //! Zero-size blocks are served by the target core like any other request
 //! but are not counted (as everywhere in the family), and freeing one does
@@ -76,6 +77,10 @@ const BUDDY: u8 = 3;
 const SLAB: u8 = 4;
 /// The number of slots.
 const SLOTS: usize = 5;
+/// How many of the newest live allocations the heap remembers to tell an
+/// in-order free (the newest live block, which bump takes back) from an
+/// out-of-order one: a stack of frees this deep is recognised as such.
+const RECENT: usize = 32;
 
 /// The slot serving `strategy` in the run phase.
 const fn slot_of(strategy: Strategy) -> u8 {
@@ -111,10 +116,10 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     target: u8,
     live_mask: u8,
     /// Idle cores (not the target, no live block) whose memory is kept
-    /// for now (invariant 6); `idle_seen`: those already idle at the last
-    /// end of invocation.
+    /// for now (invariant 6), and for each the ends of invocation it has
+    /// stayed idle through.
     idle: u8,
-    idle_seen: u8,
+    idle_age: [u32; SLOTS],
     bump: ManuallyDrop<BumpHeap<Lease<S, BUMP>>>,
     buddy: ManuallyDrop<BuddyHeap<Lease<S, BUDDY>>>,
     slab: ManuallyDrop<SlabHeap<Lease<S, SLAB>>>,
@@ -127,8 +132,12 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     /// The sum of `bytes`, kept so the peak costs one comparison.
     bytes_total: usize,
     bump_waste: usize,
-    /// Address of the most recent allocation, 0 once it has been freed.
-    last_alloc: usize,
+    /// The addresses of the most recent allocations not freed yet, newest
+    /// at `recent_top` (a ring of [`RECENT`]): a free of the newest is in
+    /// the order bump could take back, any other is out of order.
+    recent: [usize; RECENT],
+    recent_top: usize,
+    recent_len: usize,
     invocation: Usage,
     past: Usage,
     mark: Usage,
@@ -220,12 +229,14 @@ impl<S: Source> AdaptiveHeap<S> {
             target: BUMP,
             live_mask: 0,
             idle: 0,
-            idle_seen: 0,
+            idle_age: [0; SLOTS],
             blocks: [0; SLOTS],
             bytes: [0; SLOTS],
             bytes_total: 0,
             bump_waste: 0,
-            last_alloc: 0,
+            recent: [0; RECENT],
+            recent_top: 0,
+            recent_len: 0,
             until_review: policy.review_every,
             invocation: Usage::ZERO,
             past: Usage::ZERO,
@@ -378,7 +389,7 @@ impl<S: Source> AdaptiveHeap<S> {
             }
         }
         self.release_long_idle();
-        self.last_alloc = 0;
+        self.recent_len = 0;
         self.until_review = self.policy.review_every;
     }
 
@@ -443,7 +454,6 @@ impl<S: Source> AdaptiveHeap<S> {
         let old = self.target;
         self.target = slot;
         self.idle &= !(1 << slot);
-        self.idle_seen &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
             self.retire(old);
         }
@@ -461,23 +471,31 @@ impl<S: Source> AdaptiveHeap<S> {
                 self.bump_waste = 0;
             }
             with_core!(self, slot, |h| h.reset());
-            self.idle |= 1 << slot;
+            if self.idle & (1 << slot) == 0 {
+                self.idle |= 1 << slot;
+                self.idle_age[slot as usize] = 0;
+            }
         } else {
             self.release_core(slot);
         }
     }
 
-    /// At the end of an invocation: the cores idle since the last one give
-    /// their memory back (invariant 6).
+    /// At the end of an invocation: the cores idle through
+    /// `Policy::idle_invocations` whole invocations give their memory back
+    /// (invariant 6).
     fn release_long_idle(&mut self) {
-        let due = self.idle & self.idle_seen;
         for slot in [INIT, BUMP, FREELIST, BUDDY, SLAB] {
-            if due & (1 << slot) != 0 && slot != self.target && self.blocks[slot as usize] == 0 {
+            let s = slot as usize;
+            if self.idle & (1 << slot) == 0 {
+                continue;
+            }
+            if self.idle_age[s] >= self.policy.idle_invocations {
+                self.idle &= !(1 << slot);
                 self.release_core(slot);
+            } else {
+                self.idle_age[s] += 1;
             }
         }
-        self.idle &= !due;
-        self.idle_seen = self.idle;
     }
 
     /// Makes `strategy` the run phase's, recording why.
@@ -589,7 +607,9 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bytes_total = self.bytes_total.wrapping_add(size);
         self.blocks[s] += 1;
         self.live_mask |= 1 << slot;
-        self.last_alloc = addr;
+        self.recent_top = (self.recent_top + 1) % RECENT;
+        self.recent[self.recent_top] = addr;
+        self.recent_len = (self.recent_len + 1).min(RECENT);
         self.until_review = self.until_review.wrapping_sub(1);
         if self.until_review == 0 {
             self.review_in_invocation();
@@ -612,8 +632,9 @@ impl<S: Source> AdaptiveHeap<S> {
         self.fold_peak();
         let u = &mut self.invocation;
         u.deallocations = u.deallocations.wrapping_add(1);
-        if addr == self.last_alloc {
-            self.last_alloc = 0;
+        if self.recent_len != 0 && self.recent[self.recent_top] == addr {
+            self.recent_top = (self.recent_top + RECENT - 1) % RECENT;
+            self.recent_len -= 1;
         } else {
             u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
             u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);
@@ -655,7 +676,6 @@ impl<S: Source> AdaptiveHeap<S> {
                 && let Some(ptr) = with_core!(self, slot, |h| h.allocate(layout))
             {
                 self.idle &= !(1 << slot);
-                self.idle_seen &= !(1 << slot);
                 return Some((slot, ptr));
             }
         }

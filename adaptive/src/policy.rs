@@ -145,6 +145,12 @@ pub struct Policy {
     /// A review needs at least this many allocations since the last decision
     /// to say anything.
     pub min_sample: u64,
+    /// On a source that takes memory back, a strategy core the function has
+    /// left keeps its memory through this many whole invocations before it
+    /// gives it back (0: at the end of the invocation it was left in), so a
+    /// function whose behaviour changes every few invocations does not fault
+    /// its pages in again at each change.
+    pub idle_invocations: u32,
 }
 
 impl Policy {
@@ -157,6 +163,7 @@ impl Policy {
         buddy_percent: 75,
         review_every: 1 << 16,
         min_sample: 256,
+        idle_invocations: 8,
     };
 
     /// Whether bump, having wasted `waste` bytes with `live` bytes live,

@@ -50,8 +50,10 @@ pub struct Usage {
     pub failed_deallocations: u64,
     /// Bytes in those failed deallocations.
     pub failed_bytes: u64,
-    /// Frees of a block other than the most recently allocated one, whatever
-    /// the strategy: what *would* fail under bump. The policy uses it to
+    /// Frees of a block other than the newest live one, whatever the
+    /// strategy: what *would* fail under bump (the heap remembers the 32
+    /// newest live allocations, so a stack freed newest first up to that
+    /// depth counts as in order). The policy uses it to
     /// move a function back to bump when its frees turn orderly.
     pub out_of_order_frees: u64,
     /// Bytes in those frees.

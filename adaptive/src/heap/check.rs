@@ -109,12 +109,6 @@ impl<S: Source> AdaptiveHeap<S> {
                 )?;
             }
         }
-        ensure(
-            self.idle_seen & !self.idle == 0,
-            "6: idle_seen within idle",
-            self.idle_seen as usize,
-            self.idle as usize,
-        )?;
 
         // Invariant 4: no waste without live bump blocks.
         ensure(

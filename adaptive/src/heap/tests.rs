@@ -408,7 +408,7 @@ fn memory_a_strategy_left_goes_to_the_next_over_a_region() {
 }
 
 #[test]
-fn an_idle_core_keeps_its_memory_through_one_invocation_on_mmap() {
+fn an_idle_core_keeps_its_memory_for_a_few_invocations_on_mmap() {
     let mut h = heap();
     h.set_stateful(false);
     h.force(Strategy::FreeList);
@@ -429,8 +429,28 @@ fn an_idle_core_keeps_its_memory_through_one_invocation_on_mmap() {
     let q = alloc(&mut h, 100_000, 2);
     free(&mut h, q, 100_000, 2);
     h.force(Strategy::Bump);
-    h.end_invocation();
-    h.end_invocation();
-    assert_eq!(held(&h), 0, "idle through a whole invocation: given back");
+    for _ in 0..=h.policy().idle_invocations {
+        h.end_invocation();
+    }
+    assert_eq!(held(&h), 0, "idle through its invocations: given back");
     h.check().unwrap();
+}
+
+#[test]
+fn a_stack_freed_newest_first_is_in_order() {
+    let mut h = heap();
+    h.force(Strategy::FreeList);
+    for _ in 0..10 {
+        let blocks: Vec<NonNull<u8>> = (0..24).map(|i| alloc(&mut h, 64 + i, 3)).collect();
+        for (i, p) in blocks.into_iter().enumerate().rev() {
+            free(&mut h, p, 64 + i, 3);
+        }
+    }
+    assert_eq!(h.invocation().out_of_order_frees, 0);
+    // Freeing the oldest first is not.
+    let a = alloc(&mut h, 64, 1);
+    let b = alloc(&mut h, 64, 2);
+    free(&mut h, a, 64, 1);
+    free(&mut h, b, 64, 2);
+    assert_eq!(h.invocation().out_of_order_frees, 1);
 }
