@@ -11,6 +11,7 @@
 //!
 //! ```
 //! use polyalloc_bump::BumpHeap;
+//! use polyalloc_core::Source;
 //! use polyalloc_core::source::RegionSource;
 //!
 //! struct Bump;
@@ -27,6 +28,12 @@
 //!
 //!     fn over_default() -> Self::DefaultHeap {
 //!         BumpHeap::new()
+//!     }
+//!
+//!     type Over<S: Source + Send + 'static> = BumpHeap<S>;
+//!
+//!     fn over<S: Source + Send + 'static>(source: S) -> Self::Over<S> {
+//!         BumpHeap::with_source(source)
 //!     }
 //! }
 //!
@@ -46,7 +53,10 @@
 //!   `isize::MAX`, overflowing reallocs, out of memory, failed grows, reset.
 //! - [`api2`]: `allocator_api2::vec::Vec` and `hashbrown::HashMap` on a heap.
 //! - [`global`]: the allocator as `#[global_allocator]` under std
-//!   collections on several threads, through [`global_allocator_tests!`].
+//!   collections on several threads and a threaded stress test, through
+//!   [`global_allocator_tests!`].
+//! - [`faults`]: fault injection (a source failing every k-th request or
+//!   past a cap) and the steady-state test.
 //! - [`fixture`] and [`checks`]: the heaps the tests build (a region the
 //!   suite owns and frees after the heap, or the default source) and the
 //!   checks they share.
