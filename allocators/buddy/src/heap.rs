@@ -52,10 +52,11 @@
 //! adapters report exactly `layout.size()` as a block's length, so
 //! allocator-api2 callers cannot free with a larger size).
 //!
-//! With a source that takes memory back (`mmap`), an arena that makes up a
-//! whole span and becomes entirely free is released once more than
-//! [`RETAIN`] bytes of such arenas are held; other sources keep every arena
-//! for reuse.
+//! With a source that takes memory back (`mmap`), arenas that make up a
+//! whole span and are entirely free are kept up to the heap's recent peak in
+//! use ([`Retention`]: a program that frees everything and allocates the same
+//! again faults nothing in anew) and released beyond it; other sources keep
+//! every arena for reuse.
 
 use core::alloc::Layout;
 use core::fmt;
@@ -64,7 +65,7 @@ use core::ptr::{self, NonNull};
 
 use polyalloc_core::layout::dangling;
 use polyalloc_core::source::{DefaultSource, Source, Span};
-use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
+use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 
 /// A machine word: a list link, a bitmap word.
 const WORD: usize = size_of::<usize>();
@@ -91,9 +92,6 @@ const FIRST_ARENA_ORDER: u32 = 16;
 /// The size of the arena table. Arenas grow with the heap (each at least
 /// half of what is reserved), so this many cover any address space.
 pub(crate) const MAX_ARENAS: usize = 64;
-/// Entirely free arenas kept for reuse when a source takes memory back;
-/// beyond this many bytes of them, the rest are released.
-pub(crate) const RETAIN: usize = 4 * 1024 * 1024;
 
 // The bitmap of the smallest arena is at least one block.
 const _: () = assert!(MIN_ARENA_ORDER >= 2 * MIN_ORDER + 3);
@@ -297,6 +295,9 @@ pub struct BuddyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     arenas: [Arena; MAX_ARENAS],
     /// Arenas in use.
     count: usize,
+    /// How many bytes of entirely free arenas to keep from a source that
+    /// takes memory back.
+    retention: Retention,
     stats: R,
     source: S,
 }
@@ -319,6 +320,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             heads: [ptr::null_mut(); ORDERS],
             arenas: [Arena::EMPTY; MAX_ARENAS],
             count: 0,
+            retention: Retention::new(),
             stats: R::NEW,
             source,
         }
@@ -635,6 +637,35 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         }
     }
 
+    /// Whether `a` is a whole span and entirely free: an arena that could go
+    /// back to the source.
+    fn is_releasable(a: &Arena) -> bool {
+        // SAFETY: every arena of the table is live.
+        a.span_len == a.size() && unsafe { a.is_empty() }
+    }
+
+    /// `arena`, a whole span, has just become entirely free: asks the
+    /// retention policy how many bytes of such arenas to keep, and releases
+    /// the rest.
+    #[cold]
+    #[inline(never)]
+    fn emptied(&mut self, arena: Arena) {
+        if arena.span_len != arena.size() {
+            return;
+        }
+        let empty: usize = self
+            .arenas()
+            .iter()
+            .filter(|a| Self::is_releasable(a))
+            .map(Arena::size)
+            .sum();
+        let in_use = self.stats.bytes_reserved() - empty;
+        let keep = self.retention.emptied(arena.size(), in_use);
+        if empty > keep {
+            self.release_empty_arenas(keep);
+        }
+    }
+
     /// Gives entirely free arenas that make up a whole span back to a
     /// source that takes memory back, keeping the first of them (in address
     /// order) up to `keep` bytes in all. Returns the bytes released.
@@ -646,8 +677,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         let mut i = 0;
         while i < self.count {
             let a = self.arenas[i];
-            // SAFETY: `a` is a live arena of the table.
-            if a.span_len != a.size() || !unsafe { a.is_empty() } {
+            if !Self::is_releasable(&a) {
                 i += 1;
                 continue;
             }
@@ -689,13 +719,15 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// Gives every entirely free arena that makes up a whole span back to
     /// the source, if it takes memory back (`mmap`; not wasm32's
     /// `memory.grow` or a region), and returns the bytes released. Frees
-    /// keep up to 4 MiB of empty arenas for reuse, so a program that frees
-    /// everything and starts again does not fault its pages in anew; `trim`
-    /// is for a program that knows it is done with them.
+    /// keep empty arenas up to the heap's recent peak in use
+    /// ([`Retention`]), so a program that frees everything and starts again
+    /// does not fault its pages in anew; `trim` is for a program that knows
+    /// it is done with them, and forgets that peak.
     ///
     /// On a [`LockedHeap`](polyalloc_core::LockedHeap) (a `BuddyAlloc`),
     /// call it through `lock_heap`.
     pub fn trim(&mut self) -> usize {
+        self.retention.forget();
         self.release_empty_arenas(0)
     }
 }
@@ -751,7 +783,7 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         // does not).
         // SAFETY: `arena` is live.
         if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
-            self.release_empty_arenas(RETAIN);
+            self.emptied(arena);
         }
     }
 
