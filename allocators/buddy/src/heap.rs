@@ -89,6 +89,12 @@ pub(crate) const MAX_BLOCK_ORDER: u32 = MAX_ARENA_ORDER - 1;
 pub(crate) const MIN_ARENA_ORDER: u32 = 12;
 /// The arena asked for first (64 KiB, one wasm page).
 const FIRST_ARENA_ORDER: u32 = 16;
+/// log2 of the address granule of the arena lookup cache: 64 KiB, the
+/// first arena's size.
+const LOOKUP_SHIFT: u32 = 16;
+/// Entries of the arena lookup cache: 64 MiB of addresses before two
+/// granules share an entry.
+const LOOKUP: usize = 1024;
 /// The size of the arena table. Arenas grow with the heap (each at least
 /// half of what is reserved), so this many cover any address space.
 pub(crate) const MAX_ARENAS: usize = 64;
@@ -117,12 +123,23 @@ pub(crate) fn order_of(layout: Layout) -> Option<u32> {
     Some(usize::BITS - (need - 1).leading_zeros())
 }
 
-/// The index of the pair bit of order `j` for the block at offset `off` in
-/// an arena of order `k`: the bits of order `j` follow those of every lower
-/// order, `2^(k - i - 1)` for each order `i`.
+/// The node of the block of order `j` at offset `off` in an arena of order
+/// `k`. The blocks of an arena form a binary tree numbered as a binary heap:
+/// the arena is node 1 and the halves of node `n` are `2n` (lower) and
+/// `2n + 1` (upper). So the buddy of node `n` is `n ^ 1`, the block they
+/// make together is `n >> 1`, and a split or a merge is a shift.
+#[inline(always)]
+pub(crate) const fn node(k: u32, j: u32, off: usize) -> usize {
+    (1 << (k - j)) | (off >> j)
+}
+
+/// The index of the pair bit of the block of order `j` at offset `off` in
+/// an arena of order `k`: the node of the block the pair makes up (1 for
+/// the arena's halves, up to `2^(k - MIN_ORDER) - 1` for the smallest
+/// blocks). Bit 0 is never used.
 #[inline(always)]
 pub(crate) const fn bit_index(k: u32, j: u32, off: usize) -> usize {
-    (1 << (k - MIN_ORDER)) - (1 << (k - j)) + (off >> (j + 1))
+    node(k, j, off) >> 1
 }
 
 /// One arena of the table.
@@ -138,6 +155,8 @@ pub(crate) struct Arena {
     /// The length of the span this arena starts, or 0 if it lies inside a
     /// span another arena starts.
     pub(crate) span_len: usize,
+    /// Bytes in the arena's free blocks.
+    pub(crate) free: usize,
 }
 
 impl Arena {
@@ -147,6 +166,7 @@ impl Arena {
         order: 0,
         _pad: [0; WORD - 4],
         span_len: 0,
+        free: 0,
     };
 
     /// The arena's size in bytes.
@@ -185,16 +205,16 @@ impl Arena {
         w >> (i % usize::BITS as usize) & 1 != 0
     }
 
-    /// Flips the pair bit of order `j` for offset `off`; returns its new
+    /// Flips pair bit `i` (a node number, [`bit_index`]); returns its new
     /// value.
     ///
     /// # Safety
     ///
-    /// As for [`bit`](Self::bit).
+    /// `0 < i < 2^(order - MIN_ORDER)` and the arena is live.
     #[inline(always)]
-    pub(crate) unsafe fn toggle(&self, j: u32, off: usize) -> bool {
-        let i = bit_index(self.order, j, off);
-        // SAFETY: as for `bit`.
+    pub(crate) unsafe fn toggle(&self, i: usize) -> bool {
+        // SAFETY: the bit lies in the bitmap block at the arena's start,
+        // which is word-aligned.
         unsafe {
             let w = self.base.cast::<usize>().add(i / usize::BITS as usize);
             let v = w.read() ^ (1 << (i % usize::BITS as usize));
@@ -203,16 +223,16 @@ impl Arena {
         }
     }
 
-    /// Whether every block of the arena is free: the spine blocks (the right
-    /// halves at `2^j`, whose left halves hold the bitmap and are never
-    /// free) are all free, which their pair bits say. A step per order.
-    ///
-    /// # Safety
-    ///
-    /// The arena is live.
-    pub(crate) unsafe fn is_empty(&self) -> bool {
-        // SAFETY: every order below `order` has a pair at offset 0.
-        (meta_order(self.order)..self.order).all(|j| unsafe { self.bit(j, 0) })
+    /// The bytes the arena's blocks can hold: all but its bitmap.
+    #[inline(always)]
+    pub(crate) const fn capacity(&self) -> usize {
+        self.size() - (1 << meta_order(self.order))
+    }
+
+    /// Whether every block of the arena is free (counted in `free`).
+    #[inline(always)]
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.free == self.capacity()
     }
 }
 
@@ -293,6 +313,11 @@ pub struct BuddyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// The arenas, sorted by address (invariant 1); `arenas[count..]` are
     /// unused.
     arenas: [Arena; MAX_ARENAS],
+    /// The arena lookup cache: entry `(addr >> LOOKUP_SHIFT) % LOOKUP` holds
+    /// 1 + the index of the arena last found for an address of that granule,
+    /// or 0. Only a hint: an entry is used only when that arena holds the
+    /// address, so a stale one merely misses.
+    lookup: [u8; LOOKUP],
     /// Arenas in use.
     count: usize,
     /// How many bytes of entirely free arenas to keep from a source that
@@ -319,6 +344,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             nonempty: 0,
             heads: [ptr::null_mut(); ORDERS],
             arenas: [Arena::EMPTY; MAX_ARENAS],
+            lookup: [0; LOOKUP],
             count: 0,
             retention: Retention::new(),
             stats: R::NEW,
@@ -368,6 +394,30 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         (addr - a.base.addr() < a.size()).then_some(i - 1)
     }
 
+    /// The index of the arena holding `addr`, through the lookup cache: the
+    /// arena its entry names if that arena holds `addr` (the arenas are
+    /// disjoint, so it is the one), else a binary search that refills the
+    /// entry.
+    #[inline(always)]
+    fn arena_of(&mut self, addr: usize) -> Option<usize> {
+        let slot = (addr >> LOOKUP_SHIFT) % LOOKUP;
+        let i = usize::from(self.lookup[slot]).wrapping_sub(1);
+        match self.arenas().get(i) {
+            Some(a) if addr.wrapping_sub(a.base.addr()) < a.size() => Some(i),
+            _ => self.arena_miss(addr, slot),
+        }
+    }
+
+    /// [`arena_of`](Self::arena_of) when the cache misses.
+    #[cold]
+    #[inline(never)]
+    fn arena_miss(&mut self, addr: usize, slot: usize) -> Option<usize> {
+        let i = self.arena_index(addr)?;
+        // `i < MAX_ARENAS <= u8::MAX`.
+        self.lookup[slot] = (i + 1) as u8;
+        Some(i)
+    }
+
     // ---- lists ---------------------------------------------------------
 
     /// Puts free block `b` at the head of list `j`.
@@ -414,6 +464,25 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         }
     }
 
+    /// Takes free block `b`, the head of list `j`, off the list.
+    ///
+    /// # Safety
+    ///
+    /// `b` is the head of list `j`.
+    #[inline(always)]
+    unsafe fn pop(&mut self, b: *mut u8, j: u32) {
+        // SAFETY: `b` and the block after it, if any, are free blocks.
+        unsafe {
+            let next = next_free(b);
+            self.heads[j as usize] = next;
+            if next.is_null() {
+                self.nonempty &= !(1 << j);
+            } else {
+                set_prev_free(next, ptr::null_mut());
+            }
+        }
+    }
+
     // ---- blocks --------------------------------------------------------
 
     /// Takes the first free block of order `j` (its list is non-empty) and
@@ -423,54 +492,63 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// # Safety
     ///
     /// List `j` is non-empty and `k <= j`.
-    #[inline]
+    #[inline(always)]
     unsafe fn take(&mut self, j: u32, k: u32) -> Option<*mut u8> {
         let b = self.heads[j as usize];
-        let arena = self.arenas[self.arena_index(b.addr())?];
+        let i = self.arena_of(b.addr())?;
+        let arena = self.arenas[i];
         let off = b.addr() - arena.base.addr();
-        // SAFETY: `b` is on list `j` (the caller), in `arena` with `j`
-        // below its order (invariant 2); the halves split off lie inside it.
+        let mut n = node(arena.order, j, off);
+        // SAFETY: `b` heads list `j` (the caller), in `arena` with `j`
+        // below its order (invariant 2); the halves split off lie inside it,
+        // and their nodes are below `2^(order - MIN_ORDER)`.
         unsafe {
-            self.unlink(b, j);
-            arena.toggle(j, off);
+            self.pop(b, j);
+            arena.toggle(n >> 1);
             let mut j = j;
             while j > k {
+                // Split: keep the lower half (node `2n`), free the upper
+                // (`2n + 1`); their pair bit is the bit of node `n`.
                 j -= 1;
-                let r = off + (1 << j);
-                self.push(arena.at(r), j);
-                arena.toggle(j, r);
+                self.push(arena.at(off + (1 << j)), j);
+                arena.toggle(n);
+                n <<= 1;
             }
         }
+        self.arenas[i].free -= 1 << k;
         Some(b)
     }
 
-    /// Frees the block of order `k` at offset `off` of arena `arena`,
-    /// merging it with its buddy for as long as the buddy is free. Returns
-    /// the offset and order of the free block that results.
+    /// Frees the block of order `k` at offset `off` of arena `i`, merging
+    /// it with its buddy for as long as the buddy is free.
     ///
     /// # Safety
     ///
-    /// The `2^k` bytes at `off` are a block of `arena` (a live arena of the
-    /// table, `k` below its order, `off` a non-zero multiple of `2^k` past
-    /// the bitmap) that is no longer handed out and on no list.
-    #[inline]
-    unsafe fn free_block(&mut self, arena: Arena, mut off: usize, mut k: u32) -> (usize, u32) {
+    /// The `2^k` bytes at `off` are a block of arena `i` (a live arena of
+    /// the table, `k` below its order, `off` a non-zero multiple of `2^k`
+    /// past the bitmap) that is no longer handed out and on no list.
+    #[inline(always)]
+    unsafe fn free_block(&mut self, i: usize, mut off: usize, mut k: u32) {
+        let arena = self.arenas[i];
+        self.arenas[i].free += 1 << k;
+        let mut n = node(arena.order, k, off);
         // SAFETY: the buddy and the merged blocks lie in the arena: the
         // bitmap's side of the arena is never free, so the pair bit of
-        // order `K - 1` never reads "both free" and `k` stays below `K`.
+        // order `K - 1` (node 1) never reads "both free" and `k` stays below
+        // `K`.
         unsafe {
-            while !arena.toggle(k, off) {
-                // Both halves are free: the buddy leaves its list, the pair
-                // bit returns to 0 (neither half is free at `k` any more),
-                // and the parent is freed one order up.
+            while !arena.toggle(n >> 1) {
+                // Both halves are free: the buddy (node `n ^ 1`) leaves its
+                // list, the pair bit returns to 0 (neither half is free at
+                // `k` any more), and the parent (`n >> 1`) is freed.
                 self.unlink(arena.at(off ^ (1 << k)), k);
                 off &= !(1 << k);
                 k += 1;
+                n >>= 1;
                 debug_assert!(k < arena.order, "merged past the arena");
             }
             self.push(arena.at(off), k);
         }
-        (off, k)
     }
 
     /// Resizes the block at `ptr` from order `ko` to `kn` without moving it:
@@ -484,11 +562,12 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         if kn == ko {
             return true;
         }
-        let Some(i) = self.arena_index(ptr.as_ptr().addr()) else {
+        let Some(i) = self.arena_of(ptr.as_ptr().addr()) else {
             return false;
         };
         let arena = self.arenas[i];
         let off = ptr.as_ptr().addr() - arena.base.addr();
+        let k = arena.order;
         // SAFETY: `ptr` is a block of order `ko` of `arena`; every half and
         // buddy named below lies inside it, at orders below the arena's.
         unsafe {
@@ -498,8 +577,9 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 for j in (kn..ko).rev() {
                     let r = off + (1 << j);
                     self.push(arena.at(r), j);
-                    arena.toggle(j, r);
+                    arena.toggle(bit_index(k, j, r));
                 }
+                self.arenas[i].free += (1 << ko) - (1 << kn);
                 return true;
             }
             if kn >= arena.order {
@@ -516,9 +596,10 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             for j in ko..kn {
                 let r = off + (1 << j);
                 self.unlink(arena.at(r), j);
-                arena.toggle(j, r);
+                arena.toggle(bit_index(k, j, r));
             }
         }
+        self.arenas[i].free -= (1 << kn) - (1 << ko);
         true
     }
 
@@ -607,6 +688,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             order,
             _pad: [0; WORD - 4],
             span_len,
+            free: 0,
         };
         let i = self
             .arenas()
@@ -615,16 +697,17 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         self.arenas[i] = arena;
         self.count += 1;
         // SAFETY: forwarded from the caller.
-        unsafe { self.lay_out_empty(arena) };
+        unsafe { self.lay_out_empty(i) };
     }
 
-    /// Writes an empty arena: a zero bitmap and the spine of free blocks.
+    /// Writes arena `i` empty: a zero bitmap and the spine of free blocks.
     ///
     /// # Safety
     ///
-    /// `arena` is a live arena of the table none of whose blocks is on a
+    /// Arena `i` is a live arena of the table none of whose blocks is on a
     /// list or handed out.
-    unsafe fn lay_out_empty(&mut self, arena: Arena) {
+    unsafe fn lay_out_empty(&mut self, i: usize) {
+        let arena = self.arenas[i];
         let m = meta_order(arena.order);
         // SAFETY: the bitmap block is the first `2^m` bytes of the arena;
         // the spine blocks at `2^j` lie inside it.
@@ -632,16 +715,16 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             arena.base.write_bytes(0, 1 << m);
             for j in m..arena.order {
                 self.push(arena.at(1 << j), j);
-                arena.toggle(j, 1 << j);
+                arena.toggle(bit_index(arena.order, j, 1 << j));
             }
         }
+        self.arenas[i].free = arena.capacity();
     }
 
     /// Whether `a` is a whole span and entirely free: an arena that could go
     /// back to the source.
     fn is_releasable(a: &Arena) -> bool {
-        // SAFETY: every arena of the table is live.
-        a.span_len == a.size() && unsafe { a.is_empty() }
+        a.span_len == a.size() && a.is_empty()
     }
 
     /// `arena`, a whole span, has just become entirely free: asks the
@@ -768,22 +851,19 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             // A zero-size block is a dangling pointer (see `allocate`).
             return;
         }
-        let (Some(k), Some(i)) = (order_of(layout), self.arena_index(ptr.as_ptr().addr())) else {
+        let (Some(k), Some(i)) = (order_of(layout), self.arena_of(ptr.as_ptr().addr())) else {
             debug_assert!(false, "freed a block this heap does not hold");
             return;
         };
-        let arena = self.arenas[i];
-        let off = ptr.as_ptr().addr() - arena.base.addr();
+        let off = ptr.as_ptr().addr() - self.arenas[i].base.addr();
         // SAFETY: `ptr` is a live block of order `k` of this heap (the
-        // caller), so of `arena`; once freed it is no longer handed out.
-        let (off, k) = unsafe { self.free_block(arena, off, k) };
+        // caller), so of arena `i`; once freed it is no longer handed out.
+        unsafe { self.free_block(i, off, k) };
         self.stats.record_dealloc(layout.size());
-        // A spine block freed: the arena may be empty, and may go back to a
-        // source that takes memory back (the test folds away for one that
-        // does not).
-        // SAFETY: `arena` is live.
-        if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
-            self.emptied(arena);
+        // An arena entirely free may go back to a source that takes memory
+        // back (the test folds away for one that does not).
+        if self.source.can_release() && self.arenas[i].is_empty() {
+            self.emptied(self.arenas[i]);
         }
     }
 
@@ -827,8 +907,7 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             return false;
         };
         let a = &self.arenas[i];
-        // SAFETY: `a` is a live arena of the table.
-        addr - a.base.addr() >= 1 << meta_order(a.order) && !unsafe { a.is_empty() }
+        addr - a.base.addr() >= 1 << meta_order(a.order) && !a.is_empty()
     }
 
     fn reset(&mut self) {
@@ -838,7 +917,7 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         for i in 0..self.count {
             // SAFETY: the arena is live and the lists were just emptied, so
             // none of its blocks is on a list.
-            unsafe { self.lay_out_empty(self.arenas[i]) };
+            unsafe { self.lay_out_empty(i) };
         }
     }
 

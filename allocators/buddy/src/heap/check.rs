@@ -29,8 +29,17 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         // reported instead of looping forever.
         let limit = reserved / MIN_BLOCK + 1;
         let mut free_blocks = 0usize;
+        let mut free_bytes = [0usize; MAX_ARENAS];
         for j in 0..ORDERS as u32 {
-            free_blocks += self.check_list(j, limit)?;
+            free_blocks += self.check_list(j, limit, &mut free_bytes)?;
+        }
+        for (a, &bytes) in self.arenas().iter().zip(&free_bytes) {
+            ensure(
+                a.free == bytes,
+                "6: an arena counts the bytes of its free blocks",
+                a.base.addr(),
+                a.free,
+            )?;
         }
         let set_bits: usize = self.arenas().iter().map(bitmap_ones).sum();
         ensure(
@@ -100,8 +109,14 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         false
     }
 
-    /// Checks list `j` and each block on it; returns its length.
-    fn check_list(&self, j: u32, limit: usize) -> Result<usize, CheckError> {
+    /// Checks list `j` and each block on it, adding its bytes to its
+    /// arena's in `free_bytes`; returns its length.
+    fn check_list(
+        &self,
+        j: u32,
+        limit: usize,
+        free_bytes: &mut [usize; MAX_ARENAS],
+    ) -> Result<usize, CheckError> {
         let head = self.heads[j as usize];
         ensure(
             (self.nonempty >> j & 1 != 0) != head.is_null(),
@@ -116,14 +131,14 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             n += 1;
             ensure(n <= limit, "3: the lists are acyclic", b.addr(), j as usize)?;
             let addr = b.addr();
-            let arena = self.arena_index(addr).map(|i| self.arenas[i]);
-            let Some(a) = arena else {
+            let Some(i) = self.arena_index(addr) else {
                 return Err(CheckError::new(
                     "2: a free block lies in an arena",
                     addr,
                     j as usize,
                 ));
             };
+            let a = self.arenas[i];
             let off = addr - a.base.addr();
             ensure(
                 j >= MIN_ORDER && j < a.order,
@@ -167,6 +182,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     up.addr(),
                 )?;
             }
+            free_bytes[i] += 1 << j;
             prev = b;
             // SAFETY: `b` is a free block (checked above).
             b = unsafe { next_free(b) };

@@ -63,12 +63,17 @@ fn orders_round_size_and_alignment_up() {
     assert_eq!(order_of(l(1 << MAX_BLOCK_ORDER, 1)), Some(MAX_BLOCK_ORDER));
     assert_eq!(order_of(l((1 << MAX_BLOCK_ORDER) + 1, 1)), None);
     assert_eq!(order_of(l(1, 1 << (usize::BITS - 2))), None);
-    // The bits of each order follow the lower orders', and fill the bitmap
-    // block of the arena but its last bit.
+    // Pair bits are numbered as the tree's nodes: the arena's halves share
+    // bit 1, and the smallest blocks' pairs fill the bitmap block up to its
+    // last bit; bit 0 is unused.
     let k = 16;
-    assert_eq!(bit_index(k, MIN_ORDER, 0), 0);
-    let last = bit_index(k, k - 1, 1 << (k - 1));
-    assert_eq!(last, (1 << (k - MIN_ORDER)) - 2);
+    assert_eq!(bit_index(k, k - 1, 0), 1);
+    assert_eq!(bit_index(k, k - 1, 1 << (k - 1)), 1);
+    assert_eq!(bit_index(k, k - 2, 3 << (k - 2)), 3);
+    assert_eq!(node(k, k - 2, 3 << (k - 2)), 7);
+    assert_eq!(bit_index(k, MIN_ORDER, 0), 1 << (k - MIN_ORDER - 1));
+    let last = bit_index(k, MIN_ORDER, (1 << k) - MIN_BLOCK);
+    assert_eq!(last, (1 << (k - MIN_ORDER)) - 1);
     assert!(last / 8 < 1 << meta_order(k));
 }
 
