@@ -115,12 +115,12 @@ pub(crate) const fn meta_order(k: u32) -> u32 {
 /// is aligned to its size, so alignment costs nothing beyond rounding.
 #[inline(always)]
 pub(crate) fn order_of(layout: Layout) -> Option<u32> {
-    let need = layout.size().max(layout.align()).max(MIN_BLOCK);
-    if need > 1 << MAX_BLOCK_ORDER {
-        return None;
-    }
-    // `need >= 2`, so `need - 1 >= 1`.
-    Some(usize::BITS - (need - 1).leading_zeros())
+    // `ceil(log2(max(a, b))) = max(ceil(log2 a), ceil(log2 b))`, and for
+    // `x >= 1` that is the bit length of `x - 1`: the bit length of the OR
+    // is the largest. A zero size wraps to `usize::MAX`, which fails.
+    let bits = layout.size().wrapping_sub(1) | (layout.align() - 1) | (MIN_BLOCK - 1);
+    let k = usize::BITS - bits.leading_zeros();
+    (k <= MAX_BLOCK_ORDER).then_some(k)
 }
 
 /// The node of the block of order `j` at offset `off` in an arena of order
@@ -155,8 +155,8 @@ pub(crate) struct Arena {
     /// The length of the span this arena starts, or 0 if it lies inside a
     /// span another arena starts.
     pub(crate) span_len: usize,
-    /// Bytes in the arena's free blocks.
-    pub(crate) free: usize,
+    /// Bytes in the arena's blocks that are handed out.
+    pub(crate) used: usize,
 }
 
 impl Arena {
@@ -166,7 +166,7 @@ impl Arena {
         order: 0,
         _pad: [0; WORD - 4],
         span_len: 0,
-        free: 0,
+        used: 0,
     };
 
     /// The arena's size in bytes.
@@ -223,16 +223,10 @@ impl Arena {
         }
     }
 
-    /// The bytes the arena's blocks can hold: all but its bitmap.
-    #[inline(always)]
-    pub(crate) const fn capacity(&self) -> usize {
-        self.size() - (1 << meta_order(self.order))
-    }
-
-    /// Whether every block of the arena is free (counted in `free`).
+    /// Whether every block of the arena is free (counted in `used`).
     #[inline(always)]
     pub(crate) const fn is_empty(&self) -> bool {
-        self.free == self.capacity()
+        self.used == 0
     }
 }
 
@@ -402,10 +396,25 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     fn arena_of(&mut self, addr: usize) -> Option<usize> {
         let slot = (addr >> LOOKUP_SHIFT) % LOOKUP;
         let i = usize::from(self.lookup[slot]).wrapping_sub(1);
-        match self.arenas().get(i) {
-            Some(a) if addr.wrapping_sub(a.base.addr()) < a.size() => Some(i),
-            _ => self.arena_miss(addr, slot),
+        if i < self.count && addr.wrapping_sub(self.arena(i).base.addr()) < self.arena(i).size() {
+            Some(i)
+        } else {
+            self.arena_miss(addr, slot)
         }
+    }
+
+    /// Arena `i`, below `count`; the index is taken modulo the table's
+    /// size, which changes no index below `count` and spares the bounds
+    /// check on the fast paths.
+    #[inline(always)]
+    fn arena(&self, i: usize) -> &Arena {
+        &self.arenas[i % MAX_ARENAS]
+    }
+
+    /// Arena `i`, mutably (see [`arena`](Self::arena)).
+    #[inline(always)]
+    fn arena_mut(&mut self, i: usize) -> &mut Arena {
+        &mut self.arenas[i % MAX_ARENAS]
     }
 
     /// [`arena_of`](Self::arena_of) when the cache misses.
@@ -427,7 +436,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// `b` is a free block of order `j` of a live arena, on no list.
     #[inline]
     unsafe fn push(&mut self, b: *mut u8, j: u32) {
-        let head = self.heads[j as usize];
+        let head = self.heads[j as usize % ORDERS];
         // SAFETY: `b` is free and `head`, if any, is a free block on a list.
         unsafe {
             set_links(b, head, ptr::null_mut());
@@ -435,7 +444,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 set_prev_free(head, b);
             }
         }
-        self.heads[j as usize] = b;
+        self.heads[j as usize % ORDERS] = b;
         self.nonempty |= 1 << j;
     }
 
@@ -454,7 +463,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 set_prev_free(next, prev);
             }
             if prev.is_null() {
-                self.heads[j as usize] = next;
+                self.heads[j as usize % ORDERS] = next;
                 if next.is_null() {
                     self.nonempty &= !(1 << j);
                 }
@@ -474,7 +483,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         // SAFETY: `b` and the block after it, if any, are free blocks.
         unsafe {
             let next = next_free(b);
-            self.heads[j as usize] = next;
+            self.heads[j as usize % ORDERS] = next;
             if next.is_null() {
                 self.nonempty &= !(1 << j);
             } else {
@@ -494,9 +503,9 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// List `j` is non-empty and `k <= j`.
     #[inline(always)]
     unsafe fn take(&mut self, j: u32, k: u32) -> Option<*mut u8> {
-        let b = self.heads[j as usize];
+        let b = self.heads[j as usize % ORDERS];
         let i = self.arena_of(b.addr())?;
-        let arena = self.arenas[i];
+        let arena = *self.arena(i);
         let off = b.addr() - arena.base.addr();
         let mut n = node(arena.order, j, off);
         // SAFETY: `b` heads list `j` (the caller), in `arena` with `j`
@@ -515,7 +524,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 n <<= 1;
             }
         }
-        self.arenas[i].free -= 1 << k;
+        self.arena_mut(i).used += 1 << k;
         Some(b)
     }
 
@@ -529,8 +538,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// past the bitmap) that is no longer handed out and on no list.
     #[inline(always)]
     unsafe fn free_block(&mut self, i: usize, mut off: usize, mut k: u32) {
-        let arena = self.arenas[i];
-        self.arenas[i].free += 1 << k;
+        let arena = *self.arena(i);
+        self.arena_mut(i).used -= 1 << k;
         let mut n = node(arena.order, k, off);
         // SAFETY: the buddy and the merged blocks lie in the arena: the
         // bitmap's side of the arena is never free, so the pair bit of
@@ -565,7 +574,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         let Some(i) = self.arena_of(ptr.as_ptr().addr()) else {
             return false;
         };
-        let arena = self.arenas[i];
+        let arena = *self.arena(i);
         let off = ptr.as_ptr().addr() - arena.base.addr();
         let k = arena.order;
         // SAFETY: `ptr` is a block of order `ko` of `arena`; every half and
@@ -579,7 +588,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     self.push(arena.at(r), j);
                     arena.toggle(bit_index(k, j, r));
                 }
-                self.arenas[i].free += (1 << ko) - (1 << kn);
+                self.arena_mut(i).used -= (1 << ko) - (1 << kn);
                 return true;
             }
             if kn >= arena.order {
@@ -599,7 +608,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 arena.toggle(bit_index(k, j, r));
             }
         }
-        self.arenas[i].free -= (1 << kn) - (1 << ko);
+        self.arena_mut(i).used += (1 << kn) - (1 << ko);
         true
     }
 
@@ -688,7 +697,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             order,
             _pad: [0; WORD - 4],
             span_len,
-            free: 0,
+            used: 0,
         };
         let i = self
             .arenas()
@@ -707,7 +716,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// Arena `i` is a live arena of the table none of whose blocks is on a
     /// list or handed out.
     unsafe fn lay_out_empty(&mut self, i: usize) {
-        let arena = self.arenas[i];
+        let arena = *self.arena(i);
         let m = meta_order(arena.order);
         // SAFETY: the bitmap block is the first `2^m` bytes of the arena;
         // the spine blocks at `2^j` lie inside it.
@@ -718,7 +727,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 arena.toggle(bit_index(arena.order, j, 1 << j));
             }
         }
-        self.arenas[i].free = arena.capacity();
+        self.arena_mut(i).used = 0;
     }
 
     /// Whether `a` is a whole span and entirely free: an arena that could go
@@ -823,7 +832,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
 // failed request returns before changing any block. No method panics: the
 // order arithmetic is bounded by `MAX_ARENA_ORDER` and every index is checked.
 unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
-    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         if layout.size() == 0 {
             return Some(dangling(layout.align()));
@@ -845,7 +855,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         Some(unsafe { NonNull::new_unchecked(b) })
     }
 
-    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
         if layout.size() == 0 {
             // A zero-size block is a dangling pointer (see `allocate`).
@@ -855,15 +866,15 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             debug_assert!(false, "freed a block this heap does not hold");
             return;
         };
-        let off = ptr.as_ptr().addr() - self.arenas[i].base.addr();
+        let off = ptr.as_ptr().addr() - self.arena(i).base.addr();
         // SAFETY: `ptr` is a live block of order `k` of this heap (the
         // caller), so of arena `i`; once freed it is no longer handed out.
         unsafe { self.free_block(i, off, k) };
         self.stats.record_dealloc(layout.size());
         // An arena entirely free may go back to a source that takes memory
         // back (the test folds away for one that does not).
-        if self.source.can_release() && self.arenas[i].is_empty() {
-            self.emptied(self.arenas[i]);
+        if self.source.can_release() && self.arena(i).is_empty() {
+            self.emptied(*self.arena(i));
         }
     }
 

@@ -35,10 +35,10 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         }
         for (a, &bytes) in self.arenas().iter().zip(&free_bytes) {
             ensure(
-                a.free == bytes,
-                "6: an arena counts the bytes of its free blocks",
+                a.used + bytes == a.size() - (1 << meta_order(a.order)),
+                "6: an arena counts the bytes of its blocks handed out",
                 a.base.addr(),
-                a.free,
+                a.used,
             )?;
         }
         let set_bits: usize = self.arenas().iter().map(bitmap_ones).sum();
