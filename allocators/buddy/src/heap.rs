@@ -35,7 +35,7 @@
 //!    `K > j`, at an offset that is a non-zero multiple of `2^j` and at least
 //!    `2^meta_order(K)`: no free block overlaps a bitmap.
 //! 3. **Lists.** Every free block is on exactly one list, the list of its
-//!    order; `prev` links mirror `next` links and a head has a null `prev`.
+//!    order; `prev` links mirror `next` links (a head's `prev` is unused).
 //!    Bit `j` of `nonempty` is set exactly when list `j` is non-empty. No two
 //!    free blocks overlap.
 //! 4. **Coalescing.** No free block's buddy is free at the same order.
@@ -252,20 +252,6 @@ pub(crate) unsafe fn prev_free(b: *mut u8) -> *mut u8 {
     unsafe { b.cast::<*mut u8>().add(1).read() }
 }
 
-/// Sets both links of free block `b`.
-///
-/// # Safety
-///
-/// As for [`next_free`].
-#[inline(always)]
-unsafe fn set_links(b: *mut u8, next: *mut u8, prev: *mut u8) {
-    // SAFETY: the first two words of a free block are its links.
-    unsafe {
-        b.cast::<*mut u8>().write(next);
-        b.cast::<*mut u8>().add(1).write(prev);
-    }
-}
-
 /// Sets the `next` link of free block `b`.
 ///
 /// # Safety
@@ -434,12 +420,15 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// # Safety
     ///
     /// `b` is a free block of order `j` of a live arena, on no list.
-    #[inline]
+    /// (A head's `prev` link is never read, so it is never written: a push
+    /// or a pop touches no block but the one it moves and, for a push, the
+    /// old head.)
+    #[inline(always)]
     unsafe fn push(&mut self, b: *mut u8, j: u32) {
         let head = self.heads[j as usize % ORDERS];
         // SAFETY: `b` is free and `head`, if any, is a free block on a list.
         unsafe {
-            set_links(b, head, ptr::null_mut());
+            set_next_free(b, head);
             if !head.is_null() {
                 set_prev_free(head, b);
             }
@@ -453,42 +442,38 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// # Safety
     ///
     /// `b` is a free block on list `j`.
-    #[inline]
+    #[inline(always)]
     unsafe fn unlink(&mut self, b: *mut u8, j: u32) {
-        // SAFETY: `b` and its neighbours on the list are free blocks.
+        if self.heads[j as usize % ORDERS] == b {
+            // SAFETY: forwarded.
+            unsafe { self.pop(b, j) };
+            return;
+        }
+        // SAFETY: `b` is not the head, so its `prev` link is valid; it and
+        // its neighbours on the list are free blocks.
         unsafe {
             let next = next_free(b);
             let prev = prev_free(b);
+            set_next_free(prev, next);
             if !next.is_null() {
                 set_prev_free(next, prev);
-            }
-            if prev.is_null() {
-                self.heads[j as usize % ORDERS] = next;
-                if next.is_null() {
-                    self.nonempty &= !(1 << j);
-                }
-            } else {
-                set_next_free(prev, next);
             }
         }
     }
 
-    /// Takes free block `b`, the head of list `j`, off the list.
+    /// Takes free block `b`, the head of list `j`, off the list. The next
+    /// block becomes the head; its `prev` link is left as it is.
     ///
     /// # Safety
     ///
     /// `b` is the head of list `j`.
     #[inline(always)]
     unsafe fn pop(&mut self, b: *mut u8, j: u32) {
-        // SAFETY: `b` and the block after it, if any, are free blocks.
-        unsafe {
-            let next = next_free(b);
-            self.heads[j as usize % ORDERS] = next;
-            if next.is_null() {
-                self.nonempty &= !(1 << j);
-            } else {
-                set_prev_free(next, ptr::null_mut());
-            }
+        // SAFETY: `b` is a free block.
+        let next = unsafe { next_free(b) };
+        self.heads[j as usize % ORDERS] = next;
+        if next.is_null() {
+            self.nonempty &= !(1 << j);
         }
     }
 

@@ -125,7 +125,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             self.nonempty,
         )?;
         let mut b = head;
-        let mut prev = core::ptr::null_mut();
+        let mut prev: *mut u8 = core::ptr::null_mut();
         let mut n = 0usize;
         while !b.is_null() {
             n += 1;
@@ -156,7 +156,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             // size of at least two words.
             let back = unsafe { prev_free(b) };
             ensure(
-                back == prev,
+                prev.is_null() || back == prev,
                 "3: prev links mirror next links",
                 addr,
                 back.addr(),
