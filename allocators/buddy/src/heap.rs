@@ -99,6 +99,11 @@ const LOOKUP: usize = 1024;
 /// half of what is reserved), so this many cover any address space.
 pub(crate) const MAX_ARENAS: usize = 64;
 
+/// Spine blocks per arena: orders `meta_order(K)` to `K - 1`.
+const SPINE: u32 = MIN_ORDER + 3;
+/// The low bits of an arena's tag that hold its order.
+const TAG_ORDER: usize = (1 << MIN_ARENA_ORDER) - 1;
+
 // The bitmap of the smallest arena is at least one block.
 const _: () = assert!(MIN_ARENA_ORDER >= 2 * MIN_ORDER + 3);
 const _: () = assert!(FIRST_ARENA_ORDER >= MIN_ARENA_ORDER && FIRST_ARENA_ORDER <= MAX_ARENA_ORDER);
@@ -155,8 +160,6 @@ pub(crate) struct Arena {
     /// The length of the span this arena starts, or 0 if it lies inside a
     /// span another arena starts.
     pub(crate) span_len: usize,
-    /// Bytes in the arena's blocks that are handed out.
-    pub(crate) used: usize,
 }
 
 impl Arena {
@@ -166,7 +169,6 @@ impl Arena {
         order: 0,
         _pad: [0; WORD - 4],
         span_len: 0,
-        used: 0,
     };
 
     /// The arena's size in bytes.
@@ -193,16 +195,8 @@ impl Arena {
     /// `MIN_ORDER <= j < order` and `off` lies in the arena, which is live.
     #[inline(always)]
     pub(crate) unsafe fn bit(&self, j: u32, off: usize) -> bool {
-        let i = bit_index(self.order, j, off);
-        // SAFETY: the bit lies in the bitmap block at the arena's start,
-        // which is word-aligned.
-        let w = unsafe {
-            self.base
-                .cast::<usize>()
-                .add(i / usize::BITS as usize)
-                .read()
-        };
-        w >> (i % usize::BITS as usize) & 1 != 0
+        // SAFETY: forwarded.
+        unsafe { self.pair_bit(bit_index(self.order, j, off)) }
     }
 
     /// Flips pair bit `i` (a node number, [`bit_index`]); returns its new
@@ -223,10 +217,57 @@ impl Arena {
         }
     }
 
-    /// Whether every block of the arena is free (counted in `used`).
+    /// The pair bit with index `i`.
+    ///
+    /// # Safety
+    ///
+    /// `0 < i < 2^(order - MIN_ORDER)` and the arena is live.
     #[inline(always)]
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.used == 0
+    unsafe fn pair_bit(&self, i: usize) -> bool {
+        // SAFETY: the bit lies in the bitmap block at the arena's start,
+        // which is word-aligned.
+        let w = unsafe {
+            self.base
+                .cast::<usize>()
+                .add(i / usize::BITS as usize)
+                .read()
+        };
+        w >> (i % usize::BITS as usize) & 1 != 0
+    }
+
+    /// Whether every block of the arena is free: its spine blocks (the
+    /// upper halves at `2^j` for `j` from `meta_order(K)` to `K - 1`, whose
+    /// lower halves hold the bitmap) are all free, which their pair bits
+    /// say. Those are the bits of nodes `2^t` for `t < SPINE`, the same in
+    /// every arena: two words of the bitmap.
+    ///
+    /// # Safety
+    ///
+    /// The arena is live.
+    #[inline(always)]
+    pub(crate) unsafe fn is_empty(&self) -> bool {
+        // SAFETY: `2^t < 2^SPINE <= 2^(order - MIN_ORDER)`.
+        (0..SPINE).all(|t| unsafe { self.pair_bit(1 << t) })
+    }
+
+    /// The arena's *tag*: its base with its order in the low bits (the base
+    /// is aligned to at least 4 KiB), kept in every free block of more than
+    /// two words so that taking one needs no lookup.
+    #[inline(always)]
+    fn tag(&self) -> *mut u8 {
+        self.base.map_addr(|a| a | self.order as usize)
+    }
+
+    /// The base and order of the arena with tag `tag`, as an arena value
+    /// for its bitmap and blocks (its `span_len` is not known: 0).
+    #[inline(always)]
+    fn from_tag(tag: *mut u8) -> Self {
+        Self {
+            base: tag.map_addr(|a| a & !TAG_ORDER),
+            order: (tag.addr() & TAG_ORDER) as u32,
+            _pad: [0; WORD - 4],
+            span_len: 0,
+        }
     }
 }
 
@@ -250,6 +291,28 @@ pub(crate) unsafe fn next_free(b: *mut u8) -> *mut u8 {
 pub(crate) unsafe fn prev_free(b: *mut u8) -> *mut u8 {
     // SAFETY: word 1 of a free block is `prev`.
     unsafe { b.cast::<*mut u8>().add(1).read() }
+}
+
+/// The tag of the arena of free block `b` ([`Arena::tag`]).
+///
+/// # Safety
+///
+/// `b` is a free block of order above [`MIN_ORDER`] of a live arena.
+#[inline(always)]
+unsafe fn tag_of(b: *mut u8) -> *mut u8 {
+    // SAFETY: such a block is at least four words; word 2 is the tag.
+    unsafe { b.cast::<*mut u8>().add(2).read() }
+}
+
+/// Sets the arena tag of free block `b`.
+///
+/// # Safety
+///
+/// As for [`tag_of`].
+#[inline(always)]
+unsafe fn set_tag(b: *mut u8, tag: *mut u8) {
+    // SAFETY: as for `tag_of`.
+    unsafe { b.cast::<*mut u8>().add(2).write(tag) }
 }
 
 /// Sets the `next` link of free block `b`.
@@ -397,12 +460,6 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         &self.arenas[i % MAX_ARENAS]
     }
 
-    /// Arena `i`, mutably (see [`arena`](Self::arena)).
-    #[inline(always)]
-    fn arena_mut(&mut self, i: usize) -> &mut Arena {
-        &mut self.arenas[i % MAX_ARENAS]
-    }
-
     /// [`arena_of`](Self::arena_of) when the cache misses.
     #[cold]
     #[inline(never)]
@@ -415,20 +472,25 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
 
     // ---- lists ---------------------------------------------------------
 
-    /// Puts free block `b` at the head of list `j`.
+    /// Puts free block `b` of `arena` at the head of list `j`; a block of
+    /// more than two words also keeps the arena's tag in its third.
     ///
     /// # Safety
     ///
-    /// `b` is a free block of order `j` of a live arena, on no list.
+    /// `b` is a free block of order `j` of `arena`, a live arena, on no
+    /// list.
     /// (A head's `prev` link is never read, so it is never written: a push
     /// or a pop touches no block but the one it moves and, for a push, the
     /// old head.)
     #[inline(always)]
-    unsafe fn push(&mut self, b: *mut u8, j: u32) {
+    unsafe fn push(&mut self, b: *mut u8, j: u32, arena: &Arena) {
         let head = self.heads[j as usize % ORDERS];
         // SAFETY: `b` is free and `head`, if any, is a free block on a list.
         unsafe {
             set_next_free(b, head);
+            if j > MIN_ORDER {
+                set_tag(b, arena.tag());
+            }
             if !head.is_null() {
                 set_prev_free(head, b);
             }
@@ -489,8 +551,13 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     #[inline(always)]
     unsafe fn take(&mut self, j: u32, k: u32) -> Option<*mut u8> {
         let b = self.heads[j as usize % ORDERS];
-        let i = self.arena_of(b.addr())?;
-        let arena = *self.arena(i);
+        let arena = if j > MIN_ORDER {
+            // SAFETY: `b` is free, of order `j`.
+            Arena::from_tag(unsafe { tag_of(b) })
+        } else {
+            let i = self.arena_of(b.addr())?;
+            *self.arena(i)
+        };
         let off = b.addr() - arena.base.addr();
         let mut n = node(arena.order, j, off);
         // SAFETY: `b` heads list `j` (the caller), in `arena` with `j`
@@ -504,27 +571,25 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 // Split: keep the lower half (node `2n`), free the upper
                 // (`2n + 1`); their pair bit is the bit of node `n`.
                 j -= 1;
-                self.push(arena.at(off + (1 << j)), j);
+                self.push(arena.at(off + (1 << j)), j, &arena);
                 arena.toggle(n);
                 n <<= 1;
             }
         }
-        self.arena_mut(i).used += 1 << k;
         Some(b)
     }
 
-    /// Frees the block of order `k` at offset `off` of arena `i`, merging
-    /// it with its buddy for as long as the buddy is free.
+    /// Frees the block of order `k` at offset `off` of `arena`, merging it
+    /// with its buddy for as long as the buddy is free. Returns the offset
+    /// and order of the free block that results.
     ///
     /// # Safety
     ///
-    /// The `2^k` bytes at `off` are a block of arena `i` (a live arena of
-    /// the table, `k` below its order, `off` a non-zero multiple of `2^k`
-    /// past the bitmap) that is no longer handed out and on no list.
+    /// The `2^k` bytes at `off` are a block of `arena` (a live arena of the
+    /// table, `k` below its order, `off` a non-zero multiple of `2^k` past
+    /// the bitmap) that is no longer handed out and on no list.
     #[inline(always)]
-    unsafe fn free_block(&mut self, i: usize, mut off: usize, mut k: u32) {
-        let arena = *self.arena(i);
-        self.arena_mut(i).used -= 1 << k;
+    unsafe fn free_block(&mut self, arena: &Arena, mut off: usize, mut k: u32) -> (usize, u32) {
         let mut n = node(arena.order, k, off);
         // SAFETY: the buddy and the merged blocks lie in the arena: the
         // bitmap's side of the arena is never free, so the pair bit of
@@ -541,8 +606,9 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 n >>= 1;
                 debug_assert!(k < arena.order, "merged past the arena");
             }
-            self.push(arena.at(off), k);
+            self.push(arena.at(off), k, arena);
         }
+        (off, k)
     }
 
     /// Resizes the block at `ptr` from order `ko` to `kn` without moving it:
@@ -570,10 +636,9 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 // halves) are still ours, so nothing merges.
                 for j in (kn..ko).rev() {
                     let r = off + (1 << j);
-                    self.push(arena.at(r), j);
+                    self.push(arena.at(r), j, &arena);
                     arena.toggle(bit_index(k, j, r));
                 }
-                self.arena_mut(i).used -= (1 << ko) - (1 << kn);
                 return true;
             }
             if kn >= arena.order {
@@ -593,7 +658,6 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 arena.toggle(bit_index(k, j, r));
             }
         }
-        self.arena_mut(i).used += (1 << kn) - (1 << ko);
         true
     }
 
@@ -682,7 +746,6 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             order,
             _pad: [0; WORD - 4],
             span_len,
-            used: 0,
         };
         let i = self
             .arenas()
@@ -708,17 +771,17 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         unsafe {
             arena.base.write_bytes(0, 1 << m);
             for j in m..arena.order {
-                self.push(arena.at(1 << j), j);
+                self.push(arena.at(1 << j), j, &arena);
                 arena.toggle(bit_index(arena.order, j, 1 << j));
             }
         }
-        self.arena_mut(i).used = 0;
     }
 
     /// Whether `a` is a whole span and entirely free: an arena that could go
     /// back to the source.
     fn is_releasable(a: &Arena) -> bool {
-        a.span_len == a.size() && a.is_empty()
+        // SAFETY: every arena of the table is live.
+        a.span_len == a.size() && unsafe { a.is_empty() }
     }
 
     /// `arena`, a whole span, has just become entirely free: asks the
@@ -784,7 +847,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     self.arenas[i] = a;
                     self.count += 1;
                     for j in m..a.order {
-                        self.push(a.at(1 << j), j);
+                        self.push(a.at(1 << j), j, &a);
                     }
                     i += 1;
                 }
@@ -851,15 +914,18 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             debug_assert!(false, "freed a block this heap does not hold");
             return;
         };
-        let off = ptr.as_ptr().addr() - self.arena(i).base.addr();
+        let arena = *self.arena(i);
+        let off = ptr.as_ptr().addr() - arena.base.addr();
         // SAFETY: `ptr` is a live block of order `k` of this heap (the
-        // caller), so of arena `i`; once freed it is no longer handed out.
-        unsafe { self.free_block(i, off, k) };
+        // caller), so of `arena`; once freed it is no longer handed out.
+        let (off, k) = unsafe { self.free_block(&arena, off, k) };
         self.stats.record_dealloc(layout.size());
-        // An arena entirely free may go back to a source that takes memory
-        // back (the test folds away for one that does not).
-        if self.source.can_release() && self.arena(i).is_empty() {
-            self.emptied(*self.arena(i));
+        // A spine block freed: the arena may be empty, and may go back to a
+        // source that takes memory back (the test folds away for one that
+        // does not).
+        // SAFETY: `arena` is live.
+        if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
+            self.emptied(arena);
         }
     }
 
@@ -903,7 +969,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             return false;
         };
         let a = &self.arenas[i];
-        addr - a.base.addr() >= 1 << meta_order(a.order) && !a.is_empty()
+        // SAFETY: `a` is a live arena of the table.
+        addr - a.base.addr() >= 1 << meta_order(a.order) && !unsafe { a.is_empty() }
     }
 
     fn reset(&mut self) {

@@ -7,7 +7,7 @@ use polyalloc_core::{CheckError, Recorder};
 
 use super::{
     Arena, BuddyHeap, MAX_ARENA_ORDER, MAX_ARENAS, MIN_ARENA_ORDER, MIN_BLOCK, MIN_ORDER, ORDERS,
-    meta_order, next_free, prev_free,
+    meta_order, next_free, prev_free, tag_of,
 };
 
 impl<S: Source, R: Recorder> BuddyHeap<S, R> {
@@ -29,17 +29,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         // reported instead of looping forever.
         let limit = reserved / MIN_BLOCK + 1;
         let mut free_blocks = 0usize;
-        let mut free_bytes = [0usize; MAX_ARENAS];
         for j in 0..ORDERS as u32 {
-            free_blocks += self.check_list(j, limit, &mut free_bytes)?;
-        }
-        for (a, &bytes) in self.arenas().iter().zip(&free_bytes) {
-            ensure(
-                a.used + bytes == a.size() - (1 << meta_order(a.order)),
-                "6: an arena counts the bytes of its blocks handed out",
-                a.base.addr(),
-                a.used,
-            )?;
+            free_blocks += self.check_list(j, limit)?;
         }
         let set_bits: usize = self.arenas().iter().map(bitmap_ones).sum();
         ensure(
@@ -109,14 +100,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         false
     }
 
-    /// Checks list `j` and each block on it, adding its bytes to its
-    /// arena's in `free_bytes`; returns its length.
-    fn check_list(
-        &self,
-        j: u32,
-        limit: usize,
-        free_bytes: &mut [usize; MAX_ARENAS],
-    ) -> Result<usize, CheckError> {
+    /// Checks list `j` and each block on it; returns its length.
+    fn check_list(&self, j: u32, limit: usize) -> Result<usize, CheckError> {
         let head = self.heads[j as usize];
         ensure(
             (self.nonempty >> j & 1 != 0) != head.is_null(),
@@ -182,7 +167,16 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     up.addr(),
                 )?;
             }
-            free_bytes[i] += 1 << j;
+            if j > MIN_ORDER {
+                // SAFETY: a free block of more than two words.
+                let tag = unsafe { tag_of(b) };
+                ensure(
+                    tag == a.tag(),
+                    "3: a free block of more than two words holds its arena's tag",
+                    addr,
+                    tag.addr(),
+                )?;
+            }
             prev = b;
             // SAFETY: `b` is a free block (checked above).
             b = unsafe { next_free(b) };
