@@ -357,10 +357,11 @@ pub struct BuddyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// unused.
     arenas: [Arena; MAX_ARENAS],
     /// The arena lookup cache: entry `(addr >> LOOKUP_SHIFT) % LOOKUP` holds
-    /// 1 + the index of the arena last found for an address of that granule,
-    /// or 0. Only a hint: an entry is used only when that arena holds the
-    /// address, so a stale one merely misses.
-    lookup: [u8; LOOKUP],
+    /// the tag ([`Arena::tag`]) of the arena last found for an address of
+    /// that granule, or null. An entry is used only when its arena holds the
+    /// address; the cache is cleared whenever an arena leaves the table, so
+    /// every tag in it is an arena's of the table.
+    lookup: [*mut u8; LOOKUP],
     /// Arenas in use.
     count: usize,
     /// How many bytes of entirely free arenas to keep from a source that
@@ -387,7 +388,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             nonempty: 0,
             heads: [ptr::null_mut(); ORDERS],
             arenas: [Arena::EMPTY; MAX_ARENAS],
-            lookup: [0; LOOKUP],
+            lookup: [ptr::null_mut(); LOOKUP],
             count: 0,
             retention: Retention::new(),
             stats: R::NEW,
@@ -437,16 +438,18 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         (addr - a.base.addr() < a.size()).then_some(i - 1)
     }
 
-    /// The index of the arena holding `addr`, through the lookup cache: the
-    /// arena its entry names if that arena holds `addr` (the arenas are
-    /// disjoint, so it is the one), else a binary search that refills the
-    /// entry.
+    /// The arena holding `addr` (for its bitmap and blocks: its `span_len`
+    /// reads 0), through the lookup cache: the arena its entry names if that
+    /// arena holds `addr` (the arenas are disjoint, so it is the one), else
+    /// a binary search that refills the entry.
     #[inline(always)]
-    fn arena_of(&mut self, addr: usize) -> Option<usize> {
+    fn arena_of(&mut self, addr: usize) -> Option<Arena> {
         let slot = (addr >> LOOKUP_SHIFT) % LOOKUP;
-        let i = usize::from(self.lookup[slot]).wrapping_sub(1);
-        if i < self.count && addr.wrapping_sub(self.arena(i).base.addr()) < self.arena(i).size() {
-            Some(i)
+        let arena = Arena::from_tag(self.lookup[slot]);
+        // A null entry reads as an arena of order 0 at 0, which holds only
+        // address 0, never a block's.
+        if addr.wrapping_sub(arena.base.addr()) < arena.size() {
+            Some(arena)
         } else {
             self.arena_miss(addr, slot)
         }
@@ -463,11 +466,10 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// [`arena_of`](Self::arena_of) when the cache misses.
     #[cold]
     #[inline(never)]
-    fn arena_miss(&mut self, addr: usize, slot: usize) -> Option<usize> {
-        let i = self.arena_index(addr)?;
-        // `i < MAX_ARENAS <= u8::MAX`.
-        self.lookup[slot] = (i + 1) as u8;
-        Some(i)
+    fn arena_miss(&mut self, addr: usize, slot: usize) -> Option<Arena> {
+        let a = self.arenas[self.arena_index(addr)?];
+        self.lookup[slot] = a.tag();
+        Some(a)
     }
 
     // ---- lists ---------------------------------------------------------
@@ -555,8 +557,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             // SAFETY: `b` is free, of order `j`.
             Arena::from_tag(unsafe { tag_of(b) })
         } else {
-            let i = self.arena_of(b.addr())?;
-            *self.arena(i)
+            self.arena_of(b.addr())?
         };
         let off = b.addr() - arena.base.addr();
         let mut n = node(arena.order, j, off);
@@ -622,10 +623,9 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         if kn == ko {
             return true;
         }
-        let Some(i) = self.arena_of(ptr.as_ptr().addr()) else {
+        let Some(arena) = self.arena_of(ptr.as_ptr().addr()) else {
             return false;
         };
-        let arena = *self.arena(i);
         let off = ptr.as_ptr().addr() - arena.base.addr();
         let k = arena.order;
         // SAFETY: `ptr` is a block of order `ko` of `arena`; every half and
@@ -790,6 +790,10 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     #[cold]
     #[inline(never)]
     fn emptied(&mut self, arena: Arena) {
+        let Some(i) = self.arena_index(arena.base.addr()) else {
+            return;
+        };
+        let arena = self.arenas[i];
         if arena.span_len != arena.size() {
             return;
         }
@@ -853,6 +857,11 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 }
             }
         }
+        if released > 0 {
+            // No tag of a released arena may stay in the cache: its
+            // addresses may come back as an arena of another order.
+            self.lookup = [ptr::null_mut(); LOOKUP];
+        }
         released
     }
 
@@ -910,11 +919,10 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             // A zero-size block is a dangling pointer (see `allocate`).
             return;
         }
-        let (Some(k), Some(i)) = (order_of(layout), self.arena_of(ptr.as_ptr().addr())) else {
+        let (Some(k), Some(arena)) = (order_of(layout), self.arena_of(ptr.as_ptr().addr())) else {
             debug_assert!(false, "freed a block this heap does not hold");
             return;
         };
-        let arena = *self.arena(i);
         let off = ptr.as_ptr().addr() - arena.base.addr();
         // SAFETY: `ptr` is a live block of order `k` of this heap (the
         // caller), so of `arena`; once freed it is no longer handed out.
