@@ -116,7 +116,8 @@ pub(crate) const fn meta_order(k: u32) -> u32 {
 }
 
 /// The order of the block serving `layout`: `ceil(log2(max(size, align,
-/// MIN_BLOCK)))`, or `None` past [`MAX_BLOCK_ORDER`]. A block of that order
+/// MIN_BLOCK)))`, or `None` past [`MAX_BLOCK_ORDER`] and for a zero size
+/// (which the callers serve with a dangling pointer). A block of that order
 /// is aligned to its size, so alignment costs nothing beyond rounding.
 #[inline(always)]
 pub(crate) fn order_of(layout: Layout) -> Option<u32> {
@@ -892,10 +893,11 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     #[cfg_attr(target_arch = "wasm32", inline)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        if layout.size() == 0 {
-            return Some(dangling(layout.align()));
-        }
-        let k = order_of(layout)?;
+        let Some(k) = order_of(layout) else {
+            // A zero size wraps past every order (see `order_of`): it gets a
+            // dangling pointer. Any other request past them fails.
+            return (layout.size() == 0).then(|| dangling(layout.align()));
+        };
         let mut fit = self.nonempty & (usize::MAX << k);
         if fit == 0 {
             self.extend(k)?;
@@ -915,11 +917,12 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        if layout.size() == 0 {
-            // A zero-size block is a dangling pointer (see `allocate`).
+        // A zero size has no order (see `allocate`): its block is a dangling
+        // pointer, and freeing it does nothing.
+        let Some(k) = order_of(layout) else {
             return;
-        }
-        let (Some(k), Some(arena)) = (order_of(layout), self.arena_of(ptr.as_ptr().addr())) else {
+        };
+        let Some(arena) = self.arena_of(ptr.as_ptr().addr()) else {
             debug_assert!(false, "freed a block this heap does not hold");
             return;
         };

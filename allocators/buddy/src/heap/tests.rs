@@ -63,6 +63,8 @@ fn orders_round_size_and_alignment_up() {
     assert_eq!(order_of(l(1 << MAX_BLOCK_ORDER, 1)), Some(MAX_BLOCK_ORDER));
     assert_eq!(order_of(l((1 << MAX_BLOCK_ORDER) + 1, 1)), None);
     assert_eq!(order_of(l(1, 1 << (usize::BITS - 2))), None);
+    assert_eq!(order_of(l(0, 1)), None);
+    assert_eq!(order_of(l(0, 4096)), None);
     // Pair bits are numbered as the tree's nodes: the arena's halves share
     // bit 1, and the smallest blocks' pairs fill the bitmap block up to its
     // last bit; bit 0 is unused.
