@@ -5,39 +5,49 @@
 //! of `2^K` bytes aligned to `2^K` (the first at the span's start; a source
 //! that hands out more than asked, as wasm32's `memory.grow` does for large
 //! alignments, leaves a tail that is carved into further maximal aligned
-//! arenas). The heap keeps the arenas in a fixed table sorted by address, so
-//! finding the arena of a pointer is a binary search over at most
-//! [`MAX_ARENAS`] entries, with no header before any block.
+//! arenas). The heap keeps the arenas in a fixed table sorted by address
+//! (at most [`MAX_ARENAS`]), with no header before any block.
 //!
 //! Inside an arena every block has an *order* `j`: it is `2^j` bytes and its
 //! offset from the arena's base is a multiple of `2^j`. The buddy of the
 //! block at offset `off` is the block at `off ^ 2^j`; the two are the halves
-//! of the block of order `j + 1` at `off & !2^j`. The arena's first bytes
-//! hold its *bitmap*, itself a block of order `meta_order(K) = K -
-//! MIN_ORDER - 3` that is never free: one bit per buddy pair and order,
-//! `free(left) XOR free(right)`, so that a free learns whether its buddy is
-//! free from one bit. A new arena is the bitmap block and, for each order
-//! from `meta_order(K)` to `K - 1`, one free block (the *spine*: the right
-//! halves at offsets `2^j`).
+//! of the block of order `j + 1` at `off & !2^j`. The blocks of an arena form
+//! a binary tree, numbered as a binary heap ([`node`]): the arena is node 1,
+//! the halves of node `n` are `2n` and `2n + 1`, so a split or a merge is a
+//! shift. The arena's first bytes hold its *bitmap*, itself a block of order
+//! `meta_order(K) = K - MIN_ORDER - 3` that is never free: one bit per buddy
+//! pair, `free(lower) XOR free(upper)`, at the index of the node the pair
+//! makes up ([`bit_index`]), so that a free learns whether its buddy is free
+//! from one bit. A new arena is the bitmap block and, for each order from
+//! `meta_order(K)` to `K - 1`, one free block (the *spine*: the upper halves
+//! at offsets `2^j`, whose pair bits are those of nodes `1, 2, 4, ...`: two
+//! words say whether the arena is entirely free).
 //!
 //! Free blocks sit on doubly linked lists, one per order (links in their
 //! first two words, so the smallest block, [`MIN_BLOCK`], is two words), and
 //! a bit per non-empty list in `nonempty` finds the smallest fitting order
-//! with one bit scan.
+//! with one bit scan. A free block of more than two words also keeps its
+//! arena's *tag* (base | order, [`Arena::tag`]) in its third word, so that
+//! taking it needs no lookup. Freeing a block finds its arena through the
+//! *lookup cache*, a direct-mapped table of tags indexed by the address's
+//! 64 KiB granule, checked against the address and refilled from a binary
+//! search of the table when it misses.
 //!
 //! # Invariants
 //!
 //! 1. **Arenas.** `arenas[..count]` are sorted by base address and disjoint;
 //!    each base is a multiple of `2^order`, and `MIN_ARENA_ORDER <= order
 //!    <= MAX_ARENA_ORDER`. An arena whose `span_len` is not zero starts a
-//!    span of that length; the other arenas lie inside such a span.
+//!    span of that length; the other arenas lie inside such a span. Every
+//!    tag in the lookup cache is the tag of an arena of the table.
 //! 2. **Blocks.** Every free block of order `j` lies in an arena of order
 //!    `K > j`, at an offset that is a non-zero multiple of `2^j` and at least
 //!    `2^meta_order(K)`: no free block overlaps a bitmap.
 //! 3. **Lists.** Every free block is on exactly one list, the list of its
 //!    order; `prev` links mirror `next` links (a head's `prev` is unused).
 //!    Bit `j` of `nonempty` is set exactly when list `j` is non-empty. No two
-//!    free blocks overlap.
+//!    free blocks overlap. A free block of order above [`MIN_ORDER`] holds
+//!    its arena's tag in its third word.
 //! 4. **Coalescing.** No free block's buddy is free at the same order.
 //! 5. **Bitmap.** The pair bit of order `j` for the pair at offset `p` (a
 //!    multiple of `2^(j+1)`) is set exactly when one of the two blocks of
@@ -57,6 +67,10 @@
 //! use ([`Retention`]: a program that frees everything and allocates the same
 //! again faults nothing in anew) and released beyond it; other sources keep
 //! every arena for reuse.
+//!
+//! Inlining: `allocate`, `deallocate` and the pieces of their fast paths are
+//! always inlined on hosts, where speed is what counts; on wasm32 the two
+//! are only `#[inline]`, so the guest's optimisation level decides.
 
 use core::alloc::Layout;
 use core::fmt;

@@ -80,6 +80,14 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             end = base + a.size();
             total = total.wrapping_add(a.span_len);
         }
+        for &tag in &self.lookup {
+            ensure(
+                tag.is_null() || self.arenas().iter().any(|a| a.tag() == tag),
+                "1: every tag in the lookup cache is an arena's of the table",
+                tag.addr(),
+                0,
+            )?;
+        }
         Ok(total)
     }
 
