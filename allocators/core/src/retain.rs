@@ -26,8 +26,8 @@
 //! same way (a span is what becomes entirely free) and can share it.
 
 /// The retention policy's state: the peaks in use of the current and the
-/// previous epoch. All zero bytes when new, so a heap that holds one can
-/// still be a zero-initialised `static`.
+/// previous epoch. Three words, no padding, all zero bytes when new: a heap
+/// that holds one can still be a zero-initialised `static`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Retention {
     /// The most bytes in use seen in the current epoch.
@@ -35,7 +35,7 @@ pub struct Retention {
     /// The most bytes in use seen in the previous epoch.
     previous: usize,
     /// Emptyings seen in the current epoch, below [`Self::EPOCH`].
-    emptyings: u32,
+    emptyings: usize,
 }
 
 impl Retention {
@@ -43,7 +43,7 @@ impl Retention {
     /// small the heap's peak.
     pub const FLOOR: usize = 4 * 1024 * 1024;
     /// Emptyings per epoch: a peak is remembered for one to two epochs.
-    pub const EPOCH: u32 = 64;
+    pub const EPOCH: usize = 64;
 
     /// No peak seen yet: keeps [`FLOOR`](Self::FLOOR) bytes.
     #[must_use]
