@@ -987,7 +987,7 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
     /// needs: it is true for every byte of every live block, false for
     /// memory the heap does not hold and for an arena whose blocks are all
     /// free (after a reset, every arena), and may be true for free blocks
-    /// between live ones. Costs a binary search and a step per order.
+    /// between live ones. Costs a binary search and two words of the bitmap.
     fn owns(&self, ptr: NonNull<u8>) -> bool {
         let addr = ptr.as_ptr().addr();
         let Some(i) = self.arena_index(addr) else {
