@@ -5,39 +5,49 @@
 //! of `2^K` bytes aligned to `2^K` (the first at the span's start; a source
 //! that hands out more than asked, as wasm32's `memory.grow` does for large
 //! alignments, leaves a tail that is carved into further maximal aligned
-//! arenas). The heap keeps the arenas in a fixed table sorted by address, so
-//! finding the arena of a pointer is a binary search over at most
-//! [`MAX_ARENAS`] entries, with no header before any block.
+//! arenas). The heap keeps the arenas in a fixed table sorted by address
+//! (at most [`MAX_ARENAS`]), with no header before any block.
 //!
 //! Inside an arena every block has an *order* `j`: it is `2^j` bytes and its
 //! offset from the arena's base is a multiple of `2^j`. The buddy of the
 //! block at offset `off` is the block at `off ^ 2^j`; the two are the halves
-//! of the block of order `j + 1` at `off & !2^j`. The arena's first bytes
-//! hold its *bitmap*, itself a block of order `meta_order(K) = K -
-//! MIN_ORDER - 3` that is never free: one bit per buddy pair and order,
-//! `free(left) XOR free(right)`, so that a free learns whether its buddy is
-//! free from one bit. A new arena is the bitmap block and, for each order
-//! from `meta_order(K)` to `K - 1`, one free block (the *spine*: the right
-//! halves at offsets `2^j`).
+//! of the block of order `j + 1` at `off & !2^j`. The blocks of an arena form
+//! a binary tree, numbered as a binary heap ([`node`]): the arena is node 1,
+//! the halves of node `n` are `2n` and `2n + 1`, so a split or a merge is a
+//! shift. The arena's first bytes hold its *bitmap*, itself a block of order
+//! `meta_order(K) = K - MIN_ORDER - 3` that is never free: one bit per buddy
+//! pair, `free(lower) XOR free(upper)`, at the index of the node the pair
+//! makes up ([`bit_index`]), so that a free learns whether its buddy is free
+//! from one bit. A new arena is the bitmap block and, for each order from
+//! `meta_order(K)` to `K - 1`, one free block (the *spine*: the upper halves
+//! at offsets `2^j`, whose pair bits are those of nodes `1, 2, 4, ...`: two
+//! words say whether the arena is entirely free).
 //!
 //! Free blocks sit on doubly linked lists, one per order (links in their
 //! first two words, so the smallest block, [`MIN_BLOCK`], is two words), and
 //! a bit per non-empty list in `nonempty` finds the smallest fitting order
-//! with one bit scan.
+//! with one bit scan. A free block of more than two words also keeps its
+//! arena's *tag* (base | order, [`Arena::tag`]) in its third word, so that
+//! taking it needs no lookup. Freeing a block finds its arena through the
+//! *lookup cache*, a direct-mapped table of tags indexed by the address's
+//! 64 KiB granule, checked against the address and refilled from a binary
+//! search of the table when it misses.
 //!
 //! # Invariants
 //!
 //! 1. **Arenas.** `arenas[..count]` are sorted by base address and disjoint;
 //!    each base is a multiple of `2^order`, and `MIN_ARENA_ORDER <= order
 //!    <= MAX_ARENA_ORDER`. An arena whose `span_len` is not zero starts a
-//!    span of that length; the other arenas lie inside such a span.
+//!    span of that length; the other arenas lie inside such a span. Every
+//!    tag in the lookup cache is the tag of an arena of the table.
 //! 2. **Blocks.** Every free block of order `j` lies in an arena of order
 //!    `K > j`, at an offset that is a non-zero multiple of `2^j` and at least
 //!    `2^meta_order(K)`: no free block overlaps a bitmap.
 //! 3. **Lists.** Every free block is on exactly one list, the list of its
-//!    order; `prev` links mirror `next` links and a head has a null `prev`.
+//!    order; `prev` links mirror `next` links (a head's `prev` is unused).
 //!    Bit `j` of `nonempty` is set exactly when list `j` is non-empty. No two
-//!    free blocks overlap.
+//!    free blocks overlap. A free block of order above [`MIN_ORDER`] holds
+//!    its arena's tag in its third word.
 //! 4. **Coalescing.** No free block's buddy is free at the same order.
 //! 5. **Bitmap.** The pair bit of order `j` for the pair at offset `p` (a
 //!    multiple of `2^(j+1)`) is set exactly when one of the two blocks of
@@ -52,10 +62,15 @@
 //! adapters report exactly `layout.size()` as a block's length, so
 //! allocator-api2 callers cannot free with a larger size).
 //!
-//! With a source that takes memory back (`mmap`), an arena that makes up a
-//! whole span and becomes entirely free is released once more than
-//! [`RETAIN`] bytes of such arenas are held; other sources keep every arena
-//! for reuse.
+//! With a source that takes memory back (`mmap`), arenas that make up a
+//! whole span and are entirely free are kept up to the heap's recent peak in
+//! use ([`Retention`]: a program that frees everything and allocates the same
+//! again faults nothing in anew) and released beyond it; other sources keep
+//! every arena for reuse.
+//!
+//! Inlining: `allocate`, `deallocate` and the pieces of their fast paths are
+//! always inlined on hosts, where speed is what counts; on wasm32 the two
+//! are only `#[inline]`, so the guest's optimisation level decides.
 
 use core::alloc::Layout;
 use core::fmt;
@@ -64,7 +79,7 @@ use core::ptr::{self, NonNull};
 
 use polyalloc_core::layout::dangling;
 use polyalloc_core::source::{DefaultSource, Source, Span};
-use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
+use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 
 /// A machine word: a list link, a bitmap word.
 const WORD: usize = size_of::<usize>();
@@ -88,12 +103,20 @@ pub(crate) const MAX_BLOCK_ORDER: u32 = MAX_ARENA_ORDER - 1;
 pub(crate) const MIN_ARENA_ORDER: u32 = 12;
 /// The arena asked for first (64 KiB, one wasm page).
 const FIRST_ARENA_ORDER: u32 = 16;
+/// log2 of the address granule of the arena lookup cache: 64 KiB, the
+/// first arena's size.
+const LOOKUP_SHIFT: u32 = 16;
+/// Entries of the arena lookup cache: 64 MiB of addresses before two
+/// granules share an entry.
+const LOOKUP: usize = 1024;
 /// The size of the arena table. Arenas grow with the heap (each at least
 /// half of what is reserved), so this many cover any address space.
 pub(crate) const MAX_ARENAS: usize = 64;
-/// Entirely free arenas kept for reuse when a source takes memory back;
-/// beyond this many bytes of them, the rest are released.
-pub(crate) const RETAIN: usize = 4 * 1024 * 1024;
+
+/// Spine blocks per arena: orders `meta_order(K)` to `K - 1`.
+const SPINE: u32 = MIN_ORDER + 3;
+/// The low bits of an arena's tag that hold its order.
+const TAG_ORDER: usize = (1 << MIN_ARENA_ORDER) - 1;
 
 // The bitmap of the smallest arena is at least one block.
 const _: () = assert!(MIN_ARENA_ORDER >= 2 * MIN_ORDER + 3);
@@ -107,24 +130,36 @@ pub(crate) const fn meta_order(k: u32) -> u32 {
 }
 
 /// The order of the block serving `layout`: `ceil(log2(max(size, align,
-/// MIN_BLOCK)))`, or `None` past [`MAX_BLOCK_ORDER`]. A block of that order
+/// MIN_BLOCK)))`, or `None` past [`MAX_BLOCK_ORDER`] and for a zero size
+/// (which the callers serve with a dangling pointer). A block of that order
 /// is aligned to its size, so alignment costs nothing beyond rounding.
 #[inline(always)]
 pub(crate) fn order_of(layout: Layout) -> Option<u32> {
-    let need = layout.size().max(layout.align()).max(MIN_BLOCK);
-    if need > 1 << MAX_BLOCK_ORDER {
-        return None;
-    }
-    // `need >= 2`, so `need - 1 >= 1`.
-    Some(usize::BITS - (need - 1).leading_zeros())
+    // `ceil(log2(max(a, b))) = max(ceil(log2 a), ceil(log2 b))`, and for
+    // `x >= 1` that is the bit length of `x - 1`: the bit length of the OR
+    // is the largest. A zero size wraps to `usize::MAX`, which fails.
+    let bits = layout.size().wrapping_sub(1) | (layout.align() - 1) | (MIN_BLOCK - 1);
+    let k = usize::BITS - bits.leading_zeros();
+    (k <= MAX_BLOCK_ORDER).then_some(k)
 }
 
-/// The index of the pair bit of order `j` for the block at offset `off` in
-/// an arena of order `k`: the bits of order `j` follow those of every lower
-/// order, `2^(k - i - 1)` for each order `i`.
+/// The node of the block of order `j` at offset `off` in an arena of order
+/// `k`. The blocks of an arena form a binary tree numbered as a binary heap:
+/// the arena is node 1 and the halves of node `n` are `2n` (lower) and
+/// `2n + 1` (upper). So the buddy of node `n` is `n ^ 1`, the block they
+/// make together is `n >> 1`, and a split or a merge is a shift.
+#[inline(always)]
+pub(crate) const fn node(k: u32, j: u32, off: usize) -> usize {
+    (1 << (k - j)) | (off >> j)
+}
+
+/// The index of the pair bit of the block of order `j` at offset `off` in
+/// an arena of order `k`: the node of the block the pair makes up (1 for
+/// the arena's halves, up to `2^(k - MIN_ORDER) - 1` for the smallest
+/// blocks). Bit 0 is never used.
 #[inline(always)]
 pub(crate) const fn bit_index(k: u32, j: u32, off: usize) -> usize {
-    (1 << (k - MIN_ORDER)) - (1 << (k - j)) + (off >> (j + 1))
+    node(k, j, off) >> 1
 }
 
 /// One arena of the table.
@@ -175,7 +210,35 @@ impl Arena {
     /// `MIN_ORDER <= j < order` and `off` lies in the arena, which is live.
     #[inline(always)]
     pub(crate) unsafe fn bit(&self, j: u32, off: usize) -> bool {
-        let i = bit_index(self.order, j, off);
+        // SAFETY: forwarded.
+        unsafe { self.pair_bit(bit_index(self.order, j, off)) }
+    }
+
+    /// Flips pair bit `i` (a node number, [`bit_index`]); returns its new
+    /// value.
+    ///
+    /// # Safety
+    ///
+    /// `0 < i < 2^(order - MIN_ORDER)` and the arena is live.
+    #[inline(always)]
+    pub(crate) unsafe fn toggle(&self, i: usize) -> bool {
+        // SAFETY: the bit lies in the bitmap block at the arena's start,
+        // which is word-aligned.
+        unsafe {
+            let w = self.base.cast::<usize>().add(i / usize::BITS as usize);
+            let v = w.read() ^ (1 << (i % usize::BITS as usize));
+            w.write(v);
+            v >> (i % usize::BITS as usize) & 1 != 0
+        }
+    }
+
+    /// The pair bit with index `i`.
+    ///
+    /// # Safety
+    ///
+    /// `0 < i < 2^(order - MIN_ORDER)` and the arena is live.
+    #[inline(always)]
+    unsafe fn pair_bit(&self, i: usize) -> bool {
         // SAFETY: the bit lies in the bitmap block at the arena's start,
         // which is word-aligned.
         let w = unsafe {
@@ -187,34 +250,39 @@ impl Arena {
         w >> (i % usize::BITS as usize) & 1 != 0
     }
 
-    /// Flips the pair bit of order `j` for offset `off`; returns its new
-    /// value.
-    ///
-    /// # Safety
-    ///
-    /// As for [`bit`](Self::bit).
-    #[inline(always)]
-    pub(crate) unsafe fn toggle(&self, j: u32, off: usize) -> bool {
-        let i = bit_index(self.order, j, off);
-        // SAFETY: as for `bit`.
-        unsafe {
-            let w = self.base.cast::<usize>().add(i / usize::BITS as usize);
-            let v = w.read() ^ (1 << (i % usize::BITS as usize));
-            w.write(v);
-            v >> (i % usize::BITS as usize) & 1 != 0
-        }
-    }
-
-    /// Whether every block of the arena is free: the spine blocks (the right
-    /// halves at `2^j`, whose left halves hold the bitmap and are never
-    /// free) are all free, which their pair bits say. A step per order.
+    /// Whether every block of the arena is free: its spine blocks (the
+    /// upper halves at `2^j` for `j` from `meta_order(K)` to `K - 1`, whose
+    /// lower halves hold the bitmap) are all free, which their pair bits
+    /// say. Those are the bits of nodes `2^t` for `t < SPINE`, the same in
+    /// every arena: two words of the bitmap.
     ///
     /// # Safety
     ///
     /// The arena is live.
+    #[inline(always)]
     pub(crate) unsafe fn is_empty(&self) -> bool {
-        // SAFETY: every order below `order` has a pair at offset 0.
-        (meta_order(self.order)..self.order).all(|j| unsafe { self.bit(j, 0) })
+        // SAFETY: `2^t < 2^SPINE <= 2^(order - MIN_ORDER)`.
+        (0..SPINE).all(|t| unsafe { self.pair_bit(1 << t) })
+    }
+
+    /// The arena's *tag*: its base with its order in the low bits (the base
+    /// is aligned to at least 4 KiB), kept in every free block of more than
+    /// two words so that taking one needs no lookup.
+    #[inline(always)]
+    fn tag(&self) -> *mut u8 {
+        self.base.map_addr(|a| a | self.order as usize)
+    }
+
+    /// The base and order of the arena with tag `tag`, as an arena value
+    /// for its bitmap and blocks (its `span_len` is not known: 0).
+    #[inline(always)]
+    fn from_tag(tag: *mut u8) -> Self {
+        Self {
+            base: tag.map_addr(|a| a & !TAG_ORDER),
+            order: (tag.addr() & TAG_ORDER) as u32,
+            _pad: [0; WORD - 4],
+            span_len: 0,
+        }
     }
 }
 
@@ -240,18 +308,26 @@ pub(crate) unsafe fn prev_free(b: *mut u8) -> *mut u8 {
     unsafe { b.cast::<*mut u8>().add(1).read() }
 }
 
-/// Sets both links of free block `b`.
+/// The tag of the arena of free block `b` ([`Arena::tag`]).
 ///
 /// # Safety
 ///
-/// As for [`next_free`].
+/// `b` is a free block of order above [`MIN_ORDER`] of a live arena.
 #[inline(always)]
-unsafe fn set_links(b: *mut u8, next: *mut u8, prev: *mut u8) {
-    // SAFETY: the first two words of a free block are its links.
-    unsafe {
-        b.cast::<*mut u8>().write(next);
-        b.cast::<*mut u8>().add(1).write(prev);
-    }
+unsafe fn tag_of(b: *mut u8) -> *mut u8 {
+    // SAFETY: such a block is at least four words; word 2 is the tag.
+    unsafe { b.cast::<*mut u8>().add(2).read() }
+}
+
+/// Sets the arena tag of free block `b`.
+///
+/// # Safety
+///
+/// As for [`tag_of`].
+#[inline(always)]
+unsafe fn set_tag(b: *mut u8, tag: *mut u8) {
+    // SAFETY: as for `tag_of`.
+    unsafe { b.cast::<*mut u8>().add(2).write(tag) }
 }
 
 /// Sets the `next` link of free block `b`.
@@ -295,8 +371,17 @@ pub struct BuddyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// The arenas, sorted by address (invariant 1); `arenas[count..]` are
     /// unused.
     arenas: [Arena; MAX_ARENAS],
+    /// The arena lookup cache: entry `(addr >> LOOKUP_SHIFT) % LOOKUP` holds
+    /// the tag ([`Arena::tag`]) of the arena last found for an address of
+    /// that granule, or null. An entry is used only when its arena holds the
+    /// address; the cache is cleared whenever an arena leaves the table, so
+    /// every tag in it is an arena's of the table.
+    lookup: [*mut u8; LOOKUP],
     /// Arenas in use.
     count: usize,
+    /// How many bytes of entirely free arenas to keep from a source that
+    /// takes memory back.
+    retention: Retention,
     stats: R,
     source: S,
 }
@@ -318,7 +403,9 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             nonempty: 0,
             heads: [ptr::null_mut(); ORDERS],
             arenas: [Arena::EMPTY; MAX_ARENAS],
+            lookup: [ptr::null_mut(); LOOKUP],
             count: 0,
+            retention: Retention::new(),
             stats: R::NEW,
             source,
         }
@@ -366,24 +453,66 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         (addr - a.base.addr() < a.size()).then_some(i - 1)
     }
 
+    /// The arena holding `addr` (for its bitmap and blocks: its `span_len`
+    /// reads 0), through the lookup cache: the arena its entry names if that
+    /// arena holds `addr` (the arenas are disjoint, so it is the one), else
+    /// a binary search that refills the entry.
+    #[inline(always)]
+    fn arena_of(&mut self, addr: usize) -> Option<Arena> {
+        let slot = (addr >> LOOKUP_SHIFT) % LOOKUP;
+        let arena = Arena::from_tag(self.lookup[slot]);
+        // A null entry reads as an arena of order 0 at 0, which holds only
+        // address 0, never a block's.
+        if addr.wrapping_sub(arena.base.addr()) < arena.size() {
+            Some(arena)
+        } else {
+            self.arena_miss(addr, slot)
+        }
+    }
+
+    /// Arena `i`, below `count`; the index is taken modulo the table's
+    /// size, which changes no index below `count` and spares the bounds
+    /// check on the fast paths.
+    #[inline(always)]
+    fn arena(&self, i: usize) -> &Arena {
+        &self.arenas[i % MAX_ARENAS]
+    }
+
+    /// [`arena_of`](Self::arena_of) when the cache misses.
+    #[cold]
+    #[inline(never)]
+    fn arena_miss(&mut self, addr: usize, slot: usize) -> Option<Arena> {
+        let a = self.arenas[self.arena_index(addr)?];
+        self.lookup[slot] = a.tag();
+        Some(a)
+    }
+
     // ---- lists ---------------------------------------------------------
 
-    /// Puts free block `b` at the head of list `j`.
+    /// Puts free block `b` of `arena` at the head of list `j`; a block of
+    /// more than two words also keeps the arena's tag in its third.
     ///
     /// # Safety
     ///
-    /// `b` is a free block of order `j` of a live arena, on no list.
-    #[inline]
-    unsafe fn push(&mut self, b: *mut u8, j: u32) {
-        let head = self.heads[j as usize];
+    /// `b` is a free block of order `j` of `arena`, a live arena, on no
+    /// list.
+    /// (A head's `prev` link is never read, so it is never written: a push
+    /// or a pop touches no block but the one it moves and, for a push, the
+    /// old head.)
+    #[inline(always)]
+    unsafe fn push(&mut self, b: *mut u8, j: u32, arena: &Arena) {
+        let head = self.heads[j as usize % ORDERS];
         // SAFETY: `b` is free and `head`, if any, is a free block on a list.
         unsafe {
-            set_links(b, head, ptr::null_mut());
+            set_next_free(b, head);
+            if j > MIN_ORDER {
+                set_tag(b, arena.tag());
+            }
             if !head.is_null() {
                 set_prev_free(head, b);
             }
         }
-        self.heads[j as usize] = b;
+        self.heads[j as usize % ORDERS] = b;
         self.nonempty |= 1 << j;
     }
 
@@ -392,23 +521,38 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// # Safety
     ///
     /// `b` is a free block on list `j`.
-    #[inline]
+    #[inline(always)]
     unsafe fn unlink(&mut self, b: *mut u8, j: u32) {
-        // SAFETY: `b` and its neighbours on the list are free blocks.
+        if self.heads[j as usize % ORDERS] == b {
+            // SAFETY: forwarded.
+            unsafe { self.pop(b, j) };
+            return;
+        }
+        // SAFETY: `b` is not the head, so its `prev` link is valid; it and
+        // its neighbours on the list are free blocks.
         unsafe {
             let next = next_free(b);
             let prev = prev_free(b);
+            set_next_free(prev, next);
             if !next.is_null() {
                 set_prev_free(next, prev);
             }
-            if prev.is_null() {
-                self.heads[j as usize] = next;
-                if next.is_null() {
-                    self.nonempty &= !(1 << j);
-                }
-            } else {
-                set_next_free(prev, next);
-            }
+        }
+    }
+
+    /// Takes free block `b`, the head of list `j`, off the list. The next
+    /// block becomes the head; its `prev` link is left as it is.
+    ///
+    /// # Safety
+    ///
+    /// `b` is the head of list `j`.
+    #[inline(always)]
+    unsafe fn pop(&mut self, b: *mut u8, j: u32) {
+        // SAFETY: `b` is a free block.
+        let next = unsafe { next_free(b) };
+        self.heads[j as usize % ORDERS] = next;
+        if next.is_null() {
+            self.nonempty &= !(1 << j);
         }
     }
 
@@ -421,52 +565,64 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// # Safety
     ///
     /// List `j` is non-empty and `k <= j`.
-    #[inline]
+    #[inline(always)]
     unsafe fn take(&mut self, j: u32, k: u32) -> Option<*mut u8> {
-        let b = self.heads[j as usize];
-        let arena = self.arenas[self.arena_index(b.addr())?];
+        let b = self.heads[j as usize % ORDERS];
+        let arena = if j > MIN_ORDER {
+            // SAFETY: `b` is free, of order `j`.
+            Arena::from_tag(unsafe { tag_of(b) })
+        } else {
+            self.arena_of(b.addr())?
+        };
         let off = b.addr() - arena.base.addr();
-        // SAFETY: `b` is on list `j` (the caller), in `arena` with `j`
-        // below its order (invariant 2); the halves split off lie inside it.
+        let mut n = node(arena.order, j, off);
+        // SAFETY: `b` heads list `j` (the caller), in `arena` with `j`
+        // below its order (invariant 2); the halves split off lie inside it,
+        // and their nodes are below `2^(order - MIN_ORDER)`.
         unsafe {
-            self.unlink(b, j);
-            arena.toggle(j, off);
+            self.pop(b, j);
+            arena.toggle(n >> 1);
             let mut j = j;
             while j > k {
+                // Split: keep the lower half (node `2n`), free the upper
+                // (`2n + 1`); their pair bit is the bit of node `n`.
                 j -= 1;
-                let r = off + (1 << j);
-                self.push(arena.at(r), j);
-                arena.toggle(j, r);
+                self.push(arena.at(off + (1 << j)), j, &arena);
+                arena.toggle(n);
+                n <<= 1;
             }
         }
         Some(b)
     }
 
-    /// Frees the block of order `k` at offset `off` of arena `arena`,
-    /// merging it with its buddy for as long as the buddy is free. Returns
-    /// the offset and order of the free block that results.
+    /// Frees the block of order `k` at offset `off` of `arena`, merging it
+    /// with its buddy for as long as the buddy is free. Returns the offset
+    /// and order of the free block that results.
     ///
     /// # Safety
     ///
     /// The `2^k` bytes at `off` are a block of `arena` (a live arena of the
     /// table, `k` below its order, `off` a non-zero multiple of `2^k` past
     /// the bitmap) that is no longer handed out and on no list.
-    #[inline]
-    unsafe fn free_block(&mut self, arena: Arena, mut off: usize, mut k: u32) -> (usize, u32) {
+    #[inline(always)]
+    unsafe fn free_block(&mut self, arena: &Arena, mut off: usize, mut k: u32) -> (usize, u32) {
+        let mut n = node(arena.order, k, off);
         // SAFETY: the buddy and the merged blocks lie in the arena: the
         // bitmap's side of the arena is never free, so the pair bit of
-        // order `K - 1` never reads "both free" and `k` stays below `K`.
+        // order `K - 1` (node 1) never reads "both free" and `k` stays below
+        // `K`.
         unsafe {
-            while !arena.toggle(k, off) {
-                // Both halves are free: the buddy leaves its list, the pair
-                // bit returns to 0 (neither half is free at `k` any more),
-                // and the parent is freed one order up.
+            while !arena.toggle(n >> 1) {
+                // Both halves are free: the buddy (node `n ^ 1`) leaves its
+                // list, the pair bit returns to 0 (neither half is free at
+                // `k` any more), and the parent (`n >> 1`) is freed.
                 self.unlink(arena.at(off ^ (1 << k)), k);
                 off &= !(1 << k);
                 k += 1;
+                n >>= 1;
                 debug_assert!(k < arena.order, "merged past the arena");
             }
-            self.push(arena.at(off), k);
+            self.push(arena.at(off), k, arena);
         }
         (off, k)
     }
@@ -482,11 +638,11 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         if kn == ko {
             return true;
         }
-        let Some(i) = self.arena_index(ptr.as_ptr().addr()) else {
+        let Some(arena) = self.arena_of(ptr.as_ptr().addr()) else {
             return false;
         };
-        let arena = self.arenas[i];
         let off = ptr.as_ptr().addr() - arena.base.addr();
+        let k = arena.order;
         // SAFETY: `ptr` is a block of order `ko` of `arena`; every half and
         // buddy named below lies inside it, at orders below the arena's.
         unsafe {
@@ -495,8 +651,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 // halves) are still ours, so nothing merges.
                 for j in (kn..ko).rev() {
                     let r = off + (1 << j);
-                    self.push(arena.at(r), j);
-                    arena.toggle(j, r);
+                    self.push(arena.at(r), j, &arena);
+                    arena.toggle(bit_index(k, j, r));
                 }
                 return true;
             }
@@ -514,7 +670,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             for j in ko..kn {
                 let r = off + (1 << j);
                 self.unlink(arena.at(r), j);
-                arena.toggle(j, r);
+                arena.toggle(bit_index(k, j, r));
             }
         }
         true
@@ -613,25 +769,59 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         self.arenas[i] = arena;
         self.count += 1;
         // SAFETY: forwarded from the caller.
-        unsafe { self.lay_out_empty(arena) };
+        unsafe { self.lay_out_empty(i) };
     }
 
-    /// Writes an empty arena: a zero bitmap and the spine of free blocks.
+    /// Writes arena `i` empty: a zero bitmap and the spine of free blocks.
     ///
     /// # Safety
     ///
-    /// `arena` is a live arena of the table none of whose blocks is on a
+    /// Arena `i` is a live arena of the table none of whose blocks is on a
     /// list or handed out.
-    unsafe fn lay_out_empty(&mut self, arena: Arena) {
+    unsafe fn lay_out_empty(&mut self, i: usize) {
+        let arena = *self.arena(i);
         let m = meta_order(arena.order);
         // SAFETY: the bitmap block is the first `2^m` bytes of the arena;
         // the spine blocks at `2^j` lie inside it.
         unsafe {
             arena.base.write_bytes(0, 1 << m);
             for j in m..arena.order {
-                self.push(arena.at(1 << j), j);
-                arena.toggle(j, 1 << j);
+                self.push(arena.at(1 << j), j, &arena);
+                arena.toggle(bit_index(arena.order, j, 1 << j));
             }
+        }
+    }
+
+    /// Whether `a` is a whole span and entirely free: an arena that could go
+    /// back to the source.
+    fn is_releasable(a: &Arena) -> bool {
+        // SAFETY: every arena of the table is live.
+        a.span_len == a.size() && unsafe { a.is_empty() }
+    }
+
+    /// `arena`, a whole span, has just become entirely free: asks the
+    /// retention policy how many bytes of such arenas to keep, and releases
+    /// the rest.
+    #[cold]
+    #[inline(never)]
+    fn emptied(&mut self, arena: Arena) {
+        let Some(i) = self.arena_index(arena.base.addr()) else {
+            return;
+        };
+        let arena = self.arenas[i];
+        if arena.span_len != arena.size() {
+            return;
+        }
+        let empty: usize = self
+            .arenas()
+            .iter()
+            .filter(|a| Self::is_releasable(a))
+            .map(Arena::size)
+            .sum();
+        let in_use = self.stats.bytes_reserved() - empty;
+        let keep = self.retention.emptied(arena.size(), in_use);
+        if empty > keep {
+            self.release_empty_arenas(keep);
         }
     }
 
@@ -646,8 +836,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         let mut i = 0;
         while i < self.count {
             let a = self.arenas[i];
-            // SAFETY: `a` is a live arena of the table.
-            if a.span_len != a.size() || !unsafe { a.is_empty() } {
+            if !Self::is_releasable(&a) {
                 i += 1;
                 continue;
             }
@@ -677,11 +866,16 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     self.arenas[i] = a;
                     self.count += 1;
                     for j in m..a.order {
-                        self.push(a.at(1 << j), j);
+                        self.push(a.at(1 << j), j, &a);
                     }
                     i += 1;
                 }
             }
+        }
+        if released > 0 {
+            // No tag of a released arena may stay in the cache: its
+            // addresses may come back as an arena of another order.
+            self.lookup = [ptr::null_mut(); LOOKUP];
         }
         released
     }
@@ -689,13 +883,15 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// Gives every entirely free arena that makes up a whole span back to
     /// the source, if it takes memory back (`mmap`; not wasm32's
     /// `memory.grow` or a region), and returns the bytes released. Frees
-    /// keep up to 4 MiB of empty arenas for reuse, so a program that frees
-    /// everything and starts again does not fault its pages in anew; `trim`
-    /// is for a program that knows it is done with them.
+    /// keep empty arenas up to the heap's recent peak in use
+    /// ([`Retention`]), so a program that frees everything and starts again
+    /// does not fault its pages in anew; `trim` is for a program that knows
+    /// it is done with them, and forgets that peak.
     ///
     /// On a [`LockedHeap`](polyalloc_core::LockedHeap) (a `BuddyAlloc`),
     /// call it through `lock_heap`.
     pub fn trim(&mut self) -> usize {
+        self.retention.forget();
         self.release_empty_arenas(0)
     }
 }
@@ -708,12 +904,14 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
 // failed request returns before changing any block. No method panics: the
 // order arithmetic is bounded by `MAX_ARENA_ORDER` and every index is checked.
 unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
-    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        if layout.size() == 0 {
-            return Some(dangling(layout.align()));
-        }
-        let k = order_of(layout)?;
+        let Some(k) = order_of(layout) else {
+            // A zero size wraps past every order (see `order_of`): it gets a
+            // dangling pointer. Any other request past them fails.
+            return (layout.size() == 0).then(|| dangling(layout.align()));
+        };
         let mut fit = self.nonempty & (usize::MAX << k);
         if fit == 0 {
             self.extend(k)?;
@@ -730,28 +928,29 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         Some(unsafe { NonNull::new_unchecked(b) })
     }
 
-    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline)]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        if layout.size() == 0 {
-            // A zero-size block is a dangling pointer (see `allocate`).
+        // A zero size has no order (see `allocate`): its block is a dangling
+        // pointer, and freeing it does nothing.
+        let Some(k) = order_of(layout) else {
             return;
-        }
-        let (Some(k), Some(i)) = (order_of(layout), self.arena_index(ptr.as_ptr().addr())) else {
+        };
+        let Some(arena) = self.arena_of(ptr.as_ptr().addr()) else {
             debug_assert!(false, "freed a block this heap does not hold");
             return;
         };
-        let arena = self.arenas[i];
         let off = ptr.as_ptr().addr() - arena.base.addr();
         // SAFETY: `ptr` is a live block of order `k` of this heap (the
         // caller), so of `arena`; once freed it is no longer handed out.
-        let (off, k) = unsafe { self.free_block(arena, off, k) };
+        let (off, k) = unsafe { self.free_block(&arena, off, k) };
         self.stats.record_dealloc(layout.size());
         // A spine block freed: the arena may be empty, and may go back to a
         // source that takes memory back (the test folds away for one that
         // does not).
         // SAFETY: `arena` is live.
         if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
-            self.release_empty_arenas(RETAIN);
+            self.emptied(arena);
         }
     }
 
@@ -788,7 +987,7 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
     /// needs: it is true for every byte of every live block, false for
     /// memory the heap does not hold and for an arena whose blocks are all
     /// free (after a reset, every arena), and may be true for free blocks
-    /// between live ones. Costs a binary search and a step per order.
+    /// between live ones. Costs a binary search and two words of the bitmap.
     fn owns(&self, ptr: NonNull<u8>) -> bool {
         let addr = ptr.as_ptr().addr();
         let Some(i) = self.arena_index(addr) else {
@@ -806,7 +1005,7 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         for i in 0..self.count {
             // SAFETY: the arena is live and the lists were just emptied, so
             // none of its blocks is on a list.
-            unsafe { self.lay_out_empty(self.arenas[i]) };
+            unsafe { self.lay_out_empty(i) };
         }
     }
 

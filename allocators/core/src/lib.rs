@@ -16,7 +16,9 @@
 //!   single-threaded sibling for arenas one thread owns;
 //! - [`adapter`]: `GlobalAlloc` and allocator-api2 0.2's `Allocator` for every
 //!   `LockedHeap<H>` (and `Allocator` for every `HeapCell<H>`);
-//! - [`layout`] and [`Stats`]: address arithmetic and counters.
+//! - [`layout`] and [`Stats`]: address arithmetic and counters;
+//! - [`Retention`]: how much entirely free memory a heap keeps rather than
+//!   give it back to the source.
 //!
 //! It is `no_std` and never allocates.
 
@@ -26,11 +28,13 @@
 pub mod adapter;
 pub mod heap;
 pub mod layout;
+pub mod retain;
 pub mod source;
 pub mod stats;
 pub mod sync;
 
 pub use heap::{CheckError, Heap};
+pub use retain::Retention;
 pub use source::{ConstDefault, DefaultSource, Source, Span};
 pub use stats::{Counting, Recorder, Stats, Uncounted};
 pub use sync::{HeapCell, LockedHeap};

@@ -49,7 +49,11 @@ fn bump(heap: &LockedHeap<Guarded>) {
     // SAFETY: the closure only touches the guarded counter.
     unsafe {
         heap.lock_heap(|h| {
-            assert_eq!(h.inside.fetch_add(1, Ordering::Relaxed), 0, "two threads in the lock");
+            assert_eq!(
+                h.inside.fetch_add(1, Ordering::Relaxed),
+                0,
+                "two threads in the lock"
+            );
             h.value.with_mut(|v| *v += 1);
             h.inside.fetch_sub(1, Ordering::Relaxed);
         });

@@ -7,7 +7,7 @@ use polyalloc_core::{CheckError, Recorder};
 
 use super::{
     Arena, BuddyHeap, MAX_ARENA_ORDER, MAX_ARENAS, MIN_ARENA_ORDER, MIN_BLOCK, MIN_ORDER, ORDERS,
-    meta_order, next_free, prev_free,
+    meta_order, next_free, prev_free, tag_of,
 };
 
 impl<S: Source, R: Recorder> BuddyHeap<S, R> {
@@ -80,6 +80,19 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             end = base + a.size();
             total = total.wrapping_add(a.span_len);
         }
+        // The cache's 1,024 entries, every walk: skipped under Miri, where
+        // the scan alone added about a minute to the CI's buddy subset (the
+        // native tests and the fuzzer run it).
+        if !cfg!(miri) {
+            for &tag in &self.lookup {
+                ensure(
+                    tag.is_null() || self.arenas().iter().any(|a| a.tag() == tag),
+                    "1: every tag in the lookup cache is an arena's of the table",
+                    tag.addr(),
+                    0,
+                )?;
+            }
+        }
         Ok(total)
     }
 
@@ -110,20 +123,20 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             self.nonempty,
         )?;
         let mut b = head;
-        let mut prev = core::ptr::null_mut();
+        let mut prev: *mut u8 = core::ptr::null_mut();
         let mut n = 0usize;
         while !b.is_null() {
             n += 1;
             ensure(n <= limit, "3: the lists are acyclic", b.addr(), j as usize)?;
             let addr = b.addr();
-            let arena = self.arena_index(addr).map(|i| self.arenas[i]);
-            let Some(a) = arena else {
+            let Some(i) = self.arena_index(addr) else {
                 return Err(CheckError::new(
                     "2: a free block lies in an arena",
                     addr,
                     j as usize,
                 ));
             };
+            let a = self.arenas[i];
             let off = addr - a.base.addr();
             ensure(
                 j >= MIN_ORDER && j < a.order,
@@ -141,7 +154,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             // size of at least two words.
             let back = unsafe { prev_free(b) };
             ensure(
-                back == prev,
+                prev.is_null() || back == prev,
                 "3: prev links mirror next links",
                 addr,
                 back.addr(),
@@ -165,6 +178,16 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     "3: no two free blocks overlap",
                     addr,
                     up.addr(),
+                )?;
+            }
+            if j > MIN_ORDER {
+                // SAFETY: a free block of more than two words.
+                let tag = unsafe { tag_of(b) };
+                ensure(
+                    tag == a.tag(),
+                    "3: a free block of more than two words holds its arena's tag",
+                    addr,
+                    tag.addr(),
                 )?;
             }
             prev = b;

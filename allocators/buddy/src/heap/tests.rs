@@ -63,12 +63,19 @@ fn orders_round_size_and_alignment_up() {
     assert_eq!(order_of(l(1 << MAX_BLOCK_ORDER, 1)), Some(MAX_BLOCK_ORDER));
     assert_eq!(order_of(l((1 << MAX_BLOCK_ORDER) + 1, 1)), None);
     assert_eq!(order_of(l(1, 1 << (usize::BITS - 2))), None);
-    // The bits of each order follow the lower orders', and fill the bitmap
-    // block of the arena but its last bit.
+    assert_eq!(order_of(l(0, 1)), None);
+    assert_eq!(order_of(l(0, 4096)), None);
+    // Pair bits are numbered as the tree's nodes: the arena's halves share
+    // bit 1, and the smallest blocks' pairs fill the bitmap block up to its
+    // last bit; bit 0 is unused.
     let k = 16;
-    assert_eq!(bit_index(k, MIN_ORDER, 0), 0);
-    let last = bit_index(k, k - 1, 1 << (k - 1));
-    assert_eq!(last, (1 << (k - MIN_ORDER)) - 2);
+    assert_eq!(bit_index(k, k - 1, 0), 1);
+    assert_eq!(bit_index(k, k - 1, 1 << (k - 1)), 1);
+    assert_eq!(bit_index(k, k - 2, 3 << (k - 2)), 3);
+    assert_eq!(node(k, k - 2, 3 << (k - 2)), 7);
+    assert_eq!(bit_index(k, MIN_ORDER, 0), 1 << (k - MIN_ORDER - 1));
+    let last = bit_index(k, MIN_ORDER, (1 << k) - MIN_BLOCK);
+    assert_eq!(last, (1 << (k - MIN_ORDER)) - 1);
     assert!(last / 8 < 1 << meta_order(k));
 }
 
@@ -274,35 +281,42 @@ fn reset_frees_every_arena_and_owns_nothing() {
 // which are never released before the heap is dropped.
 #[cfg(not(miri))]
 #[test]
-fn empty_arenas_go_back_to_a_source_that_takes_them() {
+fn empty_arenas_are_kept_up_to_the_recent_peak_then_go_back() {
     let mut heap = BuddyHeap::<MmapSource, Counting>::counting(MmapSource::new());
     let big = l(3 << 20, 8);
     let a = heap.allocate(big).unwrap();
     let b = heap.allocate(big).unwrap();
     assert_eq!(heap.arena_count(), 2);
-    free(&mut heap, a, big);
-    // Empty arenas are kept for reuse up to `RETAIN` bytes: these are 8 MiB
-    // each, so the empty one goes at once.
-    assert_eq!(heap.arena_count(), 1);
-    free(&mut heap, b, big);
-    assert_eq!(heap.arena_count(), 0);
-    assert_eq!(heap.stats().bytes_reserved, 0);
-    // Small arenas are kept...
-    let small = l(1000, 8);
-    let p = heap.allocate(small).unwrap();
     let reserved = heap.stats().bytes_reserved;
-    free(&mut heap, p, small);
-    assert_eq!(heap.arena_count(), 1);
-    let again = heap.allocate(small).unwrap();
+    // Freeing everything keeps both arenas (8 MiB each, above the 4 MiB
+    // floor): the heap's recent peak in use needs them...
+    free(&mut heap, a, big);
+    free(&mut heap, b, big);
+    assert_eq!(heap.arena_count(), 2);
+    // ... so allocating the same again takes nothing new from the source.
+    let a = heap.allocate(big).unwrap();
+    let b = heap.allocate(big).unwrap();
     assert_eq!(
         heap.stats().bytes_reserved,
         reserved,
-        "the kept arena is reused"
+        "the kept arenas are reused"
     );
-    free(&mut heap, again, small);
-    // ... until `trim` gives them back.
-    assert_eq!(heap.trim(), reserved);
+    free(&mut heap, a, big);
+    free(&mut heap, b, big);
+    // The program now lives small, in one of the arenas: after two epochs
+    // of emptyings the old peak is forgotten and the other arena goes back.
+    let small = l(1000, 8);
+    for _ in 0..2 * Retention::EPOCH + 1 {
+        let p = heap.allocate(small).unwrap();
+        free(&mut heap, p, small);
+    }
+    assert_eq!(heap.arena_count(), 1, "{heap:?}");
+    assert_eq!(heap.stats().bytes_reserved, reserved / 2);
+    // `trim` gives back the rest.
+    let left = heap.stats().bytes_reserved;
+    assert_eq!(heap.trim(), left);
     assert_eq!(heap.arena_count(), 0);
+    assert_eq!(heap.stats().bytes_reserved, 0);
     heap.check().unwrap();
 }
 
