@@ -47,10 +47,13 @@
 //! Spans are merged when the source cannot take memory back (wasm32's
 //! `memory.grow`, a caller's region) and a new span starts where the newest
 //! one ends: the old fence becomes the header of the new free space. With a
-//! source that takes memory back (`mmap`), spans stay as acquired, and a span
-//! that becomes entirely free is released once more than [`RETAIN`] bytes of
-//! such spans are held (the oldest go first), so that a program that frees
-//! everything and starts again does not fault its pages in anew.
+//! source that takes memory back (`mmap`), spans stay as acquired, and when a
+//! span becomes entirely free the core's [`Retention`] policy says how many
+//! bytes of such spans to keep: the heap's recent peak in use less what is
+//! in use now, at least 4 MiB; the oldest beyond that are released. A
+//! program that frees everything and allocates the same again next round
+//! faults nothing in anew, whatever its size; one that shrinks for good gives
+//! the difference back within two epochs of emptyings.
 
 // Inlining: the fast-path pieces (`find`, `pop`, `take`, `settle`, `stash`,
 // `insert`, `remove`, `unlink_free`,
@@ -67,7 +70,7 @@ use core::ptr::{self, NonNull};
 use polyalloc_core::heap::fits_alignment;
 use polyalloc_core::layout::{dangling, padding_for};
 use polyalloc_core::source::{DefaultSource, Source, Span};
-use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
+use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 
 /// A machine word: the header, a footer, a list link.
 const WORD: usize = size_of::<usize>();
@@ -118,9 +121,6 @@ const MAX_BLOCK: usize = (isize::MAX as usize / 2) & !(GRAN - 1);
 const FIRST_SPAN: usize = 64 * 1024;
 /// The largest span asked for beyond what a request needs.
 const MAX_SPAN: usize = 1024 * 1024;
-/// Entirely free spans kept for reuse when a source takes memory back;
-/// beyond this many bytes of them, the oldest are released.
-const RETAIN: usize = 4 * 1024 * 1024;
 
 // The bitmaps hold a bit per row and per bin.
 const _: () = assert!(FL_COUNT <= usize::BITS as usize && SL_COUNT <= 32);
@@ -340,6 +340,8 @@ pub struct FreeListHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// The newest span, or null; spans are linked newest to oldest.
     spans: *mut SpanHeader,
     stats: R,
+    /// How many bytes of entirely free spans to keep (module docs).
+    retention: Retention,
     source: S,
 }
 
@@ -365,6 +367,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             dv_size: 0,
             spans: ptr::null_mut(),
             stats: R::NEW,
+            retention: Retention::new(),
             source,
         }
     }
@@ -736,7 +739,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 
     /// Finishes freeing `b`, a free block of `size` bytes that covers its
     /// whole span: bins it and, with a source that takes memory back,
-    /// releases the oldest entirely free spans beyond [`RETAIN`] bytes.
+    /// releases the oldest entirely free spans beyond what the retention
+    /// policy keeps (module docs).
     ///
     /// # Safety
     ///
@@ -745,7 +749,34 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     unsafe fn span_emptied(&mut self, b: *mut u8, size: usize) {
         // SAFETY: `b` is free and on no list.
         unsafe { self.insert(b, size) };
-        self.release_empty_spans(RETAIN);
+        let empty = self.empty_span_bytes();
+        let in_use = self.stats.bytes_reserved().saturating_sub(empty);
+        let keep = self.retention.emptied(size + SPAN_OVERHEAD, in_use);
+        self.release_empty_spans(keep);
+    }
+
+    /// Whether the live span `s` holds nothing but one free block.
+    ///
+    /// # Safety
+    ///
+    /// `s` is a live span of this heap.
+    unsafe fn span_is_empty(s: *mut SpanHeader) -> bool {
+        // SAFETY: the caller passes a live span; its first block follows
+        // its header.
+        unsafe {
+            let h = header(s.cast::<u8>().add(SPAN_HEADER));
+            h & USED == 0 && (h & !FLAGS) + SPAN_OVERHEAD == (*s).len
+        }
+    }
+
+    /// Bytes in entirely free spans.
+    fn empty_span_bytes(&self) -> usize {
+        self.span_iter()
+            // SAFETY: every span on the list is live.
+            .filter(|&s| unsafe { Self::span_is_empty(s) })
+            // SAFETY: as above.
+            .map(|s| unsafe { (*s).len })
+            .sum()
     }
 
     /// Gives entirely free spans back to a source that takes memory back,
@@ -765,8 +796,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                 let len = (*s).len;
                 let first = s.cast::<u8>().add(SPAN_HEADER);
                 let h = header(first);
-                let empty = h & USED == 0 && (h & !FLAGS) + SPAN_OVERHEAD == len;
-                if empty {
+                if Self::span_is_empty(s) {
                     if kept + len <= keep {
                         kept += len;
                     } else {
@@ -791,14 +821,16 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 
     /// Gives every entirely free span back to the source, if it takes
     /// memory back (`mmap`; not wasm32's `memory.grow` or a region), and
-    /// returns the bytes released. Frees keep up to 4 MiB of empty spans
-    /// for reuse, so a program that frees everything and starts again does
-    /// not fault its pages in anew; `trim` is for a program that knows it
-    /// is done with them (as `malloc_trim` is).
+    /// returns the bytes released. Frees keep empty spans up to the heap's
+    /// recent peak (at least 4 MiB, see the module docs) for reuse, so a
+    /// program that frees everything and starts again does not fault its
+    /// pages in anew; `trim` is for a program that knows it is done with
+    /// them (as `malloc_trim` is), and forgets the peak.
     ///
     /// On a [`LockedHeap`](polyalloc_core::LockedHeap) (a `FreeListAlloc`),
     /// call it through `lock_heap`.
     pub fn trim(&mut self) -> usize {
+        self.retention.forget();
         self.release_empty_spans(0)
     }
 
