@@ -45,8 +45,10 @@
 //!    does not pass its slab through the pool). `prev` links mirror `next`
 //!    links; list heads have a null `prev`.
 //! 4. **Pool.** Every pooled slab is empty; `pool_bytes` is their total
-//!    span length. With a source that takes memory back it is at most
-//!    [`RETAIN`]: a slab that empties beyond that goes back to the source.
+//!    span length. With a source that takes memory back, a slab that
+//!    empties while the pool and the cache already hold what the core's
+//!    [`Retention`] policy keeps (the heap's recent peak in use less what is
+//!    in use now, at least 4 MiB) goes back to the source instead.
 //! 5. **Large blocks.** Every live large block has a [`Large`] header
 //!    `max(align, HEADER)` bytes before it, on the large list, whose span
 //!    holds the header and the block.
@@ -58,9 +60,10 @@
 //!    lengths of every slab, large span, run and cached span, plus
 //!    `stranded` (bytes a source handed out that no slab or run can use).
 //! 8. **Cache.** With a source that takes memory back, the spans of freed
-//!    large blocks are kept whole on the `cached` list, at most [`RETAIN`]
-//!    bytes of them (`cached_bytes`), for large requests that fit them
-//!    without wasting more than half; beyond that they go back at once.
+//!    large blocks are kept whole on the `cached` list (`cached_bytes`), for
+//!    large requests that fit them without wasting more than half, while
+//!    the pool and the cache hold less than the retention policy keeps
+//!    (invariant 4); beyond that they go back at once.
 
 use core::alloc::Layout;
 use core::fmt;
@@ -68,15 +71,12 @@ use core::ptr::{self, NonNull};
 
 use polyalloc_core::layout::{align_up, dangling};
 use polyalloc_core::source::{DefaultSource, Source, Span};
-use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
+use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 
 use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB, class_of};
 
 /// The `class` of a slab in the pool.
 pub(crate) const POOLED: u32 = u32::MAX;
-/// Empty slabs kept for reuse when the source takes memory back; a slab
-/// that empties beyond this many bytes of them goes back to the source.
-pub(crate) const RETAIN: usize = 4 * 1024 * 1024;
 /// The page size Miri's `mmap` works in (see [`SlabHeap::acquire_aligned`]).
 const MIRI_PAGE: usize = 4096;
 
@@ -175,6 +175,9 @@ pub struct SlabHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     cached: *mut Run,
     /// Their total length.
     cached_bytes: usize,
+    /// How many bytes of empty slabs and cached spans to keep (invariants
+    /// 4 and 8).
+    retention: Retention,
     stats: R,
     source: S,
 }
@@ -203,6 +206,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             stranded: 0,
             cached: ptr::null_mut(),
             cached_bytes: 0,
+            retention: Retention::new(),
             stats: R::NEW,
             source,
         }
@@ -369,9 +373,24 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         }
     }
 
+    /// Bytes kept unused for reuse: pooled slabs and cached large spans.
+    fn kept_bytes(&self) -> usize {
+        self.pool_bytes + self.cached_bytes
+    }
+
+    /// A span of `len` bytes has just emptied: how many bytes of empty
+    /// slabs and cached spans the retention policy keeps now.
+    fn keep(&mut self, len: usize) -> usize {
+        let in_use = self
+            .stats
+            .bytes_reserved()
+            .saturating_sub(self.kept_bytes() + len);
+        self.retention.emptied(len, in_use)
+    }
+
     /// Puts an empty slab, on no list, in the pool; with a source that takes
-    /// memory back and [`RETAIN`] bytes already pooled, gives it back
-    /// instead.
+    /// memory back and the pool and cache already holding what the
+    /// retention policy keeps, gives it back instead.
     ///
     /// # Safety
     ///
@@ -379,7 +398,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     unsafe fn retire(&mut self, s: *mut Slab) {
         // SAFETY: `s` is a live slab header.
         let len = unsafe { (*s).span_len };
-        if self.source.can_release() && self.pool_bytes + len > RETAIN {
+        if self.source.can_release() && self.kept_bytes() + len > self.keep(len) {
             // SAFETY: the slab's span is as the source handed it out, and
             // nothing in it is used again.
             let whole = unsafe { Span::new(NonNull::new_unchecked((*s).span), len) };
@@ -740,7 +759,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// [`SLAB`] (otherwise), unused and on no list.
     unsafe fn give_back(&mut self, span: *mut u8, len: usize) {
         if self.source.can_release() {
-            if self.cached_bytes + len <= RETAIN {
+            if self.kept_bytes() + len <= self.keep(len) {
                 let r = span.cast::<Run>();
                 // SAFETY: the span is ours, unused, and at least a header
                 // long (it held one).
@@ -788,6 +807,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             return 0;
         }
         self.pool_class_empties();
+        self.retention.forget();
         let before = self.stats.bytes_reserved();
         self.release_pool();
         self.release_cached();

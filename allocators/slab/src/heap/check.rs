@@ -5,7 +5,7 @@ use polyalloc_core::heap::ensure;
 use polyalloc_core::source::Source;
 use polyalloc_core::{CheckError, Recorder};
 
-use super::{Large, POOLED, RETAIN, Run, Slab, SlabHeap};
+use super::{Large, POOLED, Run, Slab, SlabHeap};
 use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB};
 
 /// The most slots a slab can have (16-byte slots), for the seen-bitmap.
@@ -77,12 +77,6 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             "4: pool_bytes is the pooled slabs' span length",
             pooled,
             self.pool_bytes,
-        )?;
-        ensure(
-            !self.source.can_release() || self.pool_bytes <= RETAIN,
-            "4: at most RETAIN bytes are pooled with a source that takes memory back",
-            self.pool_bytes,
-            RETAIN,
         )?;
         // A large span may be as short as a header and a byte.
         total += self.check_large(reserved / HEADER + 1)?;
@@ -261,12 +255,6 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             "8: cached_bytes is the cached spans' length, only with a source that takes memory back",
             bytes,
             self.cached_bytes,
-        )?;
-        ensure(
-            bytes <= RETAIN,
-            "8: at most RETAIN bytes are cached",
-            bytes,
-            RETAIN,
         )?;
         Ok(bytes)
     }
