@@ -543,6 +543,16 @@ fn peak_failures(out: &mut String, peaks: &[Peaks], group: Group, markdown: bool
     }
 }
 
+/// The reserved / requested cell of a targets table: `a`'s against `b`'s on
+/// `workload`, empty when either was not measured.
+fn overhead_pair(peaks: &[Peaks], workload: Workload, a: &str, b: &str) -> String {
+    peaks
+        .iter()
+        .find(|p| p.workload == workload)
+        .and_then(|p| Some(format!("{:.2} vs {:.2}", p.overhead(a)?, p.overhead(b)?)))
+        .unwrap_or_default()
+}
+
 /// The power-of-two group's bar, workload by workload: faster than
 /// buddy_system_allocator (the core, and the `GlobalAlloc` path too); the
 /// `GlobalAlloc` path's cost over the core; the fragmentation of the core
@@ -563,17 +573,7 @@ fn buddy_targets_table(outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) ->
     {
         let g = o.workload.group();
         let noise = o.noise();
-        let memory = peaks
-            .iter()
-            .find(|p| p.workload == o.workload)
-            .and_then(|p| {
-                Some(format!(
-                    "{:.2} vs {:.2}",
-                    p.overhead(core)?,
-                    p.overhead(peer)?
-                ))
-            })
-            .unwrap_or_default();
+        let memory = overhead_pair(peaks, o.workload, core, peer);
         t.row(vec![
             o.workload.key().to_owned(),
             target_cell(o.ratio(core, peer), 1.0, noise),
@@ -657,17 +657,7 @@ fn slab_targets_table(outcomes: &[Outcome], peaks: &[Peaks], markdown: bool) -> 
     {
         let g = o.workload.group();
         let noise = o.noise();
-        let memory = peaks
-            .iter()
-            .find(|p| p.workload == o.workload)
-            .and_then(|p| {
-                Some(format!(
-                    "{:.2} vs {:.2}",
-                    p.overhead(core)?,
-                    p.overhead(mi)?
-                ))
-            })
-            .unwrap_or_default();
+        let memory = overhead_pair(peaks, o.workload, core, mi);
         t.row(vec![
             o.workload.key().to_owned(),
             target_cell(o.ratio(core, mi), 1.2, noise),
