@@ -25,25 +25,18 @@ use polyalloc_buddy::{BuddyAlloc, BuddyHeap};
 use polyalloc_core::source::{DefaultSource, MmapSource};
 
 use super::general::{CoreFreeList, Peer, PeerHeap, SystemProbe, Talc, TalcHeap};
-use super::strategy::{Core, Global, Reserved, Strategy};
+use super::strategy::{Core, Global};
 use super::{Contestant, SystemAlloc, Visitor};
 use crate::adapters::RawHeap;
 use crate::backing::{BuddyChunks, CountingSource};
 
-impl<S: Reserved> Strategy for BuddyHeap<S> {
-    const CORE_KEY: &'static str = "buddy";
-    const CORE_NAME: &'static str = "BuddyHeap (core, direct)";
-    const GLOBAL_KEY: &'static str = "buddy-global";
-    const GLOBAL_NAME: &'static str = "BuddyAlloc (GlobalAlloc)";
-
-    fn fresh() -> Self {
-        Self::with_source(S::default())
-    }
-
-    fn peak_reserved(&self) -> Option<usize> {
-        self.source().peak_reserved()
-    }
-}
+super::strategy::source_strategy!(
+    BuddyHeap,
+    "buddy",
+    "BuddyHeap (core, direct)",
+    "buddy-global",
+    "BuddyAlloc (GlobalAlloc)"
+);
 
 /// polyalloc's buddy core, its `Heap` methods called directly, over a
 /// source that counts what it reserves.

@@ -32,25 +32,18 @@ use std::alloc::{System, handle_alloc_error};
 use polyalloc_core::source::{DefaultSource, MmapSource};
 use polyalloc_freelist::{FreeListAlloc, FreeListHeap};
 
-use super::strategy::{Core, Global, Reserved, Strategy};
+use super::strategy::{Core, Global};
 use super::{Contestant, SystemAlloc, Visitor, alloc_via, grow_via, grown};
 use crate::adapters::{Local, RawHeap, ViaGlobal};
 use crate::backing::{CountingSource, DlmallocMmap, Region, RlsfMmap, TalcMmap, glibc_heap_bytes};
 
-impl<S: Reserved> Strategy for FreeListHeap<S> {
-    const CORE_KEY: &'static str = "freelist";
-    const CORE_NAME: &'static str = "FreeListHeap (core, direct)";
-    const GLOBAL_KEY: &'static str = "freelist-global";
-    const GLOBAL_NAME: &'static str = "FreeListAlloc (GlobalAlloc)";
-
-    fn fresh() -> Self {
-        Self::with_source(S::default())
-    }
-
-    fn peak_reserved(&self) -> Option<usize> {
-        self.source().peak_reserved()
-    }
-}
+super::strategy::source_strategy!(
+    FreeListHeap,
+    "freelist",
+    "FreeListHeap (core, direct)",
+    "freelist-global",
+    "FreeListAlloc (GlobalAlloc)"
+);
 
 /// polyalloc's free-list core, its `Heap` methods called directly, over a
 /// source that counts what it reserves.

@@ -23,25 +23,18 @@ use polyalloc_core::source::{DefaultSource, MmapSource};
 use polyalloc_slab::{SlabAlloc, SlabHeap};
 
 use super::general::{Peer, PeerHeap, SystemProbe, Talc, TalcHeap};
-use super::strategy::{Core, Global, Reserved, Strategy};
+use super::strategy::{Core, Global};
 use super::{Contestant, SystemAlloc, Visitor};
 use crate::adapters::RawHeap;
 use crate::backing::CountingSource;
 
-impl<S: Reserved> Strategy for SlabHeap<S> {
-    const CORE_KEY: &'static str = "slab";
-    const CORE_NAME: &'static str = "SlabHeap (core, direct)";
-    const GLOBAL_KEY: &'static str = "slab-global";
-    const GLOBAL_NAME: &'static str = "SlabAlloc (GlobalAlloc)";
-
-    fn fresh() -> Self {
-        Self::with_source(S::default())
-    }
-
-    fn peak_reserved(&self) -> Option<usize> {
-        self.source().peak_reserved()
-    }
-}
+super::strategy::source_strategy!(
+    SlabHeap,
+    "slab",
+    "SlabHeap (core, direct)",
+    "slab-global",
+    "SlabAlloc (GlobalAlloc)"
+);
 
 /// polyalloc's slab core, its `Heap` methods called directly, over a source
 /// that counts what it reserves.

@@ -175,3 +175,28 @@ impl<H: Strategy> Contestant for Global<H> {
         self.0.get_mut().peak_reserved()
     }
 }
+
+/// Implements [`Strategy`] for a strategy core generic over its source, made
+/// with `with_source(S::default())`, whose source counts what it reserves:
+/// the free-list, buddy and slab heaps' shape, written once.
+macro_rules! source_strategy {
+    ($heap:ident, $core_key:literal, $core_name:literal, $global_key:literal, $global_name:literal) => {
+        impl<S: $crate::contestants::strategy::Reserved> $crate::contestants::strategy::Strategy
+            for $heap<S>
+        {
+            const CORE_KEY: &'static str = $core_key;
+            const CORE_NAME: &'static str = $core_name;
+            const GLOBAL_KEY: &'static str = $global_key;
+            const GLOBAL_NAME: &'static str = $global_name;
+
+            fn fresh() -> Self {
+                Self::with_source(S::default())
+            }
+
+            fn peak_reserved(&self) -> Option<usize> {
+                self.source().peak_reserved()
+            }
+        }
+    };
+}
+pub(crate) use source_strategy;
