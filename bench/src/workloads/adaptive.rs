@@ -27,7 +27,7 @@
 use core::hint::black_box;
 use core::ptr::NonNull;
 
-use super::general::{Churn, Rng, fresh, layout};
+use super::general::{Churn, Rng, fill_and_replace, fresh, layout};
 use crate::contestants::Contestant;
 
 /// Invocations per round.
@@ -140,25 +140,14 @@ fn lifo_invocation<C: Contestant>(c: &mut C, seq: &mut Sequences) -> u64 {
 }
 
 /// One churn invocation over `input`: fill the slots, replace a random
-/// slot's block per operation. Returns the allocations.
+/// slot's block per operation, end the invocation. Returns the
+/// allocations.
 fn churn_invocation<C: Contestant>(
     c: &mut C,
     input: &Churn,
     slots: &mut Vec<(NonNull<u8>, usize)>,
 ) -> u64 {
-    let input = black_box(input);
-    slots.clear();
-    for (i, &size) in input.fill.iter().enumerate() {
-        let size = size as usize;
-        slots.push((fresh(c, size, i), size));
-    }
-    for (i, &(slot, size)) in input.ops.iter().enumerate() {
-        let slot = &mut slots[slot as usize];
-        // SAFETY: the slot holds a live block allocated with this size.
-        unsafe { c.dealloc(slot.0, layout(slot.1)) };
-        let size = size as usize;
-        *slot = (fresh(c, size, i), size);
-    }
+    fill_and_replace(c, input, slots);
     end_invocation(c, slots);
     (input.fill.len() + input.ops.len()) as u64
 }

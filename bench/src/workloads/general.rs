@@ -193,13 +193,14 @@ pub(super) unsafe fn write_ends(p: NonNull<u8>, size: usize, value: usize) {
     }
 }
 
-/// Fills the slots, replaces a random slot's block per operation, then
-/// frees them all.
-pub(super) fn churn<C: Contestant>(
+/// Fills the slots with `input.fill`'s blocks, then replaces a random
+/// slot's block per operation; the blocks in `slots` are left live. Shared
+/// with the adaptive group's invocations.
+pub(super) fn fill_and_replace<C: Contestant>(
     c: &mut C,
     input: &Churn,
     slots: &mut Vec<(NonNull<u8>, usize)>,
-) -> u64 {
+) {
     let input = black_box(input);
     slots.clear();
     for (i, &size) in input.fill.iter().enumerate() {
@@ -213,6 +214,16 @@ pub(super) fn churn<C: Contestant>(
         let size = size as usize;
         *slot = (fresh(c, size, i), size);
     }
+}
+
+/// Fills the slots, replaces a random slot's block per operation, then
+/// frees them all.
+pub(super) fn churn<C: Contestant>(
+    c: &mut C,
+    input: &Churn,
+    slots: &mut Vec<(NonNull<u8>, usize)>,
+) -> u64 {
+    fill_and_replace(c, input, slots);
     for &(p, size) in slots.iter() {
         // SAFETY: each slot holds a live block allocated with this size,
         // freed once.
