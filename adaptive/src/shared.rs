@@ -422,8 +422,11 @@ impl SharedHeap {
     }
 }
 
+/// `x` rounded up to a multiple of `align` (a power of two), if it is still
+/// an offset: the core's address helper, in the 32-bit offsets of a guest's
+/// memory.
 fn align_up(x: u32, align: u32) -> Option<u32> {
-    x.checked_add(align - 1).map(|v| v & !(align - 1))
+    polyalloc_core::layout::align_up(x as usize, align as usize).and_then(|v| u32::try_from(v).ok())
 }
 
 #[cfg(test)]
