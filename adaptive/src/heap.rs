@@ -82,6 +82,12 @@ const SLOTS: usize = 5;
 /// out-of-order one: a stack of frees this deep is recognised as such.
 const RECENT: usize = 32;
 
+/// One slot's allocation path (see `AdaptiveHeap::ALLOCATE`).
+type AllocateFn<S> = fn(&mut AdaptiveHeap<S>, Layout) -> Option<NonNull<u8>>;
+
+/// One slot's free path (see `AdaptiveHeap::DEALLOCATE`).
+type DeallocateFn<S> = unsafe fn(&mut AdaptiveHeap<S>, NonNull<u8>, Layout);
+
 /// The slot serving `strategy` in the run phase.
 const fn slot_of(strategy: Strategy) -> u8 {
     match strategy {
@@ -132,12 +138,16 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     /// The sum of `bytes`, kept so the peak costs one comparison.
     bytes_total: usize,
     bump_waste: usize,
-    /// The addresses of the most recent allocations not freed yet, newest
-    /// at `recent_top` (a ring of [`RECENT`]): a free of the newest is in
-    /// the order bump could take back, any other is out of order.
+    /// The addresses of the most recent allocations of the free list, buddy,
+    /// slab and init cores, newest at `recent_top` (a ring of [`RECENT`]):
+    /// a free of the newest is in the order bump could take back, any other
+    /// is out of order. Bump's own blocks are not kept here: bump itself
+    /// tells whether it could take a free back. An entry may be stale (its
+    /// block freed out of order); a stale entry can only match the address
+    /// of a block allocated since, which the ring holds nearer the top, so
+    /// it costs at most a miscount of the statistic, never safety.
     recent: [usize; RECENT],
     recent_top: usize,
-    recent_len: usize,
     invocation: Usage,
     past: Usage,
     mark: Usage,
@@ -236,7 +246,6 @@ impl<S: Source> AdaptiveHeap<S> {
             bump_waste: 0,
             recent: [0; RECENT],
             recent_top: 0,
-            recent_len: 0,
             until_review: policy.review_every,
             invocation: Usage::ZERO,
             past: Usage::ZERO,
@@ -389,7 +398,6 @@ impl<S: Source> AdaptiveHeap<S> {
             }
         }
         self.release_long_idle();
-        self.recent_len = 0;
         self.until_review = self.policy.review_every;
     }
 
@@ -564,8 +572,9 @@ impl<S: Source> AdaptiveHeap<S> {
         }
     }
 
-    /// The slot whose core holds `ptr` (invariant 1).
-    #[inline]
+    /// The slot whose core holds `ptr` (invariant 1): a search of the span
+    /// map, kept out of the inlined free path.
+    #[inline(never)]
     fn owner(&self, ptr: NonNull<u8>) -> Option<u8> {
         let addr = ptr.as_ptr().addr();
         if let Some(slot) = self.provider.map.lookup(addr) {
@@ -592,7 +601,9 @@ impl<S: Source> AdaptiveHeap<S> {
     }
 
     /// Counts a successful allocation of `size > 0` bytes at `addr` in
-    /// `slot`.
+    /// `slot`. Inlined with a constant `slot` on the bump fast path, where
+    /// the ring of recent allocations is left out (bump tells in-order frees
+    /// itself).
     #[inline(always)]
     fn note_alloc(&mut self, slot: u8, addr: usize, size: usize) {
         let u = &mut self.invocation;
@@ -607,9 +618,10 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bytes_total = self.bytes_total.wrapping_add(size);
         self.blocks[s] += 1;
         self.live_mask |= 1 << slot;
-        self.recent_top = (self.recent_top + 1) % RECENT;
-        self.recent[self.recent_top] = addr;
-        self.recent_len = (self.recent_len + 1).min(RECENT);
+        if slot != BUMP {
+            self.recent_top = (self.recent_top + 1) % RECENT;
+            self.recent[self.recent_top] = addr;
+        }
         self.until_review = self.until_review.wrapping_sub(1);
         if self.until_review == 0 {
             self.review_in_invocation();
@@ -626,18 +638,20 @@ impl<S: Source> AdaptiveHeap<S> {
     }
 
     /// Counts the free of a live `size > 0` byte block at `addr` from
-    /// `slot`.
+    /// `slot` (a bump free's order is counted by the caller, from what bump
+    /// said).
     #[inline(always)]
     fn note_dealloc(&mut self, slot: u8, addr: usize, size: usize) {
         self.fold_peak();
         let u = &mut self.invocation;
         u.deallocations = u.deallocations.wrapping_add(1);
-        if self.recent_len != 0 && self.recent[self.recent_top] == addr {
-            self.recent_top = (self.recent_top + RECENT - 1) % RECENT;
-            self.recent_len -= 1;
-        } else {
-            u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
-            u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);
+        if slot != BUMP {
+            if self.recent[self.recent_top] == addr {
+                self.recent_top = (self.recent_top + RECENT - 1) % RECENT;
+            } else {
+                u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
+                u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);
+            }
         }
         let s = slot as usize;
         self.bytes[s] = self.bytes[s].wrapping_sub(size);
@@ -723,6 +737,8 @@ impl<S: Source> AdaptiveHeap<S> {
         let u = &mut self.invocation;
         u.failed_deallocations = u.failed_deallocations.wrapping_add(1);
         u.failed_bytes = u.failed_bytes.wrapping_add(size as u64);
+        u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
+        u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);
         self.bump_waste = self.bump_waste.wrapping_add(size);
         if self.decision.strategy == Strategy::Bump
             && self
@@ -761,42 +777,48 @@ impl<S: Source + ConstDefault> ConstDefault for AdaptiveHeap<S> {
 // core that handed it out. A switch only changes where new blocks come
 // from. Nothing here panics: counters wrap, lookups are bounded.
 unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
-    #[inline]
+    #[inline(always)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        let slot = self.target;
-        let (slot, ptr) = match with_core!(self, slot, |h| h.allocate(layout)) {
-            Some(ptr) => (slot, ptr),
-            None => self.allocate_elsewhere(layout)?,
-        };
-        if layout.size() != 0 {
-            self.note_alloc(slot, ptr.as_ptr().addr(), layout.size());
+        if self.target != BUMP {
+            return Self::ALLOCATE[self.target as usize](self, layout);
         }
-        Some(ptr)
+        // The fast path while the function is in bump mode: bump's own
+        // bounds check and the counters, nothing else.
+        let provider = core::ptr::addr_of_mut!(self.provider);
+        self.bump.source().bind(provider);
+        match self.bump.allocate(layout) {
+            Some(ptr) => {
+                if layout.size() != 0 {
+                    self.note_alloc(BUMP, ptr.as_ptr().addr(), layout.size());
+                }
+                Some(ptr)
+            }
+            None => self.allocate_after_failure(layout),
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
         let size = layout.size();
         if size == 0 {
             return;
         }
-        let Some(slot) = self.slot_of_block(ptr, size) else {
-            debug_assert!(false, "freed a block no core holds");
-            return;
-        };
-        if slot == BUMP {
-            let before = self.bump.remaining_in_chunk();
+        let m = self.live_mask;
+        if m == 1 << BUMP {
+            // Only bump holds live blocks, so it owns this one
+            // (invariant 2): the fast path of bump mode, inlined.
             // SAFETY: forwarded from the caller; the bump core owns the
             // block (invariant 1).
-            with_core!(self, BUMP, |h| unsafe { h.deallocate(ptr, layout) });
-            if self.bump.remaining_in_chunk() == before {
-                self.bump_free_failed(size);
-            }
+            unsafe { self.free_to_bump(ptr, layout) }
+        } else if m.is_power_of_two() {
+            // One core holds every live block: it owns this one
+            // (invariant 2).
+            // SAFETY: as above, for that core.
+            unsafe { Self::DEALLOCATE[m.trailing_zeros() as usize](self, ptr, layout) }
         } else {
-            // SAFETY: as above, for the core of `slot`.
-            with_core!(self, slot, |h| unsafe { h.deallocate(ptr, layout) });
+            // SAFETY: forwarded from the caller.
+            unsafe { self.deallocate_looked_up(ptr, layout) }
         }
-        self.note_dealloc(slot, ptr.as_ptr().addr(), size);
     }
 
     unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
@@ -860,6 +882,118 @@ impl<S: Source> AdaptiveHeap<S> {
         self.stateful = false;
         self.end_invocation();
         self.stateful = stateful;
+    }
+
+    /// Each slot's allocation path (`allocate_from`), indexed by slot: the
+    /// call for a target other than bump goes straight to its core's path
+    /// through this table, so the bump fast path inlined into `allocate`
+    /// stays small and each core's path keeps only the registers it needs.
+    const ALLOCATE: [AllocateFn<S>; SLOTS] = [
+        Self::allocate_from::<INIT>,
+        Self::allocate_from::<BUMP>,
+        Self::allocate_from::<FREELIST>,
+        Self::allocate_from::<BUDDY>,
+        Self::allocate_from::<SLAB>,
+    ];
+
+    /// Each slot's free path, indexed by slot, as [`ALLOCATE`](Self::ALLOCATE)
+    /// is for allocations.
+    ///
+    /// # Safety
+    ///
+    /// Calling an entry is as for [`Heap::deallocate`], with a `size > 0`
+    /// block the slot's core owns.
+    const DEALLOCATE: [DeallocateFn<S>; SLOTS] = [
+        Self::deallocate_from::<INIT>,
+        Self::free_to_bump_outlined,
+        Self::deallocate_from::<FREELIST>,
+        Self::deallocate_from::<BUDDY>,
+        Self::deallocate_from::<SLAB>,
+    ];
+
+    /// Allocates from the core of `SLOT`, which is the target, and counts
+    /// the block.
+    #[inline(never)]
+    fn allocate_from<const SLOT: u8>(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        match with_core!(self, SLOT, |h| h.allocate(layout)) {
+            Some(ptr) => {
+                if layout.size() != 0 {
+                    self.note_alloc(SLOT, ptr.as_ptr().addr(), layout.size());
+                }
+                Some(ptr)
+            }
+            None => self.allocate_after_failure(layout),
+        }
+    }
+
+    /// The target core could not serve `layout`: another core tries, and
+    /// the block is counted in the one that served it.
+    #[cold]
+    #[inline(never)]
+    fn allocate_after_failure(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let (slot, ptr) = self.allocate_elsewhere(layout)?;
+        if layout.size() != 0 {
+            self.note_alloc(slot, ptr.as_ptr().addr(), layout.size());
+        }
+        Some(ptr)
+    }
+
+    /// Frees a live block of the bump core, counting a free bump could not
+    /// take back as failed (and out of order).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::deallocate`], and the bump core owns the block.
+    #[inline(always)]
+    unsafe fn free_to_bump(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller. Bump's free never reaches its
+        // source, so its lease needs no binding.
+        if !unsafe { self.bump.deallocate_last(ptr, layout) } {
+            self.bump_free_failed(layout.size());
+        }
+        self.note_dealloc(BUMP, ptr.as_ptr().addr(), layout.size());
+    }
+
+    /// [`free_to_bump`](Self::free_to_bump) as a function of its own, for
+    /// [`DEALLOCATE`](Self::DEALLOCATE).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::deallocate`], and the bump core owns the block.
+    #[inline(never)]
+    unsafe fn free_to_bump_outlined(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free_to_bump(ptr, layout) }
+    }
+
+    /// Frees a `size > 0` block whose owner is not known at once (more than
+    /// one core holds live blocks): the span map says which core it is.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::deallocate`].
+    #[inline(never)]
+    unsafe fn deallocate_looked_up(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        let Some(slot) = self.owner(ptr) else {
+            debug_assert!(false, "freed a block no core holds");
+            return;
+        };
+        // SAFETY: forwarded from the caller; the core of `slot` owns the
+        // block (invariant 1).
+        unsafe { Self::DEALLOCATE[slot as usize](self, ptr, layout) }
+    }
+
+    /// Frees a live `size > 0` block of the core of `SLOT` (not bump) and
+    /// counts the free.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::deallocate`], and the core of `SLOT` owns the block.
+    #[inline(never)]
+    unsafe fn deallocate_from<const SLOT: u8>(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        with_core!(self, SLOT, |h| unsafe { h.deallocate(ptr, layout) });
+        self.note_dealloc(SLOT, ptr.as_ptr().addr(), layout.size());
     }
 
     /// Grows (`grow`) or shrinks a block in place in the core that owns it.

@@ -51,10 +51,11 @@ pub struct Usage {
     /// Bytes in those failed deallocations.
     pub failed_bytes: u64,
     /// Frees of a block other than the newest live one, whatever the
-    /// strategy: what *would* fail under bump (the heap remembers the 32
-    /// newest live allocations, so a stack freed newest first up to that
-    /// depth counts as in order). The policy uses it to
-    /// move a function back to bump when its frees turn orderly.
+    /// strategy: what *would* fail under bump. Under bump these are its
+    /// failed deallocations; under the other strategies the heap remembers
+    /// their 32 newest allocations, so a stack freed newest first up to that
+    /// depth counts as in order. The policy uses it to move a function back
+    /// to bump when its frees turn orderly.
     pub out_of_order_frees: u64,
     /// Bytes in those frees.
     pub out_of_order_bytes: u64,

@@ -167,6 +167,31 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         self.end.saturating_sub(self.top)
     }
 
+    /// Frees a block as [`Heap::deallocate`] does, and says whether its
+    /// memory came back: `true` when it was the most recent block of the
+    /// current chunk (the top rolls back to it), `false` when bump cannot
+    /// reuse it before the next reset (counted as a failed deallocation).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::deallocate`]: `ptr` is a live block of this heap,
+    /// allocated with `layout`.
+    #[inline(always)]
+    pub unsafe fn deallocate_last(&mut self, ptr: NonNull<u8>, layout: Layout) -> bool {
+        let addr = ptr.as_ptr().addr();
+        // A live block cannot end past `usize::MAX`.
+        let block_end = addr.wrapping_add(layout.size());
+        if block_end == self.top && addr >= self.start {
+            // The most recent block: roll back.
+            self.top = addr;
+            self.stats.record_dealloc(layout.size());
+            true
+        } else {
+            self.stats.record_failed_dealloc(layout.size());
+            false
+        }
+    }
+
     /// Forgets every block, as [`reset`](Heap::reset) does, and gives every
     /// chunk back to a source that takes memory back; returns the bytes
     /// released. The heap stays usable and starts afresh: an empty chunk
@@ -540,16 +565,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BumpHeap<S, R> {
 
     #[inline(always)]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let addr = ptr.as_ptr().addr();
-        // A live block cannot end past `usize::MAX`.
-        let block_end = addr.wrapping_add(layout.size());
-        if block_end == self.top && addr >= self.start {
-            // The most recent block: roll back.
-            self.top = addr;
-            self.stats.record_dealloc(layout.size());
-        } else {
-            self.stats.record_failed_dealloc(layout.size());
-        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.deallocate_last(ptr, layout) };
     }
 
     #[inline]
