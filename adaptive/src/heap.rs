@@ -21,9 +21,12 @@
 //!    overflowed, when the cores are asked).
 //! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
 //!    requested bytes of live non-zero-size blocks of slot `s`; bit `s` of
-//!    `live_mask` is set exactly when `blocks[s]` is not zero.
+//!    `live_mask` is set exactly when `blocks[s]` is not zero; `free_path`
+//!    is the free path of slot `s` when `live_mask` is bit `s` alone, the
+//!    span map's lookup otherwise.
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
-//!    `decision.strategy` in the run phase.
+//!    `decision.strategy` in the run phase; `allocate_path` is its
+//!    allocation path.
 //! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
 //!    bump core since it last held no live block; it is zero whenever bump
 //!    holds none.
@@ -121,6 +124,12 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     stateful: bool,
     target: u8,
     live_mask: u8,
+    /// The target's allocation path, `ALLOCATE[target]` (invariant 3).
+    allocate_path: AllocateFn<S>,
+    /// The free path for blocks of any core but bump: the one core's path
+    /// when a single core holds every live block, the span map's lookup
+    /// otherwise (invariant 2).
+    free_path: DeallocateFn<S>,
     /// Idle cores (not the target, no live block) whose memory is kept
     /// for now (invariant 6), and for each the ends of invocation it has
     /// stayed idle through.
@@ -238,6 +247,8 @@ impl<S: Source> AdaptiveHeap<S> {
             stateful: true,
             target: BUMP,
             live_mask: 0,
+            allocate_path: Self::allocate_from::<BUMP>,
+            free_path: Self::deallocate_looked_up,
             idle: 0,
             idle_age: [0; SLOTS],
             blocks: [0; SLOTS],
@@ -461,6 +472,7 @@ impl<S: Source> AdaptiveHeap<S> {
     fn set_target(&mut self, slot: u8) {
         let old = self.target;
         self.target = slot;
+        self.allocate_path = Self::ALLOCATE[slot as usize];
         self.idle &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
             self.retire(old);
@@ -558,7 +570,7 @@ impl<S: Source> AdaptiveHeap<S> {
         let s = slot as usize;
         self.forgotten = self.forgotten.wrapping_add(self.blocks[s] as u64);
         self.blocks[s] = 0;
-        self.live_mask &= !(1 << slot);
+        self.set_live_mask(self.live_mask & !(1 << slot));
         self.bytes_total = self.bytes_total.wrapping_sub(self.bytes[s]);
         self.bytes[s] = 0;
         if slot == BUMP {
@@ -570,6 +582,19 @@ impl<S: Source> AdaptiveHeap<S> {
             // Forgotten and idle: invariant 6.
             self.retire(slot);
         }
+    }
+
+    /// Sets the mask of slots with live blocks and the free path that
+    /// follows from it (invariant 2). Called only when the mask changes: a
+    /// core's first live block, or its last one gone.
+    #[cold]
+    fn set_live_mask(&mut self, mask: u8) {
+        self.live_mask = mask;
+        self.free_path = if mask.is_power_of_two() {
+            Self::DEALLOCATE[mask.trailing_zeros() as usize]
+        } else {
+            Self::deallocate_looked_up
+        };
     }
 
     /// The slot whose core holds `ptr` (invariant 1): a search of the span
@@ -617,7 +642,9 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bytes[s] = self.bytes[s].wrapping_add(size);
         self.bytes_total = self.bytes_total.wrapping_add(size);
         self.blocks[s] += 1;
-        self.live_mask |= 1 << slot;
+        if self.live_mask & (1 << slot) == 0 {
+            self.set_live_mask(self.live_mask | 1 << slot);
+        }
         if slot != BUMP {
             self.recent_top = (self.recent_top + 1) % RECENT;
             self.recent[self.recent_top] = addr;
@@ -658,7 +685,7 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bytes_total = self.bytes_total.wrapping_sub(size);
         self.blocks[s] = self.blocks[s].wrapping_sub(1);
         if self.blocks[s] == 0 {
-            self.live_mask &= !(1 << slot);
+            self.set_live_mask(self.live_mask & !(1 << slot));
             if slot != self.target || self.bump_waste != 0 {
                 self.core_emptied(slot);
             }
@@ -780,7 +807,7 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
     #[inline(always)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         if self.target != BUMP {
-            return Self::ALLOCATE[self.target as usize](self, layout);
+            return (self.allocate_path)(self, layout);
         }
         // The fast path while the function is in bump mode: bump's own
         // bounds check and the counters, nothing else.
@@ -810,14 +837,12 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
             // SAFETY: forwarded from the caller; the bump core owns the
             // block (invariant 1).
             unsafe { self.free_to_bump(ptr, layout) }
-        } else if m.is_power_of_two() {
-            // One core holds every live block: it owns this one
-            // (invariant 2).
-            // SAFETY: as above, for that core.
-            unsafe { Self::DEALLOCATE[m.trailing_zeros() as usize](self, ptr, layout) }
         } else {
-            // SAFETY: forwarded from the caller.
-            unsafe { self.deallocate_looked_up(ptr, layout) }
+            // The one core holding live blocks, or the span map's lookup
+            // (invariant 2).
+            // SAFETY: forwarded from the caller; the path frees to the core
+            // that owns the block.
+            unsafe { (self.free_path)(self, ptr, layout) }
         }
     }
 

@@ -327,9 +327,9 @@ fn the_check_catches_a_broken_invariant() {
     let mut h = heap();
     let p = alloc(&mut h, 64, 1);
     h.check().unwrap();
-    h.live_mask = 0;
+    h.set_live_mask(0);
     assert!(h.check().is_err(), "a wrong live mask went unnoticed");
-    h.live_mask = 1 << BUMP;
+    h.set_live_mask(1 << BUMP);
     h.target = BUDDY;
     assert!(h.check().is_err(), "a wrong target went unnoticed");
     h.target = BUMP;
