@@ -649,9 +649,13 @@ impl<S: Source> AdaptiveHeap<S> {
             self.recent_top = (self.recent_top + 1) % RECENT;
             self.recent[self.recent_top] = addr;
         }
-        self.until_review = self.until_review.wrapping_sub(1);
-        if self.until_review == 0 {
-            self.review_in_invocation();
+        // Reviews look at the run strategies other than bump: bump's and the
+        // init heap's allocations do not count down to one.
+        if slot != BUMP && slot != INIT {
+            self.until_review = self.until_review.wrapping_sub(1);
+            if self.until_review == 0 {
+                self.review_in_invocation();
+            }
         }
     }
 

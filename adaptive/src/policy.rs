@@ -9,7 +9,8 @@
 //! ([`Policy::choose`]): slab when nearly all requests are small, buddy when
 //! nearly all are large and near a power of two, the free list otherwise.
 //!
-//! Decisions are revisited: every [`Policy::review_every`] allocations and at
+//! Decisions are revisited: every [`Policy::review_every`] allocations (of the
+//! free list, buddy or slab) and at
 //! the end of every invocation the histogram since the last decision is read
 //! again (a function whose sizes changed moves to the strategy that now
 //! fits), and a pure function whose last invocation freed in order (little
@@ -139,8 +140,10 @@ pub struct Policy {
     /// Buddy is chosen when at least this percentage of the allocations are
     /// large (at least 4 KiB) and near a power of two.
     pub buddy_percent: u8,
-    /// The histogram is reviewed every this many allocations (a power of two
-    /// is not required). Zero turns mid-invocation reviews off.
+    /// The histogram is reviewed every this many allocations served by the
+    /// free list, buddy or slab in the run phase (a power of two is not
+    /// required; bump's own allocations do not count: bump is left on
+    /// waste, not on review). Zero turns mid-invocation reviews off.
     pub review_every: u64,
     /// A review needs at least this many allocations since the last decision
     /// to say anything.
