@@ -55,6 +55,13 @@
 //!    one of them is on list `j`. Every other bit of the bitmap block is 0.
 //! 6. **Accounting.** `stats.bytes_reserved` is the sum of the `span_len` of
 //!    the arenas.
+//! 7. **Floor.** Since the last reset, no block of an order below `floor`
+//!    has been split off, except in an arena's spine (orders from
+//!    `meta_order(K)` up): every free block of order `j` has `j >= floor` or
+//!    `j >= meta_order(K)`, so the pair bits of the orders below both are
+//!    0 and a reset clears only the bitmap's first `2^(K - f - 3)` bytes, `f`
+//!    the lower of the two ([`clear_from`]). A new heap's `floor` is 0 (clear
+//!    everything: a zero heap is a valid one).
 //!
 //! An allocated block keeps no header: its order is recomputed from the
 //! layout it is freed or resized with ([`order_of`]), which the `Heap`
@@ -127,6 +134,19 @@ const _: () = assert!(FIRST_ARENA_ORDER >= MIN_ARENA_ORDER && FIRST_ARENA_ORDER 
 #[inline(always)]
 pub(crate) const fn meta_order(k: u32) -> u32 {
     k - MIN_ORDER - 3
+}
+
+/// The lowest order whose pair bits a reset of an arena of order `k` must
+/// clear when no block below order `floor` was split off since the last one
+/// (invariant 7): the lower of `floor` and the spine's lowest order, and at
+/// least [`MIN_ORDER`]. The bits of the orders from there up are the first
+/// `2^(k - clear_from - 3)` bytes of the bitmap (the tree numbering puts
+/// larger orders first).
+#[inline(always)]
+pub(crate) const fn clear_from(k: u32, floor: usize) -> u32 {
+    let m = meta_order(k);
+    let f = if floor < m as usize { floor as u32 } else { m };
+    if f < MIN_ORDER { MIN_ORDER } else { f }
 }
 
 /// The order of the block serving `layout`: `ceil(log2(max(size, align,
@@ -379,6 +399,11 @@ pub struct BuddyHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     lookup: [*mut u8; LOOKUP],
     /// Arenas in use.
     count: usize,
+    /// The lowest order a block has been split to since the last reset
+    /// (invariant 7): a reset clears the pair bits of this order and above.
+    /// A word, not a `u32`, so the heap has no padding (a new heap is all
+    /// initialised zero bytes).
+    floor: usize,
     /// How many bytes of entirely free arenas to keep from a source that
     /// takes memory back.
     retention: Retention,
@@ -405,6 +430,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             arenas: [Arena::EMPTY; MAX_ARENAS],
             lookup: [ptr::null_mut(); LOOKUP],
             count: 0,
+            floor: 0,
             retention: Retention::new(),
             stats: R::NEW,
             source,
@@ -582,6 +608,10 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         unsafe {
             self.pop(b, j);
             arena.toggle(n >> 1);
+            if j > k {
+                // Invariant 7: blocks of order `k` exist from now on.
+                self.floor = self.floor.min(k as usize);
+            }
             let mut j = j;
             while j > k {
                 // Split: keep the lower half (node `2n`), free the upper
@@ -649,6 +679,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             if kn < ko {
                 // The upper halves become free; their buddies (the lower
                 // halves) are still ours, so nothing merges.
+                self.floor = self.floor.min(kn as usize);
                 for j in (kn..ko).rev() {
                     let r = off + (1 << j);
                     self.push(arena.at(r), j, &arena);
@@ -768,23 +799,30 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         self.arenas.copy_within(i..self.count, i + 1);
         self.arenas[i] = arena;
         self.count += 1;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.lay_out_empty(i) };
+        // SAFETY: forwarded from the caller. The memory may hold anything:
+        // the whole bitmap is cleared.
+        unsafe { self.lay_out_empty(i, 0) };
     }
 
     /// Writes arena `i` empty: a zero bitmap and the spine of free blocks.
+    /// Only the pair bits of order `from` and above are cleared
+    /// ([`clear_from`]); those below must be 0 already.
     ///
     /// # Safety
     ///
     /// Arena `i` is a live arena of the table none of whose blocks is on a
-    /// list or handed out.
-    unsafe fn lay_out_empty(&mut self, i: usize) {
+    /// list or handed out, and its pair bits of the orders below
+    /// `clear_from(K, from)` are 0.
+    unsafe fn lay_out_empty(&mut self, i: usize, from: usize) {
         let arena = *self.arena(i);
         let m = meta_order(arena.order);
-        // SAFETY: the bitmap block is the first `2^m` bytes of the arena;
-        // the spine blocks at `2^j` lie inside it.
+        // SAFETY: the bitmap block is the first `2^m` bytes of the arena,
+        // and the bytes cleared are a prefix of it; the spine blocks at
+        // `2^j` lie inside the arena.
         unsafe {
-            arena.base.write_bytes(0, 1 << m);
+            arena
+                .base
+                .write_bytes(0, 1 << (arena.order - clear_from(arena.order, from) - 3));
             for j in m..arena.order {
                 self.push(arena.at(1 << j), j, &arena);
                 arena.toggle(bit_index(arena.order, j, 1 << j));
@@ -1002,11 +1040,15 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         self.stats.forget(0, 0);
         self.nonempty = 0;
         self.heads = [ptr::null_mut(); ORDERS];
+        let floor = self.floor;
         for i in 0..self.count {
             // SAFETY: the arena is live and the lists were just emptied, so
-            // none of its blocks is on a list.
-            unsafe { self.lay_out_empty(i) };
+            // none of its blocks is on a list; its pair bits below the floor
+            // (and its spine) are 0 (invariant 7).
+            unsafe { self.lay_out_empty(i, floor) };
         }
+        // Only the spines are laid out: no block of a lower order exists.
+        self.floor = usize::MAX;
     }
 
     fn stats(&self) -> Stats {

@@ -1,5 +1,5 @@
 //! The debug-only heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
-//! verifies invariants 1 to 6 of the parent module.
+//! verifies invariants 1 to 7 of the parent module.
 
 use polyalloc_core::heap::ensure;
 use polyalloc_core::source::Source;
@@ -7,12 +7,12 @@ use polyalloc_core::{CheckError, Recorder};
 
 use super::{
     Arena, BuddyHeap, MAX_ARENA_ORDER, MAX_ARENAS, MIN_ARENA_ORDER, MIN_BLOCK, MIN_ORDER, ORDERS,
-    meta_order, next_free, prev_free, tag_of,
+    clear_from, meta_order, next_free, prev_free, tag_of,
 };
 
 impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// The heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
-    /// the arena table (invariants 1 and 6), then every list (2-4), then
+    /// the arena table (invariants 1 and 6), then every list (2-4 and 7), then
     /// the bitmaps (5): each free block's pair bit is set, and the bitmaps
     /// hold exactly as many set bits as there are free blocks, so the set
     /// bits are exactly the pairs of the free blocks.
@@ -141,6 +141,12 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             ensure(
                 j >= MIN_ORDER && j < a.order,
                 "2: a free block's order is below its arena's",
+                addr,
+                j as usize,
+            )?;
+            ensure(
+                j >= clear_from(a.order, self.floor),
+                "7: no free block below the floor outside the spine",
                 addr,
                 j as usize,
             )?;
