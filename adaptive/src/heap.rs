@@ -135,6 +135,9 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     /// stayed idle through.
     idle: u8,
     idle_age: [u32; SLOTS],
+    /// Cores that gave every span back and have served nothing since
+    /// (invariant 6): retiring one again has nothing to do.
+    bare: u8,
     bump: ManuallyDrop<BumpHeap<Lease<S, BUMP>>>,
     buddy: ManuallyDrop<BuddyHeap<Lease<S, BUDDY>>>,
     slab: ManuallyDrop<SlabHeap<Lease<S, SLAB>>>,
@@ -251,6 +254,7 @@ impl<S: Source> AdaptiveHeap<S> {
             free_path: Self::deallocate_looked_up,
             idle: 0,
             idle_age: [0; SLOTS],
+            bare: 0,
             blocks: [0; SLOTS],
             bytes: [0; SLOTS],
             bytes_total: 0,
@@ -474,6 +478,7 @@ impl<S: Source> AdaptiveHeap<S> {
         self.target = slot;
         self.allocate_path = Self::ALLOCATE[slot as usize];
         self.idle &= !(1 << slot);
+        self.bare &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
             self.retire(old);
         }
@@ -486,6 +491,12 @@ impl<S: Source> AdaptiveHeap<S> {
     /// function moving between strategies from one invocation to the next
     /// does not fault its pages in again each time.
     fn retire(&mut self, slot: u8) {
+        if (self.idle | self.bare) & (1 << slot) != 0 {
+            // Retired already, and nothing allocated from it since (an
+            // allocation makes it the target or clears its bits): a pure
+            // function's end of invocation comes here for every core.
+            return;
+        }
         if self.provider.source.can_release() {
             if slot == BUMP {
                 self.bump_waste = 0;
@@ -721,6 +732,7 @@ impl<S: Source> AdaptiveHeap<S> {
                 && let Some(ptr) = with_core!(self, slot, |h| h.allocate(layout))
             {
                 self.idle &= !(1 << slot);
+                self.bare &= !(1 << slot);
                 return Some((slot, ptr));
             }
         }
@@ -731,6 +743,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// no counted block; a reset first makes sure of it when blocks were
     /// forgotten.
     fn release_core(&mut self, slot: u8) {
+        self.bare |= 1 << slot;
         let provider = core::ptr::addr_of_mut!(self.provider);
         match slot {
             BUMP => {

@@ -100,10 +100,10 @@ impl<S: Source> AdaptiveHeap<S> {
 
         // Invariant 6: an idle core is not the target and holds no block.
         for slot in 0..SLOTS as u8 {
-            if self.idle & (1 << slot) != 0 {
+            if (self.idle | self.bare) & (1 << slot) != 0 {
                 ensure(
                     slot != self.target && self.blocks[slot as usize] == 0,
-                    "6: an idle core is neither the target nor holding blocks",
+                    "6: an idle or bare core is neither the target nor holding blocks",
                     slot as usize,
                     self.blocks[slot as usize],
                 )?;
