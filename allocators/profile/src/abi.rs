@@ -86,3 +86,37 @@ macro_rules! guest_abi {
         }
     };
 }
+
+/// Writes guest exports whose allocations are charged to the export's
+/// name: each function becomes `#[unsafe(no_mangle)] pub extern "C"`, and
+/// runs with its own name as the current [`tag`](crate::tag) (inner tags
+/// still nest inside it).
+///
+/// ```
+/// polyalloc_profile::tagged_exports! {
+///     /// Doubles every byte of a fresh vector.
+///     pub fn handle(n: u32) -> u32 {
+///         assert_eq!(polyalloc_profile::current_tag(), Some("handle"));
+///         let v: Vec<u32> = (0..n).map(|i| i * 2).collect();
+///         v.iter().sum()
+///     }
+/// }
+/// # fn main() {
+/// assert_eq!(handle(4), 12);
+/// assert_eq!(polyalloc_profile::current_tag(), None);
+/// # }
+/// ```
+#[macro_export]
+macro_rules! tagged_exports {
+    ($(
+        $(#[$meta:meta])*
+        pub fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)? $body:block
+    )*) => {$(
+        $(#[$meta])*
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
+            let _tag = $crate::tag(stringify!($name));
+            $body
+        }
+    )*};
+}
