@@ -40,7 +40,7 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
-mod abi;
+pub mod abi;
 mod adapter;
 #[cfg(feature = "std")]
 mod capture;
@@ -53,6 +53,7 @@ mod symbols;
 mod tables;
 mod tag;
 
+#[doc(hidden)]
 pub use abi::AbiSlot;
 pub use config::{Clock, Config, DEFAULT_DEPTH, Points};
 pub use json::Profile;

@@ -12,6 +12,10 @@ use core::hash::{BuildHasher, Hash, Hasher};
 pub const MAX_FRAMES: usize = 48;
 
 /// What an allocation is charged to.
+///
+/// Kept inline, not boxed: it is built on every allocation without
+/// allocating, and only one per distinct point is stored.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum PointKey {
     /// The tag that was current, or `None` when none was.

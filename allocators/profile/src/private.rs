@@ -26,13 +26,13 @@ pub struct Private;
 unsafe impl Allocator for Private {
     #[inline]
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        (&HEAP).allocate(layout)
+        HEAP.allocate(layout)
     }
 
     #[inline]
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: the caller passes a block of this heap with its layout.
-        unsafe { (&HEAP).deallocate(ptr, layout) }
+        unsafe { HEAP.deallocate(ptr, layout) }
     }
 
     #[inline]
@@ -43,7 +43,7 @@ unsafe impl Allocator for Private {
         new_layout: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded under the caller's guarantees.
-        unsafe { (&HEAP).grow(ptr, old_layout, new_layout) }
+        unsafe { HEAP.grow(ptr, old_layout, new_layout) }
     }
 
     #[inline]
@@ -54,7 +54,7 @@ unsafe impl Allocator for Private {
         new_layout: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded under the caller's guarantees.
-        unsafe { (&HEAP).shrink(ptr, old_layout, new_layout) }
+        unsafe { HEAP.shrink(ptr, old_layout, new_layout) }
     }
 }
 
