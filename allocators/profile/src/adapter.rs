@@ -58,6 +58,25 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Profiled<A> {
     }
 }
 
+/// The `Allocator` resize methods: each forwards to `&A`'s and records the
+/// move.
+macro_rules! resize_methods {
+    ($($name:ident),*) => {$(
+        #[inline]
+        unsafe fn $name(
+            &self,
+            ptr: NonNull<u8>,
+            old_layout: Layout,
+            new_layout: Layout,
+        ) -> Result<NonNull<[u8]>, AllocError> {
+            self.resize(ptr, old_layout, new_layout, || {
+                // SAFETY: the caller's guarantees, forwarded.
+                unsafe { (&self.inner).$name(ptr, old_layout, new_layout) }
+            })
+        }
+    )*};
+}
+
 // SAFETY: every method forwards to `&A`'s with the caller's arguments and
 // returns its result unchanged, so `&A`'s guarantees hold, cloning included
 // (a copy of `&Profiled<A>` reaches the same inner allocator).
@@ -92,44 +111,7 @@ where
         unsafe { (&self.inner).deallocate(ptr, layout) }
     }
 
-    #[inline]
-    unsafe fn grow(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        self.resize(ptr, old_layout, new_layout, || {
-            // SAFETY: the caller's guarantees, forwarded.
-            unsafe { (&self.inner).grow(ptr, old_layout, new_layout) }
-        })
-    }
-
-    #[inline]
-    unsafe fn grow_zeroed(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        self.resize(ptr, old_layout, new_layout, || {
-            // SAFETY: the caller's guarantees, forwarded.
-            unsafe { (&self.inner).grow_zeroed(ptr, old_layout, new_layout) }
-        })
-    }
-
-    #[inline]
-    unsafe fn shrink(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        self.resize(ptr, old_layout, new_layout, || {
-            // SAFETY: the caller's guarantees, forwarded.
-            unsafe { (&self.inner).shrink(ptr, old_layout, new_layout) }
-        })
-    }
+    resize_methods!(grow, grow_zeroed, shrink);
 }
 
 impl<A> Profiled<A> {

@@ -138,12 +138,13 @@ struct Row {
 impl Row {
     fn absorb(&mut self, other: &Row) {
         let (a, b) = (&mut self.info, &other.info);
-        a.total_blocks += b.total_blocks;
-        a.total_bytes += b.total_bytes;
-        a.curr_blocks += b.curr_blocks;
-        a.curr_bytes += b.curr_bytes;
-        a.max_blocks += b.max_blocks;
-        a.max_bytes += b.max_bytes;
+        let (c, d) = (&mut a.counts, &b.counts);
+        c.total_blocks += d.total_blocks;
+        c.total_bytes += d.total_bytes;
+        c.curr_blocks += d.curr_blocks;
+        c.curr_bytes += d.curr_bytes;
+        c.max_blocks += d.max_blocks;
+        c.max_bytes += d.max_bytes;
         a.at_peak_blocks += b.at_peak_blocks;
         a.at_peak_bytes += b.at_peak_bytes;
         self.lifetimes += other.lifetimes;
@@ -229,22 +230,22 @@ fn emit(
     write!(out, "\n,\"pid\":{}\n", pid())?;
     write!(out, ",\"tg\":{tg}\n,\"te\":{te}\n,\"pps\":\n[")?;
     for (n, (fs, row)) in rows.iter().enumerate() {
-        let i = &row.info;
+        let (i, c) = (&row.info, &row.info.counts);
         if n > 0 {
             out.write_str("\n,")?;
         }
         write!(
             out,
             "{{\"tb\":{},\"tbk\":{},\"tl\":{}\n ,\"mb\":{},\"mbk\":{}\n ,\"gb\":{},\"gbk\":{}\n ,\"eb\":{},\"ebk\":{}\n ,\"fs\":[",
-            i.total_bytes,
-            i.total_blocks,
+            c.total_bytes,
+            c.total_blocks,
             row.lifetimes,
-            i.max_bytes,
-            i.max_blocks,
+            c.max_bytes,
+            c.max_blocks,
             i.at_peak_bytes,
             i.at_peak_blocks,
-            i.curr_bytes,
-            i.curr_blocks,
+            c.curr_bytes,
+            c.curr_blocks,
         )?;
         for (k, f) in fs.iter().enumerate() {
             if k > 0 {

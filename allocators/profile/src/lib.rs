@@ -141,7 +141,7 @@ impl<A> Profiled<A> {
 
     /// The run-wide counts so far (what dhat-rs's `HeapStats` gives).
     pub fn summary(&self) -> Summary {
-        self.state.with(|s| s.tables.summary)
+        self.state.with(|s| s.tables.summary())
     }
 
     /// Runs `f` with the thread marked as inside the profiler when recording

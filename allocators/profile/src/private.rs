@@ -22,7 +22,8 @@ pub struct Private;
 
 // SAFETY: every call forwards to `&HEAP`, a `'static` allocator whose blocks
 // stay valid until freed; all copies of the handle reach the same heap, so a
-// block from one copy may be freed or resized through another.
+// block from one copy may be freed or resized through another. (Resizes use
+// the trait's allocate-copy-free defaults: the tables grow rarely.)
 unsafe impl Allocator for Private {
     #[inline]
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
@@ -33,28 +34,6 @@ unsafe impl Allocator for Private {
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: the caller passes a block of this heap with its layout.
         unsafe { HEAP.deallocate(ptr, layout) }
-    }
-
-    #[inline]
-    unsafe fn grow(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: forwarded under the caller's guarantees.
-        unsafe { HEAP.grow(ptr, old_layout, new_layout) }
-    }
-
-    #[inline]
-    unsafe fn shrink(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: forwarded under the caller's guarantees.
-        unsafe { HEAP.shrink(ptr, old_layout, new_layout) }
     }
 }
 

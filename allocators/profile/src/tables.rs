@@ -18,8 +18,9 @@
 //!
 //! # Invariants
 //!
-//! - `live` holds exactly the recorded blocks not yet freed; the sum of
-//!   their points' `curr_*` equals `curr_*` here.
+//! - `live` holds exactly the recorded blocks not yet freed; their sizes
+//!   add up to `run.curr_bytes`, and per point to each point's
+//!   `counts.curr_bytes` (likewise for blocks).
 //! - `points` maps each key to its index in `infos`; indices never change.
 //! - No method allocates except through the private heap, and none panics
 //!   when it is full: a record that cannot be stored is counted in `lost`.
@@ -29,29 +30,26 @@ use hashbrown::HashMap;
 use crate::point::{FxBuild, PointKey};
 use crate::private::{Private, PrivateVec};
 
-/// What is kept for one program point.
+/// Blocks and bytes: allocated over the run, live now, and live when live
+/// bytes were highest. Kept for each point and for the whole run.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct PointInfo {
-    /// Blocks and bytes allocated here over the run (`tbk`, `tb`).
+pub(crate) struct Counts {
+    /// Blocks and bytes allocated (`tbk`, `tb`).
     pub(crate) total_blocks: u64,
     pub(crate) total_bytes: u64,
     /// Blocks and bytes live now (at the end: `ebk`, `eb`).
     pub(crate) curr_blocks: u64,
     pub(crate) curr_bytes: u64,
-    /// Live blocks and bytes when this point's live bytes peaked (`mbk`,
-    /// `mb`).
+    /// Live blocks and bytes when live bytes peaked (`mbk`, `mb`).
     pub(crate) max_blocks: u64,
     pub(crate) max_bytes: u64,
-    /// Live blocks and bytes at the global peak (`gbk`, `gb`).
-    pub(crate) at_peak_blocks: u64,
-    pub(crate) at_peak_bytes: u64,
-    /// Lifetimes of the blocks freed so far, in time units (`tl`, less the
-    /// blocks still live).
-    pub(crate) lifetimes: u64,
 }
 
-impl PointInfo {
-    fn add(&mut self, size: u64, realloc_from: Option<u64>) {
+impl Counts {
+    /// Counts a new block of `size` bytes, or a block resized to `size` from
+    /// `realloc_from` bytes; true when live bytes are at their highest
+    /// (`>=`: of equal peaks, the latest counts, as in dhat-rs).
+    fn add(&mut self, size: u64, realloc_from: Option<u64>) -> bool {
         self.total_blocks += 1;
         self.total_bytes += size;
         match realloc_from {
@@ -61,12 +59,31 @@ impl PointInfo {
                 self.curr_bytes += size;
             }
         }
-        // `>=`: of equal peaks, the latest counts (as dhat-rs does).
-        if self.curr_bytes >= self.max_bytes {
+        let peak = self.curr_bytes >= self.max_bytes;
+        if peak {
             self.max_blocks = self.curr_blocks;
             self.max_bytes = self.curr_bytes;
         }
+        peak
     }
+
+    /// Counts the free of a block of `size` bytes.
+    fn remove(&mut self, size: u64) {
+        self.curr_blocks -= 1;
+        self.curr_bytes -= size;
+    }
+}
+
+/// What is kept for one program point.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PointInfo {
+    pub(crate) counts: Counts,
+    /// Live blocks and bytes at the global peak (`gbk`, `gb`).
+    pub(crate) at_peak_blocks: u64,
+    pub(crate) at_peak_bytes: u64,
+    /// Lifetimes of the blocks freed so far, in time units (`tl`, less the
+    /// blocks still live).
+    pub(crate) lifetimes: u64,
 }
 
 /// A recorded live block.
@@ -105,7 +122,9 @@ pub(crate) struct Tables {
     pub(crate) points: HashMap<PointKey, u32, FxBuild, Private>,
     pub(crate) infos: PrivateVec<PointInfo>,
     live: HashMap<usize, Live, FxBuild, Private>,
-    pub(crate) summary: Summary,
+    pub(crate) run: Counts,
+    /// Events not recorded because the private heap was full.
+    pub(crate) lost: u64,
     /// Time of the global peak.
     pub(crate) peak_at: u64,
 }
@@ -117,15 +136,15 @@ impl Tables {
             points: HashMap::with_hasher_in(FxBuild, Private),
             infos: PrivateVec::new_in(Private),
             live: HashMap::with_hasher_in(FxBuild, Private),
-            summary: Summary {
+            run: Counts {
                 total_blocks: 0,
                 total_bytes: 0,
                 curr_blocks: 0,
                 curr_bytes: 0,
                 max_blocks: 0,
                 max_bytes: 0,
-                lost: 0,
             },
+            lost: 0,
             peak_at: 0,
         }
     }
@@ -147,33 +166,20 @@ impl Tables {
     /// If live bytes are at the global peak now, copies every point's live
     /// counts as its share of the peak.
     pub(crate) fn check_for_peak(&mut self) {
-        if self.summary.curr_bytes == self.summary.max_bytes {
+        if self.run.curr_bytes == self.run.max_bytes {
             for info in self.infos.iter_mut() {
-                info.at_peak_blocks = info.curr_blocks;
-                info.at_peak_bytes = info.curr_bytes;
+                info.at_peak_blocks = info.counts.curr_blocks;
+                info.at_peak_bytes = info.counts.curr_bytes;
             }
         }
     }
 
-    /// Updates the run-wide counts after `size` bytes were allocated (or a
-    /// block reallocated from `realloc_from` bytes to `size`) at `now`.
+    /// Counts a new block, or a resize from `realloc_from` bytes, at `now`.
     fn count(&mut self, point: u32, size: u64, realloc_from: Option<u64>, now: u64) {
-        let s = &mut self.summary;
-        s.total_blocks += 1;
-        s.total_bytes += size;
-        match realloc_from {
-            Some(old) => s.curr_bytes = s.curr_bytes - old + size,
-            None => {
-                s.curr_blocks += 1;
-                s.curr_bytes += size;
-            }
-        }
-        if s.curr_bytes >= s.max_bytes {
-            s.max_blocks = s.curr_blocks;
-            s.max_bytes = s.curr_bytes;
+        if self.run.add(size, realloc_from) {
             self.peak_at = now;
         }
-        self.infos[point as usize].add(size, realloc_from);
+        self.infos[point as usize].counts.add(size, realloc_from);
     }
 
     /// Records a new block at `addr` of `size` bytes, charged to the point
@@ -186,11 +192,11 @@ impl Tables {
         key: impl FnOnce() -> PointKey,
     ) {
         if self.live.try_reserve(1).is_err() {
-            self.summary.lost += 1;
+            self.lost += 1;
             return;
         }
         let Some(point) = self.point(&key()) else {
-            self.summary.lost += 1;
+            self.lost += 1;
             return;
         };
         let block = Live {
@@ -208,13 +214,10 @@ impl Tables {
 
     /// Removes a freed block's share of the live counts.
     fn forget(&mut self, block: Live, now: u64) {
-        let size = block.size;
         let info = &mut self.infos[block.point as usize];
-        info.curr_blocks -= 1;
-        info.curr_bytes -= size;
+        info.counts.remove(block.size);
         info.lifetimes += now.saturating_sub(block.at);
-        self.summary.curr_blocks -= 1;
-        self.summary.curr_bytes -= size;
+        self.run.remove(block.size);
     }
 
     /// Records the free of the block at `addr`.
@@ -240,7 +243,7 @@ impl Tables {
             return self.alloc(new, new_size, now, key);
         };
         if self.live.try_reserve(1).is_err() {
-            self.summary.lost += 1;
+            self.lost += 1;
             return;
         }
         if (new_size as u64) < block.size {
@@ -257,6 +260,20 @@ impl Tables {
             self.forget(stale, now);
         }
         self.count(block.point, new_size as u64, Some(block.size), now);
+    }
+
+    /// The run-wide counts.
+    pub(crate) fn summary(&self) -> Summary {
+        let r = &self.run;
+        Summary {
+            total_blocks: r.total_blocks,
+            total_bytes: r.total_bytes,
+            curr_blocks: r.curr_blocks,
+            curr_bytes: r.curr_bytes,
+            max_blocks: r.max_blocks,
+            max_bytes: r.max_bytes,
+            lost: self.lost,
+        }
     }
 
     /// Each point's lifetimes with the blocks still live counted up to
