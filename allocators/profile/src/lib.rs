@@ -163,12 +163,19 @@ impl<A> Profiled<A> {
         PointKey::Tag(current_tag())
     }
 
-    /// Records a new block.
+    /// Records a new block. Its point is found before the lock is taken:
+    /// capturing a backtrace takes the backtrace library's lock, which a
+    /// thread holding it may be waiting on ours to allocate.
     #[inline]
     pub(crate) fn record_alloc(&self, addr: usize, size: usize) {
-        self.recording(|s, c| {
-            let now = s.now(c, true);
-            s.tables.alloc(addr, size, now, || self.point());
+        #[cfg(feature = "std")]
+        let Some(_inside) = capture::Inside::enter() else {
+            return;
+        };
+        let key = self.point();
+        self.state.with(|s| {
+            let now = s.now(&self.config, true);
+            s.tables.alloc(addr, size, now, || key);
         });
     }
 
@@ -185,7 +192,9 @@ impl<A> Profiled<A> {
     /// records the move `moved` reads from its result: the new address and
     /// size, or `None` when it failed. Holding the lock across the inner
     /// call keeps another thread from being handed the old address and
-    /// recording it before the move is recorded.
+    /// recording it before the move is recorded. (A reallocation of a block
+    /// never seen is charged to a point found under the lock: the rare case
+    /// where a backtrace is captured while it is held.)
     #[inline]
     pub(crate) fn moving<T>(
         &self,
