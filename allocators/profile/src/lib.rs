@@ -175,7 +175,7 @@ impl<A> Profiled<A> {
         let key = self.point();
         self.state.with(|s| {
             let now = s.now(&self.config, true);
-            s.tables.alloc(addr, size, now, || key);
+            s.tables.alloc(addr, size, now, &key);
         });
     }
 

@@ -182,20 +182,14 @@ impl Tables {
         self.infos[point as usize].counts.add(size, realloc_from);
     }
 
-    /// Records a new block at `addr` of `size` bytes, charged to the point
-    /// `key()` names (called only when needed).
-    pub(crate) fn alloc(
-        &mut self,
-        addr: usize,
-        size: usize,
-        now: u64,
-        key: impl FnOnce() -> PointKey,
-    ) {
+    /// Records a new block at `addr` of `size` bytes, charged to `key`'s
+    /// point.
+    pub(crate) fn alloc(&mut self, addr: usize, size: usize, now: u64, key: &PointKey) {
         if self.live.try_reserve(1).is_err() {
             self.lost += 1;
             return;
         }
-        let Some(point) = self.point(&key()) else {
+        let Some(point) = self.point(key) else {
             self.lost += 1;
             return;
         };
@@ -230,7 +224,8 @@ impl Tables {
     }
 
     /// Records that the block at `old` now lives at `new` with `new_size`
-    /// bytes.
+    /// bytes; a block never seen counts as new, charged to the point `key()`
+    /// names (called only then).
     pub(crate) fn realloc(
         &mut self,
         old: usize,
@@ -240,7 +235,7 @@ impl Tables {
         key: impl FnOnce() -> PointKey,
     ) {
         let Some(&block) = self.live.get(&old) else {
-            return self.alloc(new, new_size, now, key);
+            return self.alloc(new, new_size, now, &key());
         };
         if self.live.try_reserve(1).is_err() {
             self.lost += 1;
