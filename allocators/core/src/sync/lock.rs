@@ -36,7 +36,21 @@ use super::single_thread::{NOT_ASKED, flag_ptr, read_flag};
 
 /// A mutual-exclusion cell around `T` with a closure interface, so no guard is
 /// ever held across code that could re-enter the allocator.
-pub(crate) struct Lock<T> {
+///
+/// [`LockedHeap`](super::LockedHeap) is this lock around a strategy core; it
+/// is public for other state an allocator keeps beside its heap (a
+/// profiler's tables, say) that must be shared without ever allocating.
+/// `with` must not be called again on the same lock from inside `f`: it
+/// would spin forever.
+///
+/// ```
+/// use polyalloc_core::sync::Lock;
+///
+/// static COUNT: Lock<u64> = Lock::new(0);
+/// COUNT.with(|n| *n += 1);
+/// assert_eq!(COUNT.with(|n| *n), 1);
+/// ```
+pub struct Lock<T> {
     /// A byte that is non-zero while the process has one thread: glibc's flag
     /// once known, else a zero byte of ours ([`NOT_ASKED`] until asked).
     /// Not under loom, which models the lock itself.
@@ -58,8 +72,9 @@ pub(crate) struct Lock<T> {
 unsafe impl<T: Send> Sync for Lock<T> {}
 
 impl<T> Lock<T> {
+    /// A lock around `value`, free.
     #[cfg(not(loom))]
-    pub(crate) const fn new(value: T) -> Self {
+    pub const fn new(value: T) -> Self {
         Self {
             #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
             flag: AtomicPtr::new(NOT_ASKED.as_ptr()),
@@ -71,7 +86,7 @@ impl<T> Lock<T> {
 
     /// Under loom atomics are not `const`; nor then is this.
     #[cfg(loom)]
-    pub(crate) fn new(value: T) -> Self {
+    pub fn new(value: T) -> Self {
         Self {
             locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
@@ -81,7 +96,7 @@ impl<T> Lock<T> {
     /// Runs `f` with exclusive access to the value: always through the lock
     /// under loom, which models it.
     #[cfg(loom)]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         self.with_locked(core::ptr::null_mut(), f)
     }
 
@@ -91,7 +106,7 @@ impl<T> Lock<T> {
         not(all(target_arch = "wasm32", not(target_feature = "atomics")))
     ))]
     #[inline(always)]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let flag = self.flag.load(Ordering::Acquire);
         // SAFETY: `flag` is `NOT_ASKED` or came from `flag_ptr`.
         if unsafe { read_flag(flag) } {
@@ -138,14 +153,15 @@ impl<T> Lock<T> {
     /// Runs `f` with exclusive access to the value.
     #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
     #[inline(always)]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: without the `atomics` feature a wasm32 module has one
         // thread, and the allocator never re-enters itself, so this is the
         // only reference to the value for `f`'s duration.
         f(unsafe { &mut *self.value.get() })
     }
 
-    pub(crate) fn get_mut(&mut self) -> &mut T {
+    /// The value, through an exclusive borrow (no locking).
+    pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
 }

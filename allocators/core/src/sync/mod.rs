@@ -18,7 +18,7 @@ use crate::heap::Heap;
 use crate::source::ConstDefault;
 pub(crate) use access::Access;
 pub use cell::HeapCell;
-use lock::Lock;
+pub use lock::Lock;
 
 /// Whether [`LockedHeap`] currently skips its lock's atomic instruction: on a
 /// single-threaded wasm32 target always, on glibc while the process has one
