@@ -36,10 +36,16 @@ pub enum GuestKind {
     FreeList,
     /// `polyalloc_adaptive::AdaptiveAlloc`, with the adaptive guest ABI.
     Adaptive,
+    /// std's default allocator (dlmalloc): the baseline of the benchmarks.
+    Dlmalloc,
+    /// talc (`TalckWasm`), a peer.
+    Talc,
+    /// lol_alloc's free-list allocator, a peer.
+    LolAlloc,
 }
 
 impl GuestKind {
-    /// Every guest.
+    /// Every guest on a polyalloc allocator.
     pub const ALL: [GuestKind; 5] = [
         GuestKind::Bump,
         GuestKind::Buddy,
@@ -47,6 +53,11 @@ impl GuestKind {
         GuestKind::FreeList,
         GuestKind::Adaptive,
     ];
+
+    /// The guests on the allocators the benchmarks compare with (their
+    /// `polyalloc_reset` drops the workload state, but cannot reset the
+    /// heap).
+    pub const PEERS: [GuestKind; 3] = [GuestKind::Dlmalloc, GuestKind::Talc, GuestKind::LolAlloc];
 
     /// The guest crate's folder name under `adaptive/host/guests/`.
     #[must_use]
@@ -57,6 +68,9 @@ impl GuestKind {
             Self::Slab => "slab",
             Self::FreeList => "freelist",
             Self::Adaptive => "adaptive",
+            Self::Dlmalloc => "dlmalloc",
+            Self::Talc => "talc",
+            Self::LolAlloc => "lol_alloc",
         }
     }
 
@@ -167,11 +181,8 @@ pub fn engine() -> &'static Engine {
 
 /// `kind`'s module compiled on [`engine`], once per process.
 pub fn module(kind: GuestKind) -> Result<Module, HostError> {
-    static MODULES: [OnceLock<Result<Module, String>>; 5] = [const { OnceLock::new() }; 5];
-    let slot = &MODULES[GuestKind::ALL
-        .iter()
-        .position(|&k| k == kind)
-        .expect("ALL lists every kind")];
+    static MODULES: [OnceLock<Result<Module, String>>; 8] = [const { OnceLock::new() }; 8];
+    let slot = &MODULES[kind as usize];
     slot.get_or_init(|| {
         let path = kind.wasm_path().map_err(|e| e.to_string())?;
         compile(&path).map_err(|e| format!("{}: {e}", path.display()))

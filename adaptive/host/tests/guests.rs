@@ -44,6 +44,19 @@ fn pure_cases() -> Vec<Case> {
             workloads::request,
         ),
         (
+            "run_pairs",
+            vec![workloads::pairs_input(2, 0), workloads::pairs_input(4, 60)],
+            workloads::pairs,
+        ),
+        (
+            "run_matrix",
+            vec![
+                workloads::matrix_input(2, 1),
+                workloads::matrix_input(6, 12),
+            ],
+            workloads::matrix,
+        ),
+        (
             "run_fill",
             vec![workloads::fill_input(0), workloads::fill_input(300_000)],
             workloads::fill,

@@ -123,7 +123,7 @@ pub unsafe fn run(
 /// |---|---|---|
 /// | `guest_alloc_buffer` | `(len: i32) -> i32` | a heap buffer for input, or 0 |
 /// | `guest_free_buffer` | `(addr: i32, len: i32)` | frees a buffer or an output |
-/// | `run_churn`, `run_request`, `run_cache`, `run_fill` | `(addr: i32, len: i32) -> i64` | runs the workload on the input at `addr`: the output as `addr << 32 \| len`, or -1 |
+/// | `run_churn`, `run_request`, `run_cache`, `run_pairs`, `run_matrix`, `run_fill` | `(addr: i32, len: i32) -> i64` | runs the workload on the input at `addr`: the output as `addr << 32 \| len`, or -1 |
 /// | `polyalloc_shared_region` | `() -> i32` | where the host-shared heap's region starts |
 /// | `polyalloc_shared_region_len` | `() -> i32` | its length |
 #[macro_export]
@@ -149,6 +149,8 @@ macro_rules! guest_exports {
         $crate::guest_exports!(@run run_churn, $crate::churn);
         $crate::guest_exports!(@run run_request, $crate::request);
         $crate::guest_exports!(@run run_cache, $crate::guest::serve_cached);
+        $crate::guest_exports!(@run run_pairs, $crate::pairs);
+        $crate::guest_exports!(@run run_matrix, $crate::matrix);
         $crate::guest_exports!(@run run_fill, $crate::fill);
 
         /// Where the host-shared heap's region starts (guest export).
@@ -181,9 +183,22 @@ macro_rules! guest_exports {
 /// single strategy (`$alloc` a `LockedHeap` static), with the adaptive
 /// guest ABI's meaning: stateful (the default) keeps everything; pure drops
 /// the workload state and resets the whole heap at each end of invocation.
+/// Without an argument, for an allocator that cannot be reset (the peers
+/// the benchmarks compare with), pure drops the state only.
 #[macro_export]
 macro_rules! plain_reset_exports {
     ($alloc:path) => {
+        $crate::plain_reset_exports!(@with {
+            // SAFETY: between invocations a pure guest holds no block:
+            // its state went just above, and the host has freed or
+            // stopped using every buffer and output.
+            unsafe { $alloc.reset() }
+        });
+    };
+    () => {
+        $crate::plain_reset_exports!(@with {});
+    };
+    (@with $reset:block) => {
         static __POLYALLOC_STATEFUL: core::sync::atomic::AtomicBool =
             core::sync::atomic::AtomicBool::new(true);
 
@@ -199,12 +214,7 @@ macro_rules! plain_reset_exports {
         pub extern "C" fn polyalloc_reset() {
             let stateful = __POLYALLOC_STATEFUL.load(core::sync::atomic::Ordering::Relaxed);
             $crate::guest::end_invocation(stateful);
-            if !stateful {
-                // SAFETY: between invocations a pure guest holds no block:
-                // its state went just above, and the host has freed or
-                // stopped using every buffer and output.
-                unsafe { $alloc.reset() }
-            }
+            if !stateful $reset
         }
     };
 }

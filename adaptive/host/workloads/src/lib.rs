@@ -11,6 +11,8 @@
 //! | [`churn`] | [`churn_input`]: seed, operation count | 16 bytes: checksum, blocks and bytes live | a seeded random mix of allocations, frees and reallocations, 1 B to 4 KiB |
 //! | [`request`] | [`request_input`]: a JSON order | a JSON summary | parsing, maps and strings, serializing: the allocation-heavy request handler |
 //! | [`Cache::serve`] | [`cache_input`]: a key | 17 bytes: hit flag, digest, hits, misses | state kept across invocations, bounded to [`CACHE_CAPACITY`] entries |
+//! | [`pairs`] | [`pairs_input`]: a JSON array of integers | JSON | little: an O(n²) computation between JSON in and out |
+//! | [`matrix`] | [`matrix_input`]: a JSON matrix | JSON: its square | little: a naive matrix multiply through JSON |
 //! | [`fill`] | [`fill_input`]: a byte count | 8 bytes: a sum | one block of any size: the out-of-memory probe |
 //!
 //! ```
@@ -23,10 +25,12 @@ mod cache;
 mod churn;
 #[doc(hidden)]
 pub mod guest;
+mod numeric;
 mod request;
 
 pub use cache::{CACHE_CAPACITY, Cache, cache_input};
 pub use churn::{churn, churn_input};
+pub use numeric::{matrix, matrix_input, pairs, pairs_input};
 pub use request::{request, request_input};
 
 use core::fmt;
@@ -107,5 +111,52 @@ impl Rng {
     /// A number in `0..n` (`n` not zero).
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_depend_only_on_input() {
+        let input = churn_input(5, 2_000);
+        assert_eq!(churn(&input).unwrap(), churn(&input).unwrap());
+        assert_ne!(
+            churn(&input).unwrap(),
+            churn(&churn_input(6, 2_000)).unwrap()
+        );
+        let order = request_input(2, 30);
+        assert_eq!(request(&order).unwrap(), request(&order).unwrap());
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        assert!(matches!(churn(&[1, 2]), Err(InputError::Truncated { .. })));
+        assert!(matches!(request(b"{"), Err(InputError::Json(_))));
+        assert!(matches!(request(b"{}"), Err(InputError::Field("user"))));
+        assert!(matches!(
+            matrix(b"[[1, 2]]"),
+            Err(InputError::Field("rows"))
+        ));
+        assert!(Cache::new().serve(&[]).is_err());
+    }
+
+    #[test]
+    fn cache_stays_bounded_and_hits() {
+        let mut cache = Cache::new();
+        for key in 0..200 {
+            cache.serve(&cache_input(key)).unwrap();
+        }
+        assert_eq!(cache.len(), CACHE_CAPACITY);
+        assert_eq!(cache.serve(&cache_input(199)).unwrap()[0], 1, "a hit");
+        assert_eq!(cache.serve(&cache_input(0)).unwrap()[0], 0, "evicted");
+    }
+
+    #[test]
+    fn matrix_squares() {
+        let out = matrix(b"[[1, 2], [3, 4]]").unwrap();
+        assert_eq!(out, b"[[7,10],[15,22]]");
+        assert_eq!(fill(&fill_input(3)).unwrap(), 21u64.to_le_bytes());
     }
 }
