@@ -7,7 +7,7 @@
 //! cargo run --release -p polyalloc-host --bin wasm-bench -- churn   # those whose name contains "churn"
 //! ```
 //!
-//! Per workload and allocator: time per invocation on a reused instance
+//! Per workload and allocator, medians: time per invocation on a reused instance
 //! (the end of invocation included), the end of invocation alone, time with
 //! a fresh instance (instantiation included), linear memory after 1 and
 //! after 100 invocations, and the wasm/native ratio; then the request
@@ -85,7 +85,7 @@ fn workloads() -> Vec<Workload> {
             name: "request: parse a ~150 KB order, maps and strings, JSON out",
             export: "run_request",
             stateful: false,
-            inputs: one(workloads::request_input(1, 2_600)),
+            inputs: one(workloads::request_input(1, 3_800)),
         },
         Workload {
             name: "churn: 20,000 seeded alloc/free/realloc",
@@ -129,14 +129,14 @@ fn measure(
 ) -> Result<Row, HostError> {
     // A reused instance: invocation after invocation, reset between them.
     let mut guest = instantiate(host, module, w);
-    let (mut reused, mut reset, mut memory_1) = (Duration::ZERO, Duration::ZERO, 0);
+    let (mut reused, mut reset, mut memory_1) = (Vec::new(), Vec::new(), 0);
     for (i, expected) in expected.iter().enumerate() {
         let start = Instant::now();
         let output = guest.invoke(w.export, w.input(i), Feed::Copy)?;
         let call = start.elapsed();
         guest.end_invocation()?;
-        reused += start.elapsed();
-        reset += start.elapsed() - call;
+        reused.push(start.elapsed());
+        reset.push(start.elapsed() - call);
         assert_eq!(&output, expected, "{kind:?} {} invocation {i}", w.export);
         if i == 0 {
             memory_1 = guest.memory_size();
@@ -147,22 +147,29 @@ fn measure(
     host.keep_record(w.export, &mut guest)?;
     drop(guest);
     // Fresh instances: instantiation and one invocation each.
-    let start = Instant::now();
+    let mut fresh = Vec::new();
     for _ in 0..FRESH {
+        let start = Instant::now();
         let mut guest = instantiate(host, module, w);
         let output = guest.invoke(w.export, w.input(0), Feed::Copy)?;
+        fresh.push(start.elapsed());
         assert_eq!(output, expected[0], "{kind:?} {} fresh", w.export);
     }
-    let fresh = start.elapsed() / FRESH as u32;
-    let n = expected.len() as u32;
     Ok(Row {
         label: String::new(),
-        reused: reused / n,
-        reset: reset / n,
-        fresh,
+        reused: median(reused),
+        reset: median(reset),
+        fresh: median(fresh),
         memory_1,
         memory_100,
     })
+}
+
+/// The median: on a shared machine, one slow sample should not move a
+/// figure.
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
 }
 
 fn micros(d: Duration) -> String {
@@ -191,7 +198,7 @@ fn main() -> Result<(), HostError> {
     }
     println!(
         "wasm guests in wasmtime (optimised), {REUSED} invocations on a reused instance, \
-         {FRESH} fresh instances; times per invocation in µs, memory in KiB\n"
+         {FRESH} fresh instances; median times per invocation in µs, memory in KiB\n"
     );
     for w in workloads().iter().filter(|w| w.name.contains(&filter)) {
         let (expected, native) = w.native(REUSED);
@@ -200,6 +207,10 @@ fn main() -> Result<(), HostError> {
             "| allocator | reused | vs dlmalloc | of which reset | fresh | memory after 1 | after 100 | wasm/native |"
         );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        // A warm-up, not shown: the first row measured would otherwise pay
+        // for the process's first instances and pages.
+        let (kind, _) = rows[0];
+        measure(&mut Host::new(engine.clone()), kind, &modules[0], w, &expected)?;
         let mut base = None;
         for (&(kind, label), module) in rows.iter().zip(&modules) {
             // Each row starts with no record: a host of its own.
@@ -230,7 +241,7 @@ fn main() -> Result<(), HostError> {
 /// The request handler's input fed by copy into a guest buffer against
 /// written in place through the host-shared heap.
 fn copy_against_shared(engine: &Engine) -> Result<(), HostError> {
-    let input = workloads::request_input(1, 2_600);
+    let input = workloads::request_input(1, 3_800);
     let expected = workloads::request(&input).expect("valid input");
     println!(
         "### request: input by copy against the host-shared heap ({} KB)\n",
@@ -242,21 +253,22 @@ fn copy_against_shared(engine: &Engine) -> Result<(), HostError> {
         let module = Module::from_file(engine, kind.wasm_path()?)?;
         let mut guest = Guest::new(engine, &module)?;
         guest.set_stateful(false)?;
-        let mut time = [Duration::ZERO; 2];
+        let mut time = [Vec::new(), Vec::new()];
         for i in 0..2 * REUSED {
             let feed = [Feed::Copy, Feed::Shared][i % 2];
             let start = Instant::now();
             let output = guest.invoke("run_request", &input, feed)?;
             guest.end_invocation()?;
-            time[i % 2] += start.elapsed();
+            time[i % 2].push(start.elapsed());
             assert_eq!(output, expected, "{kind:?} {feed:?}");
         }
+        let [copy, shared] = time.map(median);
         println!(
             "| {} | {} | {} | {:.2} |",
             kind.name(),
-            micros(time[0] / REUSED as u32),
-            micros(time[1] / REUSED as u32),
-            time[1].as_secs_f64() / time[0].as_secs_f64()
+            micros(copy),
+            micros(shared),
+            shared.as_secs_f64() / copy.as_secs_f64()
         );
     }
     println!();
