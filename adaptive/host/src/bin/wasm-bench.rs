@@ -210,7 +210,13 @@ fn main() -> Result<(), HostError> {
         // A warm-up, not shown: the first row measured would otherwise pay
         // for the process's first instances and pages.
         let (kind, _) = rows[0];
-        measure(&mut Host::new(engine.clone()), kind, &modules[0], w, &expected)?;
+        measure(
+            &mut Host::new(engine.clone()),
+            kind,
+            &modules[0],
+            w,
+            &expected,
+        )?;
         let mut base = None;
         for (&(kind, label), module) in rows.iter().zip(&modules) {
             // Each row starts with no record: a host of its own.
