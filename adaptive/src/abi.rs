@@ -121,17 +121,42 @@ pub const fn abi_error_code(e: &RecordError) -> i32 {
 /// assert_eq!(polyalloc_load_record(3), -1, "truncated");
 /// # }
 /// ```
+///
+/// A guest that keeps state of its own in the run heap names a hook,
+/// called with the function's stateful flag just before each end of
+/// invocation, where a pure function drops that state:
+///
+/// ```
+/// use polyalloc_adaptive::AdaptiveAlloc;
+///
+/// #[global_allocator]
+/// static ALLOC: AdaptiveAlloc = AdaptiveAlloc::new();
+///
+/// fn drop_state(stateful: bool) {
+///     if !stateful {
+///         // Forget whatever the function kept from its run phase.
+///     }
+/// }
+///
+/// polyalloc_adaptive::guest_abi!(ALLOC, before_reset = drop_state);
+/// # fn main() { polyalloc_reset(); }
+/// ```
 #[macro_export]
 macro_rules! guest_abi {
     ($alloc:path) => {
+        $crate::guest_abi!($alloc, before_reset = |_stateful: bool| {});
+    };
+    ($alloc:path, before_reset = $hook:expr) => {
         #[doc(hidden)]
         static __POLYALLOC_ABI_BUFFER: $crate::AbiBuffer = $crate::AbiBuffer::new();
 
         /// Ends an invocation (guest ABI).
         #[unsafe(no_mangle)]
         pub extern "C" fn polyalloc_reset() {
+            ($hook)($crate::Control::is_stateful(&$alloc));
             // SAFETY: the host calls this between invocations, when the
-            // guest holds no block of a pure invocation's run phase.
+            // guest holds no block of a pure invocation's run phase (the
+            // hook has dropped the guest's own state).
             unsafe { $crate::Control::end_invocation(&$alloc) }
         }
 

@@ -109,6 +109,8 @@ pub trait Control {
     fn end_init(&self);
     /// Marks the function stateful or pure ([`AdaptiveHeap::set_stateful`]).
     fn set_stateful(&self, stateful: bool);
+    /// Whether the function is stateful ([`AdaptiveHeap::is_stateful`]).
+    fn is_stateful(&self) -> bool;
     /// Serves the run phase from `strategy` ([`AdaptiveHeap::force`]).
     fn force(&self, strategy: Strategy);
     /// Ends an invocation ([`AdaptiveHeap::end_invocation`]).
@@ -155,6 +157,11 @@ impl<S: Source + Send> Control for LockedHeap<AdaptiveHeap<S>> {
     fn set_stateful(&self, stateful: bool) {
         // SAFETY: a flag read at the next end of invocation.
         unsafe { self.lock_heap(|h| h.set_stateful(stateful)) }
+    }
+
+    fn is_stateful(&self) -> bool {
+        // SAFETY: a query; no block is touched.
+        unsafe { self.lock_heap(|h| h.is_stateful()) }
     }
 
     fn force(&self, strategy: Strategy) {
