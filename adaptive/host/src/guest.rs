@@ -291,6 +291,17 @@ impl Guest {
         }
     }
 
+    /// The allocation profile of a guest profiled by `polyalloc-profile`
+    /// (its `guest_abi!`): the DHAT JSON the guest builds in its memory on
+    /// `polyalloc_profile_write`, copied out from `polyalloc_profile_ptr`.
+    /// Write it to a file and open it in DHAT's viewer
+    /// (docs/profiling.md).
+    pub fn profile(&mut self) -> Result<Vec<u8>, HostError> {
+        let len: u32 = self.call("polyalloc_profile_write", ())?;
+        let at: u32 = self.call("polyalloc_profile_ptr", ())?;
+        self.read(at, len)
+    }
+
     /// The adaptive allocator's statistics (`polyalloc_stats`).
     pub fn stats(&mut self) -> Result<GuestStats, HostError> {
         let at: u32 = self.call("polyalloc_stats", ())?;

@@ -42,6 +42,10 @@ pub enum GuestKind {
     Talc,
     /// lol_alloc's free-list allocator, a peer.
     LolAlloc,
+    /// `AdaptiveAlloc` under `polyalloc_profile::Profiled` in tag mode: not
+    /// the workloads but a small known program (`init`, `handle`) whose
+    /// profile the host pulls out (docs/profiling.md).
+    Profiled,
 }
 
 impl GuestKind {
@@ -71,6 +75,7 @@ impl GuestKind {
             Self::Dlmalloc => "dlmalloc",
             Self::Talc => "talc",
             Self::LolAlloc => "lol_alloc",
+            Self::Profiled => "profiled",
         }
     }
 
@@ -181,7 +186,7 @@ pub fn engine() -> &'static Engine {
 
 /// `kind`'s module compiled on [`engine`], once per process.
 pub fn module(kind: GuestKind) -> Result<Module, HostError> {
-    static MODULES: [OnceLock<Result<Module, String>>; 8] = [const { OnceLock::new() }; 8];
+    static MODULES: [OnceLock<Result<Module, String>>; 9] = [const { OnceLock::new() }; 9];
     let slot = &MODULES[kind as usize];
     slot.get_or_init(|| {
         let path = kind.wasm_path().map_err(|e| e.to_string())?;

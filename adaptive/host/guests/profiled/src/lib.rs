@@ -1,28 +1,34 @@
 //! A wasm guest profiled by `polyalloc-profile`: the adaptive allocator as
 //! its global allocator, wrapped by the profiler in tag mode (a guest has no
 //! backtraces, clock or files), its exports tagged with their own names, and
-//! the profile exported through the guest ABI.
+//! the profile exported through the profiler's guest ABI.
 //!
-//! ```sh
-//! cargo build --release --target wasm32-unknown-unknown -p polyalloc-profile --example wasm_guest
-//! ```
-//!
-//! A host instantiates `wasm_guest.wasm`, calls `init` and `handle`, then
-//! `polyalloc_profile_write()` (the profile's length) and
+//! A host (`polyalloc-host`'s `profile_guest` example and its test
+//! `tests/profile.rs`) instantiates it, calls `init` once and `handle` per
+//! invocation, then `polyalloc_profile_write()` (the profile's length) and
 //! `polyalloc_profile_ptr()` (its address in the guest's memory), copies
 //! those bytes out and writes them to a file that `dh_view.html` opens.
 //!
-//! Natively, `main` plays that host:
-//! `cargo run -p polyalloc-profile --example wasm_guest -- guest.json`.
+//! What it allocates is known, and the test checks the profile against it:
+//! `init` builds a map of 64 entries, each with a 8-byte `String`; each
+//! `handle` allocates one 400-byte `Vec<u32>` under the tag `parse`, then a
+//! `Vec<String>` of 100 and 100 upper-cased strings of 8 bytes.
 
-use std::collections::BTreeMap;
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use polyalloc_adaptive::AdaptiveAlloc;
 use polyalloc_profile::{Config, Profiled, tagged};
 
 #[global_allocator]
-static ALLOC: Profiled<AdaptiveAlloc> =
-    Profiled::with_config(AdaptiveAlloc::new(), Config::tags().command("wasm_guest"));
+static ALLOC: Profiled<AdaptiveAlloc> = Profiled::with_config(
+    AdaptiveAlloc::new(),
+    Config::tags().command("guest-profiled"),
+);
 
 polyalloc_profile::guest_abi!(ALLOC);
 
@@ -48,20 +54,4 @@ polyalloc_profile::tagged_exports! {
         let out: Vec<String> = words.iter().map(|w| table[w].to_uppercase()).collect();
         out.iter().map(|s| s.len() as u32).sum()
     }
-}
-
-fn main() {
-    init();
-    let sums: Vec<u32> = (0..10).map(|s| handle(s)).collect();
-    assert!(sums.iter().all(|&s| s == 800), "{sums:?}");
-    // What a host does through the exports.
-    let len = polyalloc_profile_write();
-    let ptr = polyalloc_profile_ptr() as *const u8;
-    // SAFETY: the last write left `len` bytes at `ptr`.
-    let json = unsafe { core::slice::from_raw_parts(ptr, len) };
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "dhat-guest.json".into());
-    std::fs::write(&path, json).expect("write the profile");
-    println!("wrote {len} bytes to {path}");
 }
