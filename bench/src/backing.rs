@@ -88,7 +88,7 @@ impl Meter {
 
 /// `size` rounded up to a multiple of `unit` (a power of two), or `None` on
 /// overflow.
-fn round_up(size: usize, unit: usize) -> Option<usize> {
+pub(crate) fn round_up(size: usize, unit: usize) -> Option<usize> {
     Some(size.checked_add(unit - 1)? & !(unit - 1))
 }
 
@@ -106,7 +106,11 @@ pub fn page_size() -> usize {
 
 /// Maps `len` fresh bytes, readable and writable, anywhere; with `at`, only
 /// exactly there, never over an existing mapping (`MAP_FIXED_NOREPLACE`).
-fn map(len: usize, at: Option<*mut u8>, extra_flags: libc::c_int) -> Option<NonNull<u8>> {
+pub(crate) fn map(
+    len: usize,
+    at: Option<*mut u8>,
+    extra_flags: libc::c_int,
+) -> Option<NonNull<u8>> {
     let (hint, fixed) = match at {
         Some(a) => (a.cast(), libc::MAP_FIXED_NOREPLACE),
         None => (ptr::null_mut(), 0),
