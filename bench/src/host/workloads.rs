@@ -151,13 +151,13 @@ impl Drop for Block {
 
 /// A thread's generator, seeded by its index.
 fn rng(thread: usize) -> Rng {
-    Rng(0x2545_F491_4F6C_DD1D ^ ((thread as u64 + 1) * 0x9E37_79B9_7F4A_7C15))
+    Rng(0x2545_F491_4F6C_DD1D ^ (thread as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// larson's blocks per thread.
 const LARSON_SLOTS: usize = 1_000;
 /// larson's replacements per thread per unit of scale.
-const LARSON_OPS: u64 = 2_000;
+const LARSON_OPS: u64 = 8_000;
 /// Replacements between two visits of a thread's mailbox.
 const LARSON_BATCH: u64 = 256;
 
@@ -208,10 +208,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Blocks per xmalloc batch.
 const XMALLOC_BATCH: usize = 64;
 /// Batches per thread per unit of scale.
-const XMALLOC_BATCHES: u64 = 100;
+const XMALLOC_BATCHES: u64 = 300;
+
+/// Where an xmalloc thread sends its batches, and where it takes them.
+type Outbox = SyncSender<Vec<Block>>;
+/// See [`Outbox`].
+type Inbox = Receiver<Vec<Block>>;
 
 fn xmalloc(threads: usize, scale: u64) -> u64 {
-    let (senders, receivers): (Vec<SyncSender<Vec<Block>>>, Vec<Receiver<Vec<Block>>>) =
+    let (senders, receivers): (Vec<Outbox>, Vec<Inbox>) =
         (0..threads).map(|_| sync_channel(4)).unzip();
     let batches = XMALLOC_BATCHES * scale;
     std::thread::scope(|s| {
@@ -234,7 +239,7 @@ fn xmalloc(threads: usize, scale: u64) -> u64 {
 }
 
 /// cache-scratch's objects per thread per unit of scale.
-const SCRATCH_OBJECTS: u64 = 20;
+const SCRATCH_OBJECTS: u64 = 200;
 /// Writes to each byte of an object.
 const SCRATCH_WRITES: usize = 2_000;
 const SCRATCH_SIZE: usize = 8;
@@ -358,7 +363,7 @@ fn realloc_string(scale: u64) -> u64 {
 /// Phases of rss-over-time.
 const PHASES: usize = 12;
 /// Blocks each phase allocates, per unit of scale.
-const PHASE_BLOCKS: usize = 2_000;
+const PHASE_BLOCKS: usize = 400;
 
 fn rss_over_time(scale: u64) -> (u64, Vec<u64>) {
     let mut rng = rng(0);

@@ -99,14 +99,19 @@ fn verdict(o: &HostOutcome, row: &Row) -> String {
     let Some(vs_system) = o.ratio(row.key(), system) else {
         return String::new();
     };
-    let mut v = if vs_system.median < 1.0 {
+    let noise = o.noise();
+    let mut v = if vs_system.median < 1.0 - noise {
         "faster than system".to_owned()
-    } else {
+    } else if vs_system.median > 1.0 + noise {
         "slower than system".to_owned()
+    } else {
+        "level with system (A/A noise)".to_owned()
     };
     if row.kind != Kind::Mimalloc {
         if let Some(m) = o.ratio(row.key(), Kind::Mimalloc.key()) {
-            if m.median <= MIMALLOC_GOAL {
+            if m.median <= 1.0 {
+                v += "; faster than mimalloc";
+            } else if m.median <= MIMALLOC_GOAL {
                 v += "; within 1.1× of mimalloc";
             } else {
                 let _ = write!(v, "; {:.2}× mimalloc", m.median);
