@@ -315,7 +315,7 @@ unsafe impl GlobalAlloc for Mimalloc {
 }
 
 /// talc's out-of-memory handler for the global allocator: maps
-/// [`CHUNK`]s (or more, for a large request), extends the heap when the new
+/// 4 MiB chunks (or more, for a large request), extends the heap when the new
 /// pages lie right after it, else claims them as a new heap. It keeps only
 /// the last heap's span: it cannot allocate (it runs inside the allocator),
 /// and the process never gives the memory back.
