@@ -46,7 +46,7 @@ pub struct Report {
     /// Nanoseconds the workload took (the process's start and exit not
     /// included).
     pub time_ns: u64,
-    /// The process's peak resident memory (`getrusage`'s `ru_maxrss`), KiB.
+    /// The process's peak resident memory ([`peak_rss_kib`]), KiB.
     pub maxrss_kib: u64,
     /// Resident memory sampled during the run, KiB.
     pub rss_kib: Vec<u64>,
@@ -110,17 +110,22 @@ impl Report {
     }
 }
 
-/// The process's peak resident memory so far (`getrusage`'s `ru_maxrss`),
-/// in KiB; 0 if the call fails.
+/// The process's peak resident memory so far, in KiB: `VmHWM` of
+/// `/proc/self/status`, which starts afresh with the address space at
+/// `execve`. (`getrusage`'s `ru_maxrss` does not: Linux carries it over
+/// from the parent across `fork` and `execve`, so a worker started by a
+/// driver that had grown to 50 MiB reported 50 MiB whatever it did.) 0 where
+/// it cannot be read.
 #[must_use]
 pub fn peak_rss_kib() -> u64 {
-    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is valid for the write getrusage makes.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return 0;
-    }
-    u64::try_from(usage.ru_maxrss).unwrap_or(0)
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The process's resident memory now (the second field of

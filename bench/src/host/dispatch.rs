@@ -27,7 +27,7 @@ use polyalloc_bump::BumpAlloc;
 use polyalloc_freelist::FreeListAlloc;
 use polyalloc_slab::SlabAlloc;
 
-use crate::backing::{map, round_up};
+use crate::backing::{map, round_up, talc_map_more};
 
 macro_rules! kinds {
     ($($(#[$attr:meta])* $variant:ident = $key:literal, $name:literal, $polyalloc:literal, $reuses:literal;)*) => {
@@ -344,25 +344,8 @@ impl talc::OomHandler for TalcGrow {
     fn handle_oom(talc: &mut talc::Talc<Self>, layout: Layout) -> Result<(), ()> {
         let need = (layout.size() + 64).max(layout.align() * 2).max(CHUNK);
         let len = round_up(need, CHUNK).ok_or(())?;
-        if let Some((base, acme)) = talc.oom_handler.heap.get_base_acme() {
-            if map(len, Some(acme), 0).is_some() {
-                // SAFETY: the old span came from `claim` or `extend` of this
-                // talc; the new one adds only the pages just mapped right
-                // after it, which nothing else uses.
-                let heap = unsafe {
-                    talc.extend(
-                        talc.oom_handler.heap,
-                        talc::Span::new(base, acme.wrapping_add(len)),
-                    )
-                };
-                talc.oom_handler.heap = heap;
-                return Ok(());
-            }
-        }
-        let fresh = map(len, None, 0).ok_or(())?;
-        // SAFETY: a fresh mapping, readable and writable, used by nothing
-        // else, not at address zero.
-        let heap = unsafe { talc.claim(talc::Span::from_base_size(fresh.as_ptr(), len)) }?;
+        // The mapping is never returned: the process keeps it to the end.
+        let (heap, _mapped) = talc_map_more(talc, talc.oom_handler.heap, len)?;
         talc.oom_handler.heap = heap;
         Ok(())
     }

@@ -243,7 +243,7 @@ pub fn section(
              (every row pays the same start-up dispatch); {mode}: work scale {}, {} runs per row, \
              interleaved. Time: the workload alone, median; ratios: median [interquartile range] \
              of the per-repetition ratios against the system allocator. Peak RSS: the child's \
-             ru_maxrss, median.",
+             VmHWM (/proc/self/status), median.",
             plan.scale, plan.repeats
         ),
         markdown,
