@@ -65,9 +65,11 @@ usage: polyalloc-bench [--quick | --full] [--markdown] [--charts DIR] [--raw] [-
                        [WORKLOAD | GROUP | matrix | host...]
 
   --quick     41 rounds of ~20 ms samples, 20 for the adaptive group, 3 runs
-              of each host workload (the default; about four minutes)
-  --full      101 rounds of ~40 ms samples, 5 host runs at 3x the work
-              (about fifteen minutes)
+              of each host workload on 1 and 4 threads (the default; about
+              three and a half minutes, 70 s of them the host workloads)
+  --full      101 rounds of ~40 ms samples (about seven minutes), 5 host
+              runs at 3x the work on 1, 2 and 4 threads (estimated at ten
+              minutes more; not yet timed)
   --markdown  print the tables as Markdown (for docs/benchmarks.md)
   --charts DIR  write an SVG chart per host workload and thread count there
   --raw       also print every sample (ns/op, in round order) of every row

@@ -297,12 +297,19 @@ pub fn chart(o: &HostOutcome) -> String {
     let row_h = 22.0;
     let top = 34.0;
     let height = top + row_h * bars.len() as f64 + 28.0;
-    let max = bars
+    // A log scale centred on 1: as far right for 2× slower as left for
+    // 2× faster.
+    let lo = bars
         .iter()
-        .map(|(_, r)| r.q3)
-        .fold(1.5_f64, f64::max)
-        .min(20.0);
-    let x = |v: f64| label_w + plot_w * v.min(max) / max;
+        .map(|(_, r)| r.q1.min(r.median))
+        .fold(0.5_f64, f64::min)
+        .max(1.0 / 64.0);
+    let hi = bars
+        .iter()
+        .map(|(_, r)| r.q3.max(r.median))
+        .fold(2.0_f64, f64::max)
+        .min(64.0);
+    let x = |v: f64| label_w + plot_w * (v.clamp(lo, hi) / lo).ln() / (hi / lo).ln();
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -311,7 +318,7 @@ pub fn chart(o: &HostOutcome) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<text x="8" y="18" font-size="14" font-weight="bold">{}: time against the system allocator (lower is faster)</text>"##,
+        r##"<text x="8" y="18" font-size="14" font-weight="bold">{}: time against the system allocator (log scale; left of 1 is faster)</text>"##,
         o.title()
     );
     for (i, (name, r)) in bars.iter().enumerate() {
@@ -323,15 +330,16 @@ pub fn chart(o: &HostOutcome) -> String {
         };
         let _ = writeln!(
             s,
-            r##"<text x="{lx}" y="{ty}" text-anchor="end">{name}</text><rect x="{label_w}" y="{y}" width="{bw:.1}" height="{bh}" fill="{colour}"/><line x1="{q1:.1}" x2="{q3:.1}" y1="{my}" y2="{my}" stroke="black"/><text x="{tx:.1}" y="{ty}">{m:.2}</text>"##,
+            r##"<text x="{lx}" y="{ty}" text-anchor="end">{name}</text><rect x="{bx:.1}" y="{y}" width="{bw:.1}" height="{bh}" fill="{colour}"/><line x1="{q1:.1}" x2="{q3:.1}" y1="{my}" y2="{my}" stroke="black"/><text x="{tx:.1}" y="{ty}">{m:.2}</text>"##,
             lx = label_w - 6.0,
             ty = y + 14.0,
-            bw = x(r.median) - label_w,
+            bx = x(r.median).min(x(1.0)),
+            bw = (x(r.median) - x(1.0)).abs(),
             bh = row_h - 6.0,
             q1 = x(r.q1),
             q3 = x(r.q3),
             my = y + (row_h - 6.0) / 2.0,
-            tx = x(r.median.max(r.q3)) + 4.0,
+            tx = x(r.median.max(r.q3).max(1.0)) + 4.0,
             m = r.median,
         );
     }
