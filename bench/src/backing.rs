@@ -88,7 +88,7 @@ impl Meter {
 
 /// `size` rounded up to a multiple of `unit` (a power of two), or `None` on
 /// overflow.
-fn round_up(size: usize, unit: usize) -> Option<usize> {
+pub(crate) fn round_up(size: usize, unit: usize) -> Option<usize> {
     Some(size.checked_add(unit - 1)? & !(unit - 1))
 }
 
@@ -106,7 +106,11 @@ pub fn page_size() -> usize {
 
 /// Maps `len` fresh bytes, readable and writable, anywhere; with `at`, only
 /// exactly there, never over an existing mapping (`MAP_FIXED_NOREPLACE`).
-fn map(len: usize, at: Option<*mut u8>, extra_flags: libc::c_int) -> Option<NonNull<u8>> {
+pub(crate) fn map(
+    len: usize,
+    at: Option<*mut u8>,
+    extra_flags: libc::c_int,
+) -> Option<NonNull<u8>> {
     let (hint, fixed) = match at {
         Some(a) => (a.cast(), libc::MAP_FIXED_NOREPLACE),
         None => (ptr::null_mut(), 0),
@@ -246,40 +250,42 @@ impl talc::OomHandler for TalcMmap {
         // for less; when short, talc simply calls again).
         let need = (layout.size() + TALC_SLACK).max(layout.align() * 2);
         let len = round_up(need, UNIT).ok_or(())?;
+        let (heap, mapped) = talc_map_more(talc, talc.oom_handler.heap, len)?;
         let handler = &mut talc.oom_handler;
-        if let Some((base, acme)) = handler.heap.get_base_acme() {
-            if let Some(more) = map(len, Some(acme), 0) {
-                handler.maps.push((more, len));
-                handler.meter.add(len);
-                // SAFETY: `old` came from `claim` or `extend` of this talc;
-                // the new span adds only the fresh pages mapped right after
-                // it, which nothing else uses.
-                let heap = unsafe {
-                    talc.extend(
-                        talc.oom_handler.heap,
-                        talc::Span::new(base, acme.wrapping_add(len)),
-                    )
-                };
-                talc.oom_handler.heap = heap;
-                return Ok(());
-            }
+        handler.heap = heap;
+        handler.maps.push((mapped, len));
+        handler.meter.add(len);
+        Ok(())
+    }
+}
+
+/// Maps `len` more bytes (whole pages) for `talc` and hands them over:
+/// extends `heap`, the heap last claimed or extended (empty before the
+/// first), when the new pages land right after it, else claims them as a
+/// new heap. Returns the heap they are now part of and the mapping made.
+pub(crate) fn talc_map_more<O: talc::OomHandler>(
+    talc: &mut talc::Talc<O>,
+    heap: talc::Span,
+    len: usize,
+) -> Result<(talc::Span, NonNull<u8>), ()> {
+    if let Some((base, acme)) = heap.get_base_acme() {
+        if let Some(more) = map(len, Some(acme), 0) {
+            // SAFETY: `heap` came from `claim` or `extend` of this talc;
+            // the new span adds only the fresh pages mapped right after
+            // it, which nothing else uses.
+            let heap = unsafe { talc.extend(heap, talc::Span::new(base, acme.wrapping_add(len))) };
+            return Ok((heap, more));
         }
-        let fresh = map(len, None, 0).ok_or(())?;
-        // SAFETY: a fresh mapping, readable and writable, used by nothing
-        // else, not at address zero.
-        match unsafe { talc.claim(talc::Span::from_base_size(fresh.as_ptr(), len)) } {
-            Ok(heap) => {
-                let handler = &mut talc.oom_handler;
-                handler.heap = heap;
-                handler.maps.push((fresh, len));
-                handler.meter.add(len);
-                Ok(())
-            }
-            Err(()) => {
-                // SAFETY: just mapped, never handed to talc.
-                unsafe { unmap(fresh.as_ptr(), len) };
-                Err(())
-            }
+    }
+    let fresh = map(len, None, 0).ok_or(())?;
+    // SAFETY: a fresh mapping, readable and writable, used by nothing
+    // else, not at address zero.
+    match unsafe { talc.claim(talc::Span::from_base_size(fresh.as_ptr(), len)) } {
+        Ok(heap) => Ok((heap, fresh)),
+        Err(()) => {
+            // SAFETY: just mapped, never handed to talc.
+            unsafe { unmap(fresh.as_ptr(), len) };
+            Err(())
         }
     }
 }

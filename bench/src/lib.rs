@@ -16,6 +16,9 @@
 //!   callgrind (`src/bin/instr.rs`), the figure that does not move with the
 //!   machine's load.
 //!
+//! The comparison run also has a part where each allocator is the
+//! process's global allocator, in a child process per run ([`host`]).
+//!
 //! The parts:
 //!
 //! - [`contestants`]: the allocators, each behind the one small
@@ -32,7 +35,10 @@
 //! - [`workloads`]: what is measured, written once, generic over the
 //!   contestant;
 //! - [`matrix`]: a naive matrix multiply over rows allocated by a
-//!   contestant, timed apart from the allocation.
+//!   contestant, timed apart from the allocation;
+//! - [`host`]: the host workloads (larson, xmalloc, cache-scratch, ...) and
+//!   the global allocator that runs them on the allocator a child process
+//!   is started with.
 //!
 //! To add an allocator: implement [`Contestant`] for it and add one line to
 //! its group's list ([`contestants::for_each`],
@@ -44,6 +50,7 @@ pub mod adapters;
 pub mod backing;
 pub mod contestants;
 pub mod group;
+pub mod host;
 pub mod matrix;
 pub mod requested;
 pub mod workloads;

@@ -8,6 +8,7 @@
 //! cargo run --release -p polyalloc-bench -- arena lifo   # only these workloads
 //! cargo run --release -p polyalloc-bench -- general      # only one group's workloads
 //! cargo run --release -p polyalloc-bench -- matrix       # only the placement measurement
+//! cargo run --release -p polyalloc-bench -- host         # only the host workloads
 //! ```
 //!
 //! Three groups are measured: the bump allocators (polyalloc's `BumpHeap`
@@ -23,10 +24,18 @@
 //! measurement: a naive matrix multiply over rows placed by each allocator
 //! (`polyalloc_bench::matrix`), the multiply alone timed.
 //!
+//! The host workloads (`host`, [`polyalloc_bench::host`]) run last: each
+//! allocator as the global allocator of a child process (this binary
+//! again, as `polyalloc-bench worker`), larson, xmalloc, cache-scratch and
+//! the rest, on 1 and 4 threads (`--full`: 1, 2 and 4). This binary's own
+//! global allocator is therefore [`Chosen`]: in the parent, which names no
+//! allocator, it is the system allocator behind one predictable branch.
+//!
 //! Nothing here asserts an absolute speed: the machine is shared and noisy,
 //! so each figure is a ratio between contestants measured back to back, with
 //! an A/A row (a baseline measured twice) as the error bar.
 
+mod hostrun;
 mod measure;
 mod report;
 mod sweep;
@@ -36,20 +45,33 @@ use std::time::Duration;
 
 use polyalloc_adaptive::Policy;
 use polyalloc_bench::contestants::{Contestant, CoreBump, GlobalBump, Visitor, adaptive, buddy};
+use polyalloc_bench::host::HostWorkload;
+use polyalloc_bench::host::dispatch::Chosen;
 use polyalloc_bench::matrix::Matrices;
 use polyalloc_bench::{Group, Workload};
 use polyalloc_core::Uncounted;
 
+use hostrun::HostPlan;
 use measure::{Peak, Plan, Runner};
 use report::{MatrixOutcome, Outcome, Peaks};
 
-const USAGE: &str = "\
-usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORKLOAD | GROUP | matrix...]
+/// The process's allocator: the system allocator, unless this process is a
+/// host worker started with another named (see [`polyalloc_bench::host`]).
+#[global_allocator]
+static ALLOC: Chosen = Chosen;
 
-  --quick     41 rounds of ~20 ms samples, 20 for the adaptive group (the
-              default; about two minutes)
-  --full      101 rounds of ~40 ms samples (about seven minutes)
+const USAGE: &str = "\
+usage: polyalloc-bench [--quick | --full] [--markdown] [--charts DIR] [--raw] [--no-lock]
+                       [WORKLOAD | GROUP | matrix | host...]
+
+  --quick     41 rounds of ~20 ms samples, 20 for the adaptive group, 3 runs
+              of each host workload on 1 and 4 threads (the default; about
+              three and a half minutes, 70 s of them the host workloads)
+  --full      101 rounds of ~40 ms samples (about seven minutes), 5 host
+              runs at 3x the work on 1, 2 and 4 threads (estimated at ten
+              minutes more; not yet timed)
   --markdown  print the tables as Markdown (for docs/benchmarks.md)
+  --charts DIR  write an SVG chart per host workload and thread count there
   --raw       also print every sample (ns/op, in round order) of every row
   --no-lock   skip the last section, which starts a second thread to measure
               the lock's compare-exchange path
@@ -64,6 +86,14 @@ usage: polyalloc-bench [--quick | --full] [--markdown] [--raw] [--no-lock] [WORK
               (default: every workload of every group, and matrix)
   matrix      the naive matrix multiply over rows placed by each allocator
               (the multiply timed, not the allocation)
+  host        the host workloads, each allocator as the global allocator of
+              a child process: larson xmalloc cache-scratch malloc-free
+              realloc-string rss-over-time (each also by name)
+
+usage: polyalloc-bench worker WORKLOAD THREADS SCALE
+
+  one host run, on the allocator POLYALLOC_BENCH_ALLOC names; prints one
+  `host-result ...` line
 
 usage: polyalloc-bench adaptive-sweep [--full] [--markdown]
 
@@ -82,6 +112,9 @@ fn matrix_rounds(plan: &Plan) -> usize {
 struct Args {
     mode: &'static str,
     plan: Plan,
+    host_plan: HostPlan,
+    host: Vec<HostWorkload>,
+    charts: Option<std::path::PathBuf>,
     markdown: bool,
     raw: bool,
     lock: bool,
@@ -96,13 +129,17 @@ fn parse(args: &[String]) -> Result<Args, String> {
             rounds: 41,
             sample: Duration::from_millis(20),
         },
+        host_plan: HostPlan::QUICK,
+        host: Vec::new(),
+        charts: None,
         markdown: false,
         raw: false,
         lock: true,
         workloads: Vec::new(),
         matrix: false,
     };
-    for arg in args {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => {}
             "--full" => {
@@ -111,8 +148,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
                     rounds: 101,
                     sample: Duration::from_millis(40),
                 };
+                out.host_plan = HostPlan::FULL;
             }
             "--markdown" => out.markdown = true,
+            "--charts" => {
+                let dir = args.next().ok_or("--charts needs a folder")?;
+                out.charts = Some(dir.into());
+            }
+            "host" => out.host.extend(HostWorkload::ALL),
             "--raw" => out.raw = true,
             "--no-lock" => out.lock = false,
             "-h" | "--help" => return Err(String::new()),
@@ -124,16 +167,23 @@ fn parse(args: &[String]) -> Result<Args, String> {
                     out.matrix = true;
                 } else if let Some(w) = Workload::from_key(other) {
                     out.workloads.push(w);
+                } else if let Some(w) = HostWorkload::from_key(other) {
+                    out.host.push(w);
                 } else {
                     return Err(format!("unknown argument `{other}`"));
                 }
             }
         }
     }
-    if out.workloads.is_empty() && !out.matrix {
+    if out.workloads.is_empty() && !out.matrix && out.host.is_empty() {
         out.workloads = Workload::ALL.to_vec();
         out.matrix = true;
+        out.host = HostWorkload::ALL.to_vec();
     }
+    out.host = HostWorkload::ALL
+        .into_iter()
+        .filter(|w| out.host.contains(w))
+        .collect();
     // Table order, each workload once.
     out.workloads = Workload::ALL
         .into_iter()
@@ -323,6 +373,9 @@ fn main() -> ExitCode {
         print!("{}", sweep::run(full, markdown));
         return ExitCode::SUCCESS;
     }
+    if argv.first().is_some_and(|a| a == "worker") {
+        return hostrun::worker(&argv[1..]);
+    }
     if let [flag, key] = argv.as_slice() {
         if flag == "--peaks" {
             return match Workload::from_key(key) {
@@ -422,26 +475,59 @@ fn main() -> ExitCode {
         }
     }
 
-    print!(
-        "{}",
-        report::render(
-            &report::Run {
-                plan: &args.plan,
-                mode: args.mode,
-                elided,
-                elided_threaded,
-            },
-            &outcomes,
-            &threaded,
-            &peaks,
-            matrix.as_ref(),
-            args.markdown
-        )
-    );
+    // Last: many child processes, each with its own allocator.
+    let host = if args.host.is_empty() {
+        None
+    } else {
+        match hostrun::measure(&args.host, &args.host_plan) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                eprintln!("polyalloc-bench: host workloads: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+
+    let in_process = !outcomes.is_empty() || matrix.is_some();
+    if in_process {
+        print!(
+            "{}",
+            report::render(
+                &report::Run {
+                    plan: &args.plan,
+                    mode: args.mode,
+                    elided,
+                    elided_threaded,
+                },
+                &outcomes,
+                &threaded,
+                &peaks,
+                matrix.as_ref(),
+                args.markdown
+            )
+        );
+    }
     if let Some(run) = &adaptive {
         let mut out = String::from("\n");
         report::adaptive::section(&mut out, run, &peaks, args.markdown);
         print!("{out}");
+    }
+    if let Some(host) = &host {
+        let mut out = String::new();
+        if in_process || adaptive.is_some() {
+            out += "\n";
+        }
+        report::host::section(&mut out, host, &args.host_plan, args.mode, args.markdown);
+        print!("{out}");
+        if let Some(dir) = &args.charts {
+            match report::host::write_charts(dir, host) {
+                Ok(names) => eprintln!("wrote {} charts to {}", names.len(), dir.display()),
+                Err(e) => {
+                    eprintln!("polyalloc-bench: writing charts to {}: {e}", dir.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
     }
     if args.raw {
         print!("{}", report::raw(&outcomes, &threaded, matrix.as_ref()));

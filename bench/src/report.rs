@@ -2,6 +2,7 @@
 //! (`--markdown`) to paste into docs/benchmarks.md unedited.
 
 pub mod adaptive;
+pub mod host;
 
 use std::fmt::Write as _;
 

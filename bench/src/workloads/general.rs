@@ -45,10 +45,10 @@ pub const FRAG_LARGE_SIZES: (usize, usize) = (256, 1_024);
 const ALIGN: usize = 8;
 
 /// xorshift64: cheap, seeded, the same on every run.
-pub(super) struct Rng(pub(super) u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -56,14 +56,14 @@ impl Rng {
     }
 
     /// Uniform in `lo..=hi` (modulo bias is irrelevant here).
-    pub(super) fn range(&mut self, lo: usize, hi: usize) -> usize {
+    pub(crate) fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next() % (hi - lo + 1) as u64) as usize
     }
 
     /// Log-uniform in `2^lo ..= 2^hi - 1`: a power of two picked uniformly,
     /// then a uniform size within it. Small and large blocks are then
     /// about as frequent as in programs (many small, few large).
-    pub(super) fn log_range(&mut self, lo: u32, hi: u32) -> usize {
+    pub(crate) fn log_range(&mut self, lo: u32, hi: u32) -> usize {
         let e = self.range(lo as usize, hi as usize - 1);
         (1 << e) + self.range(0, (1 << e) - 1)
     }
