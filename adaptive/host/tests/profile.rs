@@ -3,11 +3,13 @@
 //! writes, checked against DHAT's required fields and against what the
 //! guest is known to allocate.
 
-use std::collections::HashSet;
-
 use polyalloc_host::Guest;
 use polyalloc_host::guests::{self, GuestKind};
 use serde_json::Value;
+
+/// The checks every DHAT file passes, shared with the profiler's own test.
+#[path = "../../../allocators/profile/tests/common/format.rs"]
+mod format;
 
 /// Runs the profiled guest as the example does (`init`, then `handle` for
 /// `invocations` seeds) and returns its profile, written to
@@ -53,37 +55,11 @@ fn the_guest_profile_has_dhats_fields_and_the_known_allocations() {
     let invocations = 10;
     let p = run(invocations);
 
-    // The header DHAT's viewer requires, in tag mode's units.
-    assert_eq!(p["dhatFileVersion"], 2);
-    assert_eq!(p["mode"], "rust-heap");
-    assert_eq!(p["verb"], "Allocated");
-    assert_eq!(p["bklt"], true);
-    assert_eq!(p["bkacc"], false);
+    // The header and the points DHAT's viewer requires; tag mode's units.
+    let (_, pps) = format::check(&p);
     assert_eq!(p["tu"], "allocs");
     assert_eq!(p["cmd"], "guest-profiled");
-    assert!(p["pid"].is_u64());
     let te = u(&p, "te");
-    assert!(u(&p, "tg") <= te);
-
-    // The frame table starts at the root, and each point's frames are
-    // unique (the viewer refuses a repeated location).
-    let ftbl = p["ftbl"].as_array().unwrap();
-    assert_eq!(ftbl[0], "[root]");
-    let pps = p["pps"].as_array().unwrap();
-    let mut seen = HashSet::new();
-    for pp in pps {
-        for field in ["tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb", "ebk"] {
-            u(pp, field);
-        }
-        let fs: Vec<u64> = pp["fs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f.as_u64().unwrap())
-            .collect();
-        assert!(fs.iter().all(|&f| (f as usize) < ftbl.len()));
-        assert!(seen.insert(fs), "a repeated frame list");
-    }
 
     // What the guest allocates. `parse` (inside `handle`): one Vec<u32> of
     // 100 per invocation, freed within it.
