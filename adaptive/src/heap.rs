@@ -18,7 +18,8 @@
 //!
 //! 1. **One owner.** Every live block lies in a span of exactly one core, and
 //!    the span map tags that span with the core's slot (unless the map
-//!    overflowed, when the cores are asked).
+//!    overflowed for want of memory for its own storage, when the cores are
+//!    asked).
 //! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
 //!    requested bytes of live non-zero-size blocks of slot `s`; bit `s` of
 //!    `live_mask` is set exactly when `blocks[s]` is not zero; `free_path`
@@ -885,8 +886,9 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
 
     fn stats(&self) -> Stats {
         let totals = self.totals();
-        // Pooled spans are held from the source too.
-        let mut reserved = self.provider.pool.bytes();
+        // Pooled spans and the span map's storage are held from the source
+        // too.
+        let mut reserved = self.provider.pool.bytes() + self.provider.map.storage_bytes();
         for slot in [INIT, BUMP, FREELIST, BUDDY, SLAB] {
             reserved =
                 reserved.wrapping_add(with_core_ref!(self, slot, |h| h.stats().bytes_reserved));
@@ -1111,6 +1113,8 @@ impl<S: Source> Drop for AdaptiveHeap<S> {
             ManuallyDrop::drop(&mut self.buddy);
             ManuallyDrop::drop(&mut self.slab);
         }
+        // The cores gave their spans back; the map's storage goes last.
+        self.provider.release_map();
     }
 }
 

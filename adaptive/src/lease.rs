@@ -16,13 +16,19 @@
 //!    core, right before every call into the core, while that heap is
 //!    exclusively borrowed. The adaptive heap may move between calls; the
 //!    pointer is refreshed each time, so it is never followed stale.
-//! 2. **Disjoint spans.** The map holds at most [`MAP_CAPACITY`] spans,
-//!    sorted by start, pairwise disjoint (a source never hands out
-//!    overlapping spans), each tagged with the slot of the core that holds
-//!    it. A span released to the source leaves the map.
-//! 3. **Overflow is remembered.** A span that did not fit in the map sets
-//!    `overflowed`; from then on, an address the map does not cover may still
-//!    belong to a core, and the adaptive heap asks the cores themselves.
+//! 2. **Disjoint spans.** The map's entries are sorted by start, pairwise
+//!    disjoint (a source never hands out overlapping spans), each tagged
+//!    with the slot of the core that holds it. A span released to the source
+//!    leaves the map.
+//! 3. **Every span recorded, or overflow remembered.** The map keeps its
+//!    first [`INLINE_SPANS`] entries in its own arrays, then in storage from
+//!    the pool or the source that it doubles whenever it fills (a slab heap
+//!    takes a span per 64 KiB slab, so a heap of a few hundred megabytes
+//!    holds thousands). Only when neither the pool nor the source has memory
+//!    for the storage does a span go unrecorded; that sets `overflowed`, and
+//!    from then on an address the map does not cover may still belong to a
+//!    core, and the adaptive heap asks the cores themselves. The storage is
+//!    in no core's span and not in the pool.
 //! 4. **The pool.** On a source that cannot take memory back (wasm32's
 //!    `memory.grow`, a region), a span a core gives back goes to the
 //!    provider's [`SpanPool`] instead, and the next core that needs memory
@@ -40,30 +46,97 @@ use core::ptr::NonNull;
 use polyalloc_core::layout::align_up;
 use polyalloc_core::source::{Source, Span};
 
-/// Spans the map tracks before it falls back to asking the cores (invariant
-/// 3). Cores grow their spans geometrically, so a heap of many gigabytes
-/// still fits.
-pub(crate) const MAP_CAPACITY: usize = 128;
+/// Spans the map holds in its own arrays. Past this many it moves to
+/// storage from the source (invariant 3), so a small heap never asks for
+/// memory of its own.
+pub(crate) const INLINE_SPANS: usize = 128;
+
+/// Bytes one entry takes in storage from the source: its start, its end
+/// and its slot.
+const ENTRY_BYTES: usize = 2 * size_of::<usize>() + 1;
 
 /// Sorted, disjoint spans, each tagged with the slot of the core that
 /// acquired it.
+///
+/// The entries live in the map's own arrays until [`INLINE_SPANS`] of them
+/// are taken, then in a span from the source (`storage`): `cap` starts, `cap`
+/// ends, then `cap` slots. [`Provider::record`] moves them to storage twice
+/// as large whenever they fill it.
 #[derive(Debug)]
 pub(crate) struct SpanMap {
-    starts: [usize; MAP_CAPACITY],
-    ends: [usize; MAP_CAPACITY],
-    slots: [u8; MAP_CAPACITY],
+    starts: [usize; INLINE_SPANS],
+    ends: [usize; INLINE_SPANS],
+    slots: [u8; INLINE_SPANS],
+    /// Storage from the source, once the inline arrays are outgrown.
+    storage: Option<Span>,
+    /// Entries `storage` holds; `INLINE_SPANS` while there is none.
+    cap: usize,
     len: usize,
     overflowed: bool,
 }
 
+// SAFETY: `storage` is memory the adaptive heap holds from its source; the
+// map is only used through that heap, which is `Send` as a whole.
+unsafe impl Send for SpanMap {}
+
 impl SpanMap {
     pub(crate) const fn new() -> Self {
         Self {
-            starts: [0; MAP_CAPACITY],
-            ends: [0; MAP_CAPACITY],
-            slots: [0; MAP_CAPACITY],
+            starts: [0; INLINE_SPANS],
+            ends: [0; INLINE_SPANS],
+            slots: [0; INLINE_SPANS],
+            storage: None,
+            cap: INLINE_SPANS,
             len: 0,
             overflowed: false,
+        }
+    }
+
+    /// The entries' starts, ends and slots.
+    #[inline]
+    fn parts(&self) -> (&[usize], &[usize], &[u8]) {
+        match self.storage {
+            None => (
+                &self.starts[..self.len],
+                &self.ends[..self.len],
+                &self.slots[..self.len],
+            ),
+            Some(storage) => {
+                let base = storage.ptr().as_ptr();
+                let (cap, len, w) = (self.cap, self.len, size_of::<usize>());
+                // SAFETY: `storage` is at least `cap * ENTRY_BYTES` bytes of
+                // memory the map holds (`move_to`), aligned for `usize`, laid
+                // out as `cap` starts, `cap` ends and `cap` slots; the first
+                // `len` of each were written by `insert` or `move_to`.
+                unsafe {
+                    (
+                        core::slice::from_raw_parts(base.cast::<usize>(), len),
+                        core::slice::from_raw_parts(base.add(cap * w).cast::<usize>(), len),
+                        core::slice::from_raw_parts(base.add(2 * cap * w), len),
+                    )
+                }
+            }
+        }
+    }
+
+    /// The whole capacity of starts, ends and slots, to write entries into.
+    fn parts_mut(&mut self) -> (&mut [usize], &mut [usize], &mut [u8]) {
+        match self.storage {
+            None => (&mut self.starts, &mut self.ends, &mut self.slots),
+            Some(storage) => {
+                let base = storage.ptr().as_ptr();
+                let (cap, w) = (self.cap, size_of::<usize>());
+                // SAFETY: as in `parts`; the three ranges are disjoint, and
+                // `&mut self` makes them exclusively the map's. Entries past
+                // `len` may hold anything: they are only written.
+                unsafe {
+                    (
+                        core::slice::from_raw_parts_mut(base.cast::<usize>(), cap),
+                        core::slice::from_raw_parts_mut(base.add(cap * w).cast::<usize>(), cap),
+                        core::slice::from_raw_parts_mut(base.add(2 * cap * w), cap),
+                    )
+                }
+            }
         }
     }
 
@@ -71,24 +144,18 @@ impl SpanMap {
     #[inline]
     fn floor(&self, addr: usize) -> Option<usize> {
         // The number of spans starting at or below `addr`.
-        let mut lo = 0;
-        let mut hi = self.len;
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.starts[mid] <= addr {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo.checked_sub(1)
+        self.parts()
+            .0
+            .partition_point(|&s| s <= addr)
+            .checked_sub(1)
     }
 
     /// The slot whose span holds `addr`, if the map knows one.
     #[inline]
     pub(crate) fn lookup(&self, addr: usize) -> Option<u8> {
-        let i = self.floor(addr)?;
-        (addr < self.ends[i]).then(|| self.slots[i])
+        let (starts, ends, slots) = self.parts();
+        let i = starts.partition_point(|&s| s <= addr).checked_sub(1)?;
+        (addr < ends[i]).then(|| slots[i])
     }
 
     /// Whether some span could not be recorded (invariant 3).
@@ -97,32 +164,108 @@ impl SpanMap {
         self.overflowed
     }
 
-    /// Records `span` for `slot`.
+    /// Whether the next [`insert`](Self::insert) needs more room.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.cap
+    }
+
+    /// Spans recorded.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes of storage the map holds from the source.
+    pub(crate) fn storage_bytes(&self) -> usize {
+        self.storage.map_or(0, |s| s.len())
+    }
+
+    /// Records `span` for `slot`; when the map is full, only remembers that
+    /// it overflowed.
     pub(crate) fn insert(&mut self, span: Span, slot: u8) {
-        if self.len == MAP_CAPACITY {
+        if self.is_full() {
             self.overflowed = true;
             return;
         }
         let at = self.floor(span.start()).map_or(0, |i| i + 1);
-        self.starts.copy_within(at..self.len, at + 1);
-        self.ends.copy_within(at..self.len, at + 1);
-        self.slots.copy_within(at..self.len, at + 1);
-        self.starts[at] = span.start();
-        self.ends[at] = span.end();
-        self.slots[at] = slot;
+        let len = self.len;
+        let (starts, ends, slots) = self.parts_mut();
+        starts.copy_within(at..len, at + 1);
+        ends.copy_within(at..len, at + 1);
+        slots.copy_within(at..len, at + 1);
+        starts[at] = span.start();
+        ends[at] = span.end();
+        slots[at] = slot;
         self.len += 1;
     }
 
     /// Forgets `span` (given back to the source).
     pub(crate) fn remove(&mut self, span: Span) {
-        if let Some(i) = self.floor(span.start())
-            && self.starts[i] == span.start()
-        {
-            self.starts.copy_within(i + 1..self.len, i);
-            self.ends.copy_within(i + 1..self.len, i);
-            self.slots.copy_within(i + 1..self.len, i);
+        let Some(i) = self.floor(span.start()) else {
+            return;
+        };
+        let len = self.len;
+        let (starts, ends, slots) = self.parts_mut();
+        if starts[i] == span.start() {
+            starts.copy_within(i + 1..len, i);
+            ends.copy_within(i + 1..len, i);
+            slots.copy_within(i + 1..len, i);
             self.len -= 1;
         }
+    }
+
+    /// Entries a span of `bytes` bytes of storage holds.
+    fn capacity_of(bytes: usize) -> usize {
+        bytes / ENTRY_BYTES
+    }
+
+    /// Bytes of storage to ask for when the map is full: room for twice
+    /// its entries.
+    fn next_storage_bytes(&self) -> Option<usize> {
+        self.cap.checked_mul(2)?.checked_mul(ENTRY_BYTES)
+    }
+
+    /// Moves the entries to `storage` if it holds more of them than the map
+    /// does now. Returns the span to give back: the old storage when the
+    /// entries moved, `storage` itself when they did not.
+    ///
+    /// # Safety
+    ///
+    /// `storage` must be memory the adaptive heap holds from its source,
+    /// aligned for `usize`, that nothing else uses until the map gives it
+    /// back through this function or [`take_storage`](Self::take_storage).
+    pub(crate) unsafe fn move_to(&mut self, storage: Span) -> Option<Span> {
+        let cap = Self::capacity_of(storage.len());
+        if cap <= self.cap {
+            return Some(storage);
+        }
+        let len = self.len;
+        let base = storage.ptr().as_ptr();
+        let w = size_of::<usize>();
+        {
+            let (starts, ends, slots) = self.parts();
+            // SAFETY: `storage` is the caller's to give, at least
+            // `cap * ENTRY_BYTES` long and aligned for `usize`; the three
+            // destinations (at 0, `cap * w` and `2 * cap * w`) each have room
+            // for `cap >= len` entries and do not overlap the old ones, which
+            // are in the inline arrays or in other storage.
+            unsafe {
+                ptr::copy_nonoverlapping(starts.as_ptr(), base.cast::<usize>(), len);
+                ptr::copy_nonoverlapping(ends.as_ptr(), base.add(cap * w).cast::<usize>(), len);
+                ptr::copy_nonoverlapping(slots.as_ptr(), base.add(2 * cap * w), len);
+            }
+        }
+        self.cap = cap;
+        self.storage.replace(storage)
+    }
+
+    /// Gives up the storage from the source, if any, for the heap to return
+    /// to its source; the map is left empty.
+    pub(crate) fn take_storage(&mut self) -> Option<Span> {
+        self.len = 0;
+        self.cap = INLINE_SPANS;
+        self.storage.take()
     }
 
     /// Marks the map overflowed, as if a span had not fitted.
@@ -134,7 +277,8 @@ impl SpanMap {
     /// The recorded spans, in address order, as `(start, end, slot)`.
     #[cfg(any(debug_assertions, test))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize, u8)> + '_ {
-        (0..self.len).map(|i| (self.starts[i], self.ends[i], self.slots[i]))
+        let (starts, ends, slots) = self.parts();
+        (0..self.len).map(move |i| (starts[i], ends[i], slots[i]))
     }
 }
 
@@ -257,6 +401,63 @@ impl<S> Provider<S> {
     }
 }
 
+impl<S: Source> Provider<S> {
+    /// Records `span` for `slot` in the map, first moving the map to larger
+    /// storage if it is full (invariant 3).
+    #[inline]
+    pub(crate) fn record(&mut self, span: Span, slot: u8) {
+        if self.map.is_full() {
+            self.grow_map();
+        }
+        self.map.insert(span, slot);
+    }
+
+    /// Moves the map to storage with room for twice its entries, taken
+    /// from the pool or the source; if neither has it, the map stays as it
+    /// is and the next insert overflows.
+    #[cold]
+    #[inline(never)]
+    fn grow_map(&mut self) {
+        let Some(bytes) = self.map.next_storage_bytes() else {
+            return;
+        };
+        let align = align_of::<usize>();
+        let storage = match self.pool.take(bytes, align) {
+            Some(span) => Some(span),
+            None => self.source.acquire(bytes, align),
+        };
+        if let Some(storage) = storage {
+            // SAFETY: `storage` was just taken from the pool or the source,
+            // aligned for `usize`; no core holds it and the map alone will.
+            let spare = unsafe { self.map.move_to(storage) };
+            if let Some(spare) = spare {
+                self.give_back(spare);
+            }
+        }
+    }
+
+    /// Returns a span no core holds and the map no longer uses to the
+    /// source, or to the pool where the source cannot take it (invariant
+    /// 4). A span the full pool refuses stays unused until the source ends.
+    fn give_back(&mut self, span: Span) {
+        if self.source.can_release() {
+            // SAFETY: on a releasing source the pool is empty, so `span`
+            // came straight from the source, exactly as it handed it out;
+            // nothing uses it any more.
+            unsafe { self.source.release(span) };
+        } else {
+            let _ = self.pool.put(span.ptr().as_ptr(), span.end());
+        }
+    }
+
+    /// Gives the map's storage back, when the heap ends.
+    pub(crate) fn release_map(&mut self) {
+        if let Some(storage) = self.map.take_storage() {
+            self.give_back(storage);
+        }
+    }
+}
+
 /// A core's handle on the adaptive heap's source: every span it acquires is
 /// recorded under its slot.
 ///
@@ -316,7 +517,7 @@ unsafe impl<S: Source, const SLOT: u8> Source for Lease<S, SLOT> {
             Some(span) => span,
             None => provider.source.acquire(size, align)?,
         };
-        provider.map.insert(span, slot);
+        provider.record(span, slot);
         Some(span)
     }
 
@@ -376,14 +577,94 @@ mod tests {
     }
 
     #[test]
-    fn a_full_map_says_it_overflowed() {
+    fn a_full_map_without_storage_says_it_overflowed() {
         let mut map = SpanMap::new();
-        for i in 0..MAP_CAPACITY + 1 {
+        for i in 0..INLINE_SPANS + 1 {
             map.insert(span(0x1000 * (i + 1), 0x100), 1);
         }
         assert!(map.overflowed());
-        assert_eq!(map.lookup(0x1000 * MAP_CAPACITY), Some(1));
-        assert_eq!(map.lookup(0x1000 * (MAP_CAPACITY + 1)), None);
+        assert_eq!(map.lookup(0x1000 * INLINE_SPANS), Some(1));
+        assert_eq!(map.lookup(0x1000 * (INLINE_SPANS + 1)), None);
+    }
+}
+
+#[cfg(test)]
+mod provider_tests {
+    extern crate std;
+
+    use super::*;
+    use polyalloc_core::source::RegionSource;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// A span at a made-up address: the map never reads the memory of the
+    /// spans it records.
+    fn span(start: usize, len: usize) -> Span {
+        Span::new(
+            NonNull::new(ptr::without_provenance_mut(start)).unwrap(),
+            len,
+        )
+    }
+
+    /// Span `i` of a spread of `n`, recorded in a scrambled order.
+    fn nth(i: usize, n: usize) -> usize {
+        (i * 37) % n
+    }
+
+    #[test]
+    fn the_map_grows_into_storage_from_the_source_and_gives_it_back() {
+        const N: usize = 5 * INLINE_SPANS;
+        let mut buf = vec![0u64; 64 * 1024 / 8];
+        let len = buf.len() * 8;
+        // SAFETY: the buffer outlives the provider and nothing else uses it.
+        let source = unsafe { RegionSource::new(buf.as_mut_ptr().cast(), len) };
+        let mut p = Provider::new(source);
+        for i in 0..N {
+            let k = nth(i, N);
+            p.record(span(0x10_0000 + 0x1000 * k, 0x800), (k % 5) as u8);
+        }
+        assert!(
+            !p.map.overflowed(),
+            "the map overflowed with memory to grow"
+        );
+        assert_eq!(p.map.len(), N);
+        assert!(p.map.storage_bytes() >= N * ENTRY_BYTES);
+        for k in 0..N {
+            let a = 0x10_0000 + 0x1000 * k;
+            assert_eq!(p.map.lookup(a), Some((k % 5) as u8));
+            assert_eq!(p.map.lookup(a + 0x7ff), Some((k % 5) as u8));
+            assert_eq!(p.map.lookup(a + 0x800), None);
+        }
+        let starts: Vec<usize> = p.map.iter().map(|e| e.0).collect();
+        assert!(
+            starts.windows(2).all(|w| w[0] < w[1]),
+            "entries out of order"
+        );
+        for k in (0..N).step_by(2) {
+            p.map.remove(span(0x10_0000 + 0x1000 * k, 0x800));
+        }
+        assert_eq!(p.map.len(), N / 2);
+        assert_eq!(p.map.lookup(0x10_0000), None);
+        assert_eq!(p.map.lookup(0x10_1000), Some(1));
+        // The region cannot take memory back: every byte the map took from
+        // it is in the pool once the map lets its storage go.
+        p.release_map();
+        assert_eq!(p.map.storage_bytes(), 0);
+        assert_eq!(p.pool.bytes(), len - p.source.remaining());
+        drop(buf);
+    }
+
+    #[test]
+    fn a_map_with_no_memory_for_storage_overflows_and_keeps_what_it_has() {
+        // SAFETY: an empty region hands out nothing.
+        let source = unsafe { RegionSource::new(ptr::dangling_mut(), 0) };
+        let mut p = Provider::new(source);
+        for i in 0..INLINE_SPANS + 3 {
+            p.record(span(0x1000 * (i + 1), 0x100), 2);
+        }
+        assert!(p.map.overflowed());
+        assert_eq!(p.map.len(), INLINE_SPANS);
+        assert_eq!(p.map.lookup(0x1000), Some(2));
     }
 }
 

@@ -352,6 +352,34 @@ fn the_span_map_overflow_falls_back_to_the_cores() {
     assert_eq!(h.stats().bytes_live, 0);
 }
 
+#[test]
+fn hundreds_of_spans_stay_in_the_span_map() {
+    // Slab serves a request above its largest class with a span of its own:
+    // 300 of them outgrow the map's inline entries, which once made every
+    // free walk the cores (the map overflowed at 128 spans).
+    let mut h = heap();
+    h.force(Strategy::Slab);
+    let big = polyalloc_slab::MAX_SMALL * 2;
+    let blocks: Vec<NonNull<u8>> = (0..300)
+        .map(|_| h.allocate(layout(big)).expect("allocation"))
+        .collect();
+    assert!(!h.provider.map.overflowed(), "the span map overflowed");
+    assert!(h.provider.map.len() >= 300);
+    for &p in &blocks {
+        assert_eq!(h.provider.map.lookup(p.as_ptr().addr()), Some(SLAB));
+    }
+    // A block of another core among them keeps the lookups honest.
+    h.force(Strategy::FreeList);
+    let other = alloc(&mut h, 64, 9);
+    for p in blocks {
+        // SAFETY: a live block of `big` bytes.
+        unsafe { h.deallocate(p, layout(big)) };
+    }
+    free(&mut h, other, 64, 9);
+    h.check().unwrap();
+    assert_eq!(h.stats().bytes_live, 0);
+}
+
 /// Fills a heap with 1 KiB blocks, switching strategy at pseudo-random
 /// points; returns how many fit.
 fn fill_switching(h: &mut AdaptiveHeap<polyalloc_core::source::RegionSource>) -> usize {
