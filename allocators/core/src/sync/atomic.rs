@@ -20,3 +20,26 @@ pub(crate) fn spin_loop() {
     #[cfg(loom)]
     loom::thread::yield_now();
 }
+
+/// Spin turns a waiter takes before it starts yielding its time slice.
+#[allow(dead_code)]
+pub(crate) const SPINS_BEFORE_YIELD: u32 = 64;
+
+/// Gives the rest of this thread's time slice to the OS, where there is
+/// one to give it to: a thread waiting for a lock held by a thread that is
+/// not running (more threads than cores) lets it run instead of spinning
+/// through a whole slice. Elsewhere (no OS scheduler to ask) a pause hint.
+#[allow(dead_code)]
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(all(unix, not(loom)))]
+    // SAFETY: `sched_yield` takes no arguments and only reschedules the
+    // calling thread.
+    unsafe {
+        libc::sched_yield();
+    }
+    #[cfg(all(not(unix), not(loom)))]
+    core::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}

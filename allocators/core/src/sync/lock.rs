@@ -2,7 +2,10 @@
 //!
 //! - Where threads exist (hosts, wasm32 with the `atomics` feature): a spin
 //!   lock on one word. It works in `no_std` and never allocates; uncontended
-//!   it costs one compare-exchange to take and one store to release.
+//!   it costs one compare-exchange to take and one store to release. A
+//!   waiter spins a few dozen turns, then yields its time slice to the OS
+//!   (`sched_yield` on unix) between looks, so with more threads than cores
+//!   it does not burn a slice while the holder waits to run.
 //! - On glibc, while the process has a single thread, not even that: the lock
 //!   keeps the address of glibc's single-thread flag (see
 //!   [`single_thread`](super::single_thread)), so the check is one load of
@@ -27,7 +30,7 @@ use core::cell::UnsafeCell;
 ))]
 use super::atomic::AtomicPtr;
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-use super::atomic::{AtomicBool, Ordering, spin_loop};
+use super::atomic::{AtomicBool, Ordering, SPINS_BEFORE_YIELD, spin_loop, yield_now};
 #[cfg(all(
     not(loom),
     not(all(target_arch = "wasm32", not(target_feature = "atomics")))
@@ -139,9 +142,18 @@ impl<T> Lock<T> {
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            // Wait with plain loads until it looks free, then try again.
+            // Wait with plain loads until it looks free, then try again;
+            // after a few dozen turns the holder is likely not running, so
+            // give it the core (a waiter never spins through a whole time
+            // slice).
+            let mut spins = 0;
             while self.locked.load(Ordering::Relaxed) {
-                spin_loop();
+                if spins < SPINS_BEFORE_YIELD {
+                    spins += 1;
+                    spin_loop();
+                } else {
+                    yield_now();
+                }
             }
         }
         let _release = Release { lock: self, flag };
