@@ -14,7 +14,49 @@ use std::vec::Vec;
 use core::fmt::Write;
 use core::ptr::NonNull;
 
-use polyalloc_core::{Heap, LockedHeap};
+use polyalloc_core::{CheckError, Heap, LockedHeap, Stats};
+use polyalloc_threads::{ThreadCached, ThreadCore};
+
+/// What the global-allocator tests ask of the allocator under test, beyond
+/// being the `#[global_allocator]`: its counters, whether a pointer is in
+/// its memory, and its heap walk. Every locked strategy and the
+/// thread-caching front end implement it.
+pub trait GlobalUnderTest: Sync + 'static {
+    /// The allocator's counters (as far as the calling thread can see them).
+    fn stats(&self) -> Stats;
+    /// Whether `ptr` lies in the allocator's memory.
+    fn owns(&self, ptr: NonNull<u8>) -> bool;
+    /// The heap walk (a no-op in release builds).
+    ///
+    /// # Errors
+    ///
+    /// The first broken invariant found.
+    fn check(&self) -> Result<(), CheckError>;
+}
+
+impl<H: Heap + Send + 'static> GlobalUnderTest for LockedHeap<H> {
+    fn stats(&self) -> Stats {
+        LockedHeap::stats(self)
+    }
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        LockedHeap::owns(self, ptr)
+    }
+    fn check(&self) -> Result<(), CheckError> {
+        LockedHeap::check(self)
+    }
+}
+
+impl<H: ThreadCore + 'static, L: Heap + Send + 'static> GlobalUnderTest for ThreadCached<H, L> {
+    fn stats(&self) -> Stats {
+        ThreadCached::stats(self)
+    }
+    fn owns(&self, ptr: NonNull<u8>) -> bool {
+        ThreadCached::owns(self, ptr)
+    }
+    fn check(&self) -> Result<(), CheckError> {
+        ThreadCached::check(self)
+    }
+}
 
 /// A xorshift step, for reproducible choices without another dependency.
 fn next(state: &mut u64) -> u64 {
@@ -30,7 +72,7 @@ fn next(state: &mut u64) -> u64 {
 /// # Panics
 ///
 /// If the box did not come from `alloc`.
-pub fn is_the_global_allocator<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
+pub fn is_the_global_allocator<A: GlobalUnderTest>(alloc: &'static A) {
     let before = alloc.stats().allocations;
     let boxed = Box::new([0x5Au8; 48]);
     let ptr = NonNull::from(&*boxed).cast::<u8>();
@@ -153,7 +195,7 @@ fn verify(
 /// # Panics
 ///
 /// If a collection is wrong or the heap walk fails.
-pub fn std_collections<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
+pub fn std_collections<A: GlobalUnderTest>(alloc: &'static A) {
     let before = alloc.stats().allocations;
     let done = exercise(0x1234_5678, 5_000);
     let after = alloc.stats().allocations;
@@ -173,11 +215,7 @@ pub fn std_collections<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
 /// # Panics
 ///
 /// If a thread's collections are wrong, or the counters or walk disagree.
-pub fn std_collections_on_threads<H: Heap + Send>(
-    alloc: &'static LockedHeap<H>,
-    threads: u64,
-    ops: usize,
-) {
+pub fn std_collections_on_threads<A: GlobalUnderTest>(alloc: &'static A, threads: u64, ops: usize) {
     let before = alloc.stats().allocations;
     let boxes: u64 = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -211,7 +249,7 @@ pub fn std_collections_on_threads<H: Heap + Send>(
 ///
 /// If a collection or a handed-over box is wrong, the heap walk fails, or on
 /// glibc the lock is not skipped while the process has one thread.
-pub fn from_one_thread_to_many<H: Heap + Send>(alloc: &'static LockedHeap<H>) {
+pub fn from_one_thread_to_many<A: GlobalUnderTest>(alloc: &'static A) {
     use polyalloc_core::sync::lock_is_elided;
     use std::sync::mpsc;
 
@@ -305,7 +343,7 @@ fn cookie(addr: usize, words: usize) -> u64 {
 /// # Panics
 ///
 /// If a cookie is wrong or the heap walk fails.
-pub fn stress<H: Heap + Send>(alloc: &'static LockedHeap<H>, threads: u64) {
+pub fn stress<A: GlobalUnderTest>(alloc: &'static A, threads: u64) {
     use std::sync::Mutex;
 
     let rounds = stress_rounds();

@@ -1,0 +1,501 @@
+//! [`ThreadCached`]: per-thread heaps for the sizes their core serves, one
+//! shared locked heap for the rest.
+//!
+//! # Invariants
+//!
+//! 1. **Routing by layout.** A layout the per-thread core serves
+//!    ([`ThreadCore::serves`]) goes to the calling thread's heap, asked for
+//!    at least [`MIN_BLOCK`] bytes ([`thread_layout`]); any other layout, and
+//!    a served one when the thread has no heap (starting, exiting) or its
+//!    heap is out of memory, goes to the shared heap. A free decides the same
+//!    way from the layout and the owner map: a served layout whose block
+//!    lies in a registered granule belongs to that granule's heap; anything
+//!    else to the shared heap.
+//! 2. **Local or remote.** A block freed by the thread holding its heap goes
+//!    straight back to the core; one freed by any other thread is pushed on
+//!    its heap's remote list (`remote.rs`), never touching that heap's core.
+//! 3. **Collection.** A heap's holder takes its remote list back before
+//!    allocating whenever the list is not empty (one plain load on the fast
+//!    path), and when it adopts the heap.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::{self, NonNull};
+
+use allocator_api2::alloc::{AllocError, Allocator};
+use polyalloc_core::source::{DefaultSource, Source};
+use polyalloc_core::sync::Lock;
+use polyalloc_core::{CheckError, ConstDefault, Heap, LockedHeap, Recorder, Stats};
+use polyalloc_slab::{MAX_ALIGN, MAX_SMALL, SlabHeap};
+
+use crate::map::MAP;
+use crate::registered::Registered;
+use crate::registry::{Registry, ThreadHeap};
+use crate::remote::{MIN_BLOCK, RemoteList};
+use crate::tls::{self, PER_THREAD, Slot};
+
+/// A strategy core that can serve as a thread's heap.
+pub trait ThreadCore: Heap + Send + Sized {
+    /// The core over a thread heap's source.
+    fn over(source: Registered) -> Self;
+
+    /// Whether the per-thread heaps serve `layout` (the rest goes to the
+    /// shared heap). Must depend on the layout alone.
+    fn serves(layout: Layout) -> bool;
+}
+
+impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
+    fn over(source: Registered) -> Self {
+        SlabHeap::with_recorder(source)
+    }
+
+    /// The sizes slab serves from slabs: up to [`MAX_SMALL`] bytes at up to
+    /// [`MAX_ALIGN`].
+    #[inline(always)]
+    fn serves(layout: Layout) -> bool {
+        layout.size() <= MAX_SMALL && layout.align() <= MAX_ALIGN
+    }
+}
+
+/// The layout a served request asks the thread heap for: at least two
+/// words, so a block freed remotely can carry its link and layout.
+#[inline(always)]
+fn thread_layout(layout: Layout) -> Layout {
+    let size = if layout.size() < MIN_BLOCK {
+        MIN_BLOCK
+    } else {
+        layout.size()
+    };
+    // SAFETY: the alignment is a valid layout's; the size is the layout's
+    // or `MIN_BLOCK`, and `MIN_BLOCK` rounded up to any alignment a valid
+    // layout has still fits in an `isize` (the alignment itself does).
+    unsafe { Layout::from_size_align_unchecked(size, layout.align()) }
+}
+
+/// A heap per thread for the layouts `H` serves, one shared, locked heap
+/// `L` for the rest (module docs).
+///
+/// [`ThreadAlloc`](crate::ThreadAlloc) is the ready-made form: slab per
+/// thread, the free list shared.
+pub struct ThreadCached<H, L> {
+    shared: LockedHeap<L>,
+    registry: Lock<Registry<H>>,
+}
+
+impl<H, L> ThreadCached<H, L> {
+    /// A front end with no thread heap yet and the default shared heap.
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn new() -> Self
+    where
+        L: ConstDefault,
+    {
+        Self {
+            shared: LockedHeap::new(),
+            registry: Lock::new(Registry::EMPTY),
+        }
+    }
+
+    /// The shared heap: where large requests, and requests made while a
+    /// thread has no heap, are served.
+    pub fn shared(&self) -> &LockedHeap<L> {
+        &self.shared
+    }
+
+    /// Thread heaps made so far: at most the number of threads that were
+    /// alive at once and allocated, since an exiting thread's heap is
+    /// adopted by the next thread that needs one.
+    pub fn heaps(&self) -> usize {
+        self.registry.with(|r| r.heaps())
+    }
+
+    /// Identity of this instance in thread slots.
+    #[inline(always)]
+    fn id(&self) -> *const () {
+        ptr::from_ref(self).cast()
+    }
+}
+
+/// Frees a block a heap's holder took back from its remote list.
+#[inline(always)]
+fn free_taken<H: Heap>(core: &mut H, block: NonNull<u8>, layout: Layout) {
+    // SAFETY: the block was pushed by a thread freeing it (remote list
+    // invariant 1), with the layout the core allocated it with
+    // (`thread_layout`), and this thread holds the core.
+    unsafe { core.deallocate(block, layout) };
+}
+
+impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
+    /// The calling thread's heap for this instance, taking one if it has
+    /// none; null when it cannot have one (it holds another instance's
+    /// heap, it is starting or exiting, there is no memory).
+    #[inline(always)]
+    fn local(&self) -> *mut ThreadHeap<H> {
+        let slot = tls::get();
+        if slot.owner == self.id() {
+            return slot.heap.cast();
+        }
+        self.local_slow(slot)
+    }
+
+    /// The calling thread's heap for this instance if it holds one, else
+    /// null.
+    #[inline(always)]
+    fn current(&self) -> *mut ThreadHeap<H> {
+        let slot = tls::get();
+        if slot.owner == self.id() {
+            slot.heap.cast()
+        } else {
+            ptr::null_mut()
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn local_slow(&self, slot: Slot) -> *mut ThreadHeap<H> {
+        if !PER_THREAD || !slot.owner.is_null() {
+            return ptr::null_mut();
+        }
+        // Anything allocated while the heap is taken (arming the exit hook
+        // may allocate) goes to the shared heap.
+        tls::set(Slot::BUSY);
+        if !tls::arm_exit() {
+            tls::set(Slot::DEAD);
+            return ptr::null_mut();
+        }
+        let mut heap = self.registry.with(|r| r.adopt());
+        if heap.is_null() {
+            heap = self.make_heap();
+        }
+        if heap.is_null() {
+            tls::set(Slot::EMPTY);
+            return heap;
+        }
+        tls::set(Slot {
+            owner: self.id(),
+            heap: heap.cast(),
+            abandon: Some(Self::abandon_erased),
+        });
+        heap
+    }
+
+    /// A new heap, in memory of its own from the platform's source, never
+    /// given back: remote frees may reach it at any time (registry
+    /// invariant 3).
+    fn make_heap(&self) -> *mut ThreadHeap<H> {
+        let mut source = DefaultSource::DEFAULT;
+        let Some(span) = source.acquire(size_of::<ThreadHeap<H>>(), align_of::<ThreadHeap<H>>())
+        else {
+            return ptr::null_mut();
+        };
+        let heap = span.ptr().as_ptr().cast::<ThreadHeap<H>>();
+        let core = H::over(Registered::new(heap.cast()));
+        // SAFETY: the span is fresh, large enough and aligned for a heap.
+        unsafe { heap.write(ThreadHeap::new(core)) };
+        // SAFETY: valid for ever (never given back), on no list yet.
+        self.registry.with(|r| unsafe { r.add(heap) });
+        heap
+    }
+
+    /// Hands a thread's heap back as the thread exits.
+    ///
+    /// # Safety
+    ///
+    /// `owner` is a live `ThreadCached<H, L>` (a `static`, for a global
+    /// allocator) and `heap` the exiting thread's heap from it, not used
+    /// again by that thread.
+    unsafe fn abandon_erased(owner: *const (), heap: *mut ()) {
+        // SAFETY: from the caller.
+        let this = unsafe { &*owner.cast::<Self>() };
+        let heap = heap.cast::<ThreadHeap<H>>();
+        // Take back what other threads freed, so the next holder starts
+        // with it on the core's own lists.
+        // SAFETY: the thread still holds the heap (registry invariant 1).
+        unsafe { (*heap).collect(free_taken) };
+        // SAFETY: one of this instance's heaps, no longer used here.
+        this.registry.with(|r| unsafe { r.abandon(heap) });
+    }
+
+    /// Allocates `layout` (any size, zero included); null when neither the
+    /// thread heap nor the shared heap has the memory.
+    #[inline(always)]
+    fn alloc_raw(&self, layout: Layout) -> *mut u8 {
+        if PER_THREAD && H::serves(layout) {
+            let heap = self.local();
+            if !heap.is_null() {
+                // SAFETY: the calling thread holds its heap (registry
+                // invariant 1), so this is the only reference to it.
+                let heap = unsafe { &mut *heap };
+                if !heap.remote.is_empty() {
+                    heap.collect(free_taken);
+                }
+                if let Some(p) = heap.core.allocate(thread_layout(layout)) {
+                    return p.as_ptr();
+                }
+            }
+        }
+        // SAFETY: `GlobalAlloc::alloc` of the shared heap, whose adapter
+        // takes any layout (a zero size included).
+        unsafe { GlobalAlloc::alloc(&self.shared, layout) }
+    }
+
+    /// Frees a block of this front end.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of this front end allocated with `layout`.
+    #[inline(always)]
+    unsafe fn dealloc_raw(&self, ptr: NonNull<u8>, layout: Layout) {
+        if PER_THREAD && H::serves(layout) {
+            let owner = MAP.lookup(ptr.as_ptr().addr());
+            if !owner.is_null() {
+                let mine = self.current();
+                if owner == mine.cast() {
+                    // SAFETY: the block is in this thread's heap, which only
+                    // this thread uses, allocated there with `thread_layout`
+                    // (invariant 1).
+                    unsafe { (*mine).core.deallocate(ptr, thread_layout(layout)) };
+                } else {
+                    // SAFETY: the owner map points at a live thread heap
+                    // (never destroyed), whose remote list comes first; the
+                    // block is at least `MIN_BLOCK` bytes, pointer-aligned
+                    // (slots are 16-byte multiples) and the caller's to give.
+                    unsafe {
+                        (*owner.cast::<RemoteList>()).push(ptr, thread_layout(layout));
+                    }
+                }
+                return;
+            }
+        }
+        // SAFETY: not a thread heap's block (invariant 1): the shared heap's.
+        unsafe { GlobalAlloc::dealloc(&self.shared, ptr.as_ptr(), layout) };
+    }
+
+    /// Resizes a block to `new` (same alignment as `old`): in the core when
+    /// this thread's heap holds it and both sizes are served there, in the
+    /// shared heap when neither is, else by moving it. Null on failure, the
+    /// block left as it was.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of this front end allocated with `old`.
+    unsafe fn realloc_raw(&self, ptr: NonNull<u8>, old: Layout, new: Layout) -> *mut u8 {
+        let (old_served, new_served) = (H::serves(old), H::serves(new));
+        if PER_THREAD && old_served && new_served {
+            let mine = self.current();
+            if !mine.is_null() && MAP.lookup(ptr.as_ptr().addr()) == mine.cast() {
+                // SAFETY: the block is in this thread's heap (see
+                // `dealloc_raw`); on failure it stays live.
+                let moved = unsafe {
+                    (*mine)
+                        .core
+                        .resize(ptr, thread_layout(old), thread_layout(new))
+                };
+                if let Some(p) = moved {
+                    return p.as_ptr();
+                }
+            }
+        } else if !PER_THREAD || (!old_served && !new_served) {
+            // SAFETY: the block is the shared heap's (invariant 1).
+            return unsafe { GlobalAlloc::realloc(&self.shared, ptr.as_ptr(), old, new.size()) };
+        }
+        let to = self.alloc_raw(new);
+        if !to.is_null() {
+            // SAFETY: both blocks are live and distinct; the smaller size
+            // fits in each.
+            unsafe {
+                ptr::copy_nonoverlapping(ptr.as_ptr(), to, old.size().min(new.size()));
+                self.dealloc_raw(ptr, old);
+            }
+        }
+        to
+    }
+
+    /// Counters of the calling thread's own heap, if it has one for this
+    /// instance.
+    pub fn thread_stats(&self) -> Option<Stats> {
+        let mine = self.current();
+        // SAFETY: this thread holds its heap.
+        (!mine.is_null()).then(|| unsafe { (*mine).core.stats() })
+    }
+
+    /// Counters of the shared heap plus the calling thread's own heap (other
+    /// threads' heaps are in use and not read).
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.shared.stats();
+        if let Some(own) = self.thread_stats() {
+            stats.allocations += own.allocations;
+            stats.deallocations += own.deallocations;
+            stats.reallocations += own.reallocations;
+            stats.failed_deallocations += own.failed_deallocations;
+            stats.blocks_forgotten += own.blocks_forgotten;
+            stats.bytes_live += own.bytes_live;
+            stats.peak_bytes_live = stats.peak_bytes_live.max(own.peak_bytes_live);
+            stats.bytes_reserved += own.bytes_reserved;
+            stats.counting &= own.counting;
+        }
+        stats
+    }
+
+    /// Whether `ptr` lies in memory of this front end: a thread heap's span
+    /// or a live block of the shared heap.
+    pub fn owns(&self, ptr: NonNull<u8>) -> bool {
+        !MAP.lookup(ptr.as_ptr().addr()).is_null() || self.shared.owns(ptr)
+    }
+
+    /// Walks the heaps no other thread is using (the shared heap, the
+    /// calling thread's own and the abandoned ones) and checks their
+    /// invariants; a no-op in release builds.
+    pub fn check(&self) -> Result<(), CheckError> {
+        self.shared.check()?;
+        let mine = self.current();
+        if !mine.is_null() {
+            // SAFETY: this thread holds its heap.
+            unsafe { (*mine).core.check()? };
+        }
+        let mut result = Ok(());
+        self.registry.with(|r| {
+            r.for_each_abandoned(|h| {
+                if result.is_ok() {
+                    result = h.core.check();
+                }
+            });
+        });
+        result
+    }
+}
+
+#[cfg(not(loom))]
+impl<H, L: ConstDefault> Default for ThreadCached<H, L> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<H: ThreadCore, L: Heap + Send> core::fmt::Debug for ThreadCached<H, L> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThreadCached")
+            .field("heaps", &self.heaps())
+            .field("shared", &self.shared)
+            .finish()
+    }
+}
+
+// SAFETY: blocks come from a thread heap's core or the shared heap, whose
+// contracts make them aligned, large enough and disjoint; a block is freed
+// to the heap that made it (invariants 1 and 2); failures are null, and no
+// method can panic or unwind.
+unsafe impl<H: ThreadCore, L: Heap + Send> GlobalAlloc for ThreadCached<H, L> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.alloc_raw(layout)
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let Some(ptr) = NonNull::new(ptr) {
+            // SAFETY: the caller passes a block of this allocator with its
+            // layout.
+            unsafe { self.dealloc_raw(ptr, layout) };
+        }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Ok(new) = Layout::from_size_align(new_size, layout.align()) else {
+            return ptr::null_mut();
+        };
+        let Some(block) = NonNull::new(ptr) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: the caller passes a live block with `layout`.
+        unsafe { self.realloc_raw(block, layout, new) }
+    }
+}
+
+/// A dangling, aligned pointer for a zero-size block.
+fn dangling(align: usize) -> NonNull<u8> {
+    polyalloc_core::layout::dangling(align)
+}
+
+// SAFETY: as for `GlobalAlloc` above; zero-size blocks are dangling and never
+// reach a heap; a block stays valid until freed through this allocator (or
+// a copy of the reference), and a failed grow or shrink leaves it intact.
+unsafe impl<H: ThreadCore, L: Heap + Send> Allocator for &ThreadCached<H, L> {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if layout.size() == 0 {
+            return Ok(NonNull::slice_from_raw_parts(dangling(layout.align()), 0));
+        }
+        NonNull::new(self.alloc_raw(layout))
+            .map(|p| NonNull::slice_from_raw_parts(p, layout.size()))
+            .ok_or(AllocError)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() != 0 {
+            // SAFETY: from the caller: a block of this allocator.
+            unsafe { self.dealloc_raw(ptr, layout) };
+        }
+    }
+
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: from the caller.
+        unsafe { self.resize_block(ptr, old, new) }
+    }
+
+    unsafe fn shrink(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: from the caller.
+        unsafe { self.resize_block(ptr, old, new) }
+    }
+}
+
+impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
+    /// A grow or shrink for `Allocator`, zero sizes and alignment changes
+    /// included.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of this allocator with `old`.
+    unsafe fn resize_block(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        let me = &self;
+        if old.size() == 0 {
+            return me.allocate(new);
+        }
+        if new.size() == 0 {
+            // SAFETY: from the caller.
+            unsafe { self.dealloc_raw(ptr, old) };
+            return Ok(NonNull::slice_from_raw_parts(dangling(new.align()), 0));
+        }
+        let p = if old.align() == new.align() {
+            // SAFETY: from the caller.
+            unsafe { self.realloc_raw(ptr, old, new) }
+        } else {
+            let to = self.alloc_raw(new);
+            if !to.is_null() {
+                // SAFETY: both live and distinct.
+                unsafe {
+                    ptr::copy_nonoverlapping(ptr.as_ptr(), to, old.size().min(new.size()));
+                    self.dealloc_raw(ptr, old);
+                }
+            }
+            to
+        };
+        NonNull::new(p)
+            .map(|p| NonNull::slice_from_raw_parts(p, new.size()))
+            .ok_or(AllocError)
+    }
+}
