@@ -26,6 +26,7 @@ use polyalloc_buddy::BuddyAlloc;
 use polyalloc_bump::BumpAlloc;
 use polyalloc_freelist::FreeListAlloc;
 use polyalloc_slab::SlabAlloc;
+use polyalloc_threads::ThreadAlloc;
 
 use crate::backing::{map, round_up, talc_map_more};
 
@@ -84,6 +85,7 @@ kinds! {
     Buddy = "buddy", "polyalloc BuddyAlloc", true, true;
     Slab = "slab", "polyalloc SlabAlloc", true, true;
     Adaptive = "adaptive", "polyalloc AdaptiveAlloc", true, true;
+    Threads = "threads", "polyalloc ThreadAlloc (a heap per thread)", true, true;
 }
 
 impl Kind {
@@ -218,6 +220,10 @@ macro_rules! forward {
                 let $a = &ADAPTIVE;
                 $call
             }
+            Kind::Threads => {
+                let $a = &THREADS;
+                $call
+            }
         }
     };
 }
@@ -262,6 +268,7 @@ static FREELIST: FreeListAlloc = FreeListAlloc::new();
 static BUDDY: BuddyAlloc = BuddyAlloc::new();
 static SLAB: SlabAlloc = SlabAlloc::new();
 static ADAPTIVE: AdaptiveAlloc = AdaptiveAlloc::new();
+static THREADS: ThreadAlloc = ThreadAlloc::new();
 
 /// Chunks the peers that grow are handed when they run out.
 const CHUNK: usize = 4 << 20;
