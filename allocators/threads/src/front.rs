@@ -14,9 +14,12 @@
 //! 2. **Local or remote.** A block freed by the thread holding its heap goes
 //!    straight back to the core; one freed by any other thread is pushed on
 //!    its heap's remote list (`remote.rs`), never touching that heap's core.
-//! 3. **Collection.** A heap's holder takes its remote list back before
-//!    allocating whenever the list is not empty (one plain load on the fast
-//!    path), and when it adopts the heap.
+//! 3. **Collection.** A heap's holder takes its remote list back in
+//!    batches: every [`COLLECT_EVERY`] allocations, when the core cannot
+//!    serve a request (before falling back to the shared heap), and when the
+//!    thread exits. Between those, remote frees wait on the list: at most
+//!    what the other threads freed over `COLLECT_EVERY` of the holder's
+//!    allocations.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
@@ -55,6 +58,13 @@ impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
         layout.size() <= MAX_SMALL && layout.align() <= MAX_ALIGN
     }
 }
+
+/// Allocations between two looks at a heap's remote list. Looking costs a
+/// load of a line other threads write, and taking costs a swap on it, so
+/// the holder does it once per batch rather than on every allocation (where
+/// every block is freed by another thread, looking on every allocation
+/// could take the swap nearly every time).
+pub const COLLECT_EVERY: u32 = 64;
 
 /// The layout a served request asks the thread heap for: at least two
 /// words, so a block freed remotely can carry its link and layout.
@@ -225,10 +235,17 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                 // SAFETY: the calling thread holds its heap (registry
                 // invariant 1), so this is the only reference to it.
                 let heap = unsafe { &mut *heap };
-                if !heap.remote.is_empty() {
-                    heap.collect(free_taken);
+                if heap.until_collect == 0 {
+                    heap.until_collect = COLLECT_EVERY;
+                    if !heap.remote.is_empty() {
+                        heap.collect(free_taken);
+                    }
                 }
+                heap.until_collect -= 1;
                 if let Some(p) = heap.core.allocate(thread_layout(layout)) {
+                    return p.as_ptr();
+                }
+                if let Some(p) = Self::collect_and_retry(heap, layout) {
                     return p.as_ptr();
                 }
             }
@@ -236,6 +253,18 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
         // SAFETY: `GlobalAlloc::alloc` of the shared heap, whose adapter
         // takes any layout (a zero size included).
         unsafe { GlobalAlloc::alloc(&self.shared, layout) }
+    }
+
+    /// The core could not serve `layout`: takes the remote list back and
+    /// tries once more before the shared heap is asked.
+    #[cold]
+    #[inline(never)]
+    fn collect_and_retry(heap: &mut ThreadHeap<H>, layout: Layout) -> Option<NonNull<u8>> {
+        if heap.remote.is_empty() {
+            return None;
+        }
+        heap.collect(free_taken);
+        heap.core.allocate(thread_layout(layout))
     }
 
     /// Frees a block of this front end.

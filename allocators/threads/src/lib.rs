@@ -8,7 +8,7 @@
 //! - A block freed by the thread that holds its heap goes straight back to
 //!   it. A block freed by any other thread is pushed on its heap's
 //!   lock-free *remote-free list*; the owner takes the whole list back in
-//!   one swap the next time it allocates.
+//!   one swap, once every [`COLLECT_EVERY`] allocations.
 //! - The owner of a block is found from its address in the *owner map*, a
 //!   two-level table over 64 KiB granules filled as thread heaps take spans.
 //! - When a thread exits its heap is *abandoned*, and the next thread that
@@ -55,7 +55,7 @@ mod remote;
 mod tls;
 
 #[cfg(not(loom))]
-pub use front::{ThreadCached, ThreadCore};
+pub use front::{COLLECT_EVERY, ThreadCached, ThreadCore};
 #[cfg(not(loom))]
 pub use map::GRANULE;
 #[cfg(not(loom))]

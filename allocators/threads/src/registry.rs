@@ -34,6 +34,9 @@ pub(crate) struct ThreadHeap<H> {
     next_abandoned: *mut ThreadHeap<H>,
     /// The next heap the instance made.
     next: *mut ThreadHeap<H>,
+    /// Allocations left before the holder next looks at the remote list
+    /// (`front.rs`, invariant 3).
+    pub(crate) until_collect: u32,
     /// The strategy core.
     pub(crate) core: H,
 }
@@ -45,6 +48,7 @@ impl<H> ThreadHeap<H> {
             remote: RemoteList::new(),
             next_abandoned: ptr::null_mut(),
             next: ptr::null_mut(),
+            until_collect: 0,
             core,
         }
     }
