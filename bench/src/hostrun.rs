@@ -86,18 +86,30 @@ pub fn configs(workloads: &[HostWorkload], plan: &HostPlan) -> Vec<(HostWorkload
         .collect()
 }
 
-/// Runs every configuration; progress on stderr.
-pub fn measure(workloads: &[HostWorkload], plan: &HostPlan) -> Result<Vec<HostOutcome>, String> {
+/// Runs every configuration; progress on stderr. With `only` not empty,
+/// just those allocators run, with the system allocator (the baseline) and
+/// the A/A row.
+pub fn measure(
+    workloads: &[HostWorkload],
+    plan: &HostPlan,
+    only: &[Kind],
+) -> Result<Vec<HostOutcome>, String> {
     let exe = std::env::current_exe().map_err(|e| format!("finding this binary: {e}"))?;
     let configs = configs(workloads, plan);
     let total: usize = configs
         .iter()
-        .map(|(w, _)| rows_of(*w).iter().filter(|r| r.skipped.is_none()).count() * plan.repeats)
+        .map(|(w, _)| {
+            rows_of(*w, only)
+                .iter()
+                .filter(|r| r.skipped.is_none())
+                .count()
+                * plan.repeats
+        })
         .sum();
     let mut progress = Progress::new(total);
     let mut out = Vec::new();
     for (workload, threads) in configs {
-        let mut rows = rows_of(workload);
+        let mut rows = rows_of(workload, only);
         let n = rows.len();
         for round in 0..plan.repeats {
             for step in 0..n {
@@ -132,9 +144,10 @@ pub fn measure(workloads: &[HostWorkload], plan: &HostPlan) -> Result<Vec<HostOu
 }
 
 /// The rows of `workload`: every allocator, then the A/A row.
-fn rows_of(workload: HostWorkload) -> Vec<Row> {
+fn rows_of(workload: HostWorkload, only: &[Kind]) -> Vec<Row> {
     Kind::ALL
         .iter()
+        .filter(|&&kind| only.is_empty() || kind == Kind::System || only.contains(&kind))
         .map(|&kind| Row {
             kind,
             aa: false,

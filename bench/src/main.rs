@@ -46,7 +46,7 @@ use std::time::Duration;
 use polyalloc_adaptive::Policy;
 use polyalloc_bench::contestants::{Contestant, CoreBump, GlobalBump, Visitor, adaptive, buddy};
 use polyalloc_bench::host::HostWorkload;
-use polyalloc_bench::host::dispatch::Chosen;
+use polyalloc_bench::host::dispatch::{Chosen, Kind};
 use polyalloc_bench::matrix::Matrices;
 use polyalloc_bench::{Group, Workload};
 use polyalloc_core::Uncounted;
@@ -61,7 +61,7 @@ use report::{MatrixOutcome, Outcome, Peaks};
 static ALLOC: Chosen = Chosen;
 
 const USAGE: &str = "\
-usage: polyalloc-bench [--quick | --full] [--markdown] [--charts DIR] [--raw] [--no-lock]
+usage: polyalloc-bench [--quick | --full] [--markdown] [--charts DIR] [--raw] [--no-lock] [--alloc K,K]
                        [WORKLOAD | GROUP | matrix | host...]
 
   --quick     41 rounds of ~20 ms samples, 20 for the adaptive group, 3 runs
@@ -75,6 +75,10 @@ usage: polyalloc-bench [--quick | --full] [--markdown] [--charts DIR] [--raw] [-
   --raw       also print every sample (ns/op, in round order) of every row
   --no-lock   skip the last section, which starts a second thread to measure
               the lock's compare-exchange path
+  --alloc K,K only these allocators in the host workloads (keys as for
+              POLYALLOC_BENCH_ALLOC: system, mimalloc, jemalloc, talc,
+              dlmalloc, slab, threads, ...), with the system allocator and
+              the A/A row always
   WORKLOAD    bump group: arena lifo vec-push string-build tree
               general group: small-churn mixed-churn vec-growth fragmentation
               power-of-two group: pow2 random-sizes realloc-growth
@@ -120,6 +124,8 @@ struct Args {
     lock: bool,
     workloads: Vec<Workload>,
     matrix: bool,
+    /// `--alloc`: the host workloads' allocators, all when empty.
+    only: Vec<Kind>,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -137,6 +143,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         lock: true,
         workloads: Vec::new(),
         matrix: false,
+        only: Vec::new(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -158,6 +165,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "host" => out.host.extend(HostWorkload::ALL),
             "--raw" => out.raw = true,
             "--no-lock" => out.lock = false,
+            "--alloc" => {
+                let keys = args.next().ok_or("--alloc needs a list of allocators")?;
+                for key in keys.split(',') {
+                    let kind = Kind::from_key(key)
+                        .ok_or_else(|| format!("--alloc: unknown allocator `{key}`"))?;
+                    out.only.push(kind);
+                }
+            }
             "-h" | "--help" => return Err(String::new()),
             other => {
                 if let Some(g) = Group::ALL.into_iter().find(|g| g.key() == other) {
@@ -479,7 +494,7 @@ fn main() -> ExitCode {
     let host = if args.host.is_empty() {
         None
     } else {
-        match hostrun::measure(&args.host, &args.host_plan) {
+        match hostrun::measure(&args.host, &args.host_plan, &args.only) {
             Ok(h) => Some(h),
             Err(e) => {
                 eprintln!("polyalloc-bench: host workloads: {e}");

@@ -12,6 +12,9 @@ use crate::measure::quantile;
 
 /// The goal against mimalloc on single-threaded runs: at most this ratio.
 const MIMALLOC_GOAL: f64 = 1.1;
+/// Issue 11's goal for the per-thread heaps against mimalloc, at every
+/// thread count.
+const THREADS_MIMALLOC_GOAL: f64 = 1.2;
 
 impl HostOutcome {
     fn row(&self, key: &str) -> Option<&Row> {
@@ -198,20 +201,7 @@ fn goals_table(outcomes: &[HostOutcome], markdown: bool) -> String {
         } else {
             vs_mi.map_or_else(|| "—".to_owned(), |r| format!("{:.2}× (no goal)", r.median))
         };
-        let rss = match (
-            peak_rss(best),
-            o.row(Kind::Mimalloc.key()).and_then(peak_rss),
-        ) {
-            (Some(a), Some(b)) => {
-                let r = a / b;
-                if r <= 1.0 {
-                    format!("{r:.2} met")
-                } else {
-                    format!("{r:.2} missed by {:.0}%", (r - 1.0) * 100.0)
-                }
-            }
-            _ => "—".to_owned(),
-        };
+        let rss = rss_cell(Some(best), o.row(Kind::Mimalloc.key()));
         t.row(vec![
             o.title(),
             best.kind.name().to_owned(),
@@ -221,6 +211,71 @@ fn goals_table(outcomes: &[HostOutcome], markdown: bool) -> String {
         ]);
     }
     t.render(markdown)
+}
+
+/// Peak RSS of `a` over `b`'s, met when no higher.
+fn rss_cell(a: Option<&Row>, b: Option<&Row>) -> String {
+    match (a.and_then(peak_rss), b.and_then(peak_rss)) {
+        (Some(a), Some(b)) => {
+            let r = a / b;
+            if r <= 1.0 {
+                format!("{r:.2} met")
+            } else {
+                format!("{r:.2} missed by {:.0}%", (r - 1.0) * 100.0)
+            }
+        }
+        _ => "—".to_owned(),
+    }
+}
+
+/// The goals of issue 11 for the per-thread heaps (`ThreadAlloc`), on the
+/// threaded workloads at every thread count: faster than the system
+/// allocator, within 1.2× of mimalloc, peak RSS no higher than jemalloc's.
+/// Empty when ThreadAlloc did not run on a threaded workload.
+fn threads_goals_table(outcomes: &[HostOutcome], markdown: bool) -> String {
+    let mut t = Table::new(&[
+        "workload",
+        "ThreadAlloc vs system (goal ≤ 1.00)",
+        "vs mimalloc (goal ≤ 1.20)",
+        "peak RSS vs jemalloc (goal ≤ 1.00)",
+    ]);
+    let mut any = false;
+    for o in outcomes.iter().filter(|o| o.workload.threaded()) {
+        let key = Kind::Threads.key();
+        if o.row(key).is_none() {
+            continue;
+        }
+        any = true;
+        let noise = o.noise();
+        t.row(vec![
+            o.title(),
+            goal_cell(o.ratio(key, Kind::System.key()), 1.0, noise),
+            goal_cell(
+                o.ratio(key, Kind::Mimalloc.key()),
+                THREADS_MIMALLOC_GOAL,
+                noise,
+            ),
+            rss_cell(o.row(key), jemalloc_row(o)),
+        ]);
+    }
+    if any {
+        t.render(markdown)
+    } else {
+        String::new()
+    }
+}
+
+/// jemalloc's row, where it was built in.
+fn jemalloc_row(o: &HostOutcome) -> Option<&Row> {
+    #[cfg(feature = "jemalloc")]
+    {
+        o.row(Kind::Jemalloc.key())
+    }
+    #[cfg(not(feature = "jemalloc"))]
+    {
+        let _ = o;
+        None
+    }
 }
 
 /// The host section.
@@ -260,6 +315,11 @@ pub fn section(
     }
     heading(out, "Goals (issue 8)", markdown);
     *out += &goals_table(outcomes, markdown);
+    let threads = threads_goals_table(outcomes, markdown);
+    if !threads.is_empty() {
+        heading(out, "Goals of the per-thread heaps (issue 11)", markdown);
+        *out += &threads;
+    }
 }
 
 /// One line on what the workload does.
