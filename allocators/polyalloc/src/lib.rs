@@ -39,3 +39,11 @@ pub use polyalloc_slab as slab;
 /// The thread-safe slab allocator on the platform's default source.
 #[cfg(feature = "slab")]
 pub use polyalloc_slab::SlabAlloc;
+
+/// The thread-caching front end: [`polyalloc_threads`].
+#[cfg(feature = "threads")]
+pub use polyalloc_threads as threads;
+/// A heap per thread (slab) with lock-free remote frees, the free list
+/// shared for large blocks.
+#[cfg(feature = "threads")]
+pub use polyalloc_threads::ThreadAlloc;
