@@ -180,12 +180,56 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
             tls::set(Slot::EMPTY);
             return heap;
         }
+        #[cfg(all(unix, feature = "std"))]
+        crate::fork::protect(self.id(), &Self::FORK_OPS);
         tls::set(Slot {
             owner: self.id(),
             heap: heap.cast(),
             abandon: Some(Self::abandon_erased),
         });
         heap
+    }
+
+    /// How `fork` handlers lock and unlock this type of front end.
+    #[cfg(all(unix, feature = "std"))]
+    const FORK_OPS: crate::fork::ForkOps = crate::fork::ForkOps {
+        lock: Self::fork_lock,
+        unlock: Self::fork_unlock,
+    };
+
+    /// Takes the registry's lock, then the shared heap's, for a `fork`.
+    ///
+    /// # Safety
+    ///
+    /// `this` is a live front end of this type; [`fork_unlock`]
+    /// (Self::fork_unlock) follows on the same thread, with neither lock
+    /// used in between.
+    #[cfg(all(unix, feature = "std"))]
+    unsafe fn fork_lock(this: *const ()) {
+        // SAFETY: from the caller.
+        let this = unsafe { &*this.cast::<Self>() };
+        // SAFETY: released by `fork_unlock`, nothing used in between.
+        unsafe {
+            this.registry.lock_held();
+            this.shared.lock_held();
+        }
+    }
+
+    /// Releases what [`fork_lock`](Self::fork_lock) took.
+    ///
+    /// # Safety
+    ///
+    /// `fork_lock` took them, in this process or in the parent of this
+    /// `fork` child.
+    #[cfg(all(unix, feature = "std"))]
+    unsafe fn fork_unlock(this: *const ()) {
+        // SAFETY: from the caller.
+        let this = unsafe { &*this.cast::<Self>() };
+        // SAFETY: both taken by `fork_lock`.
+        unsafe {
+            this.shared.unlock_held();
+            this.registry.unlock_held();
+        }
     }
 
     /// A new heap, in memory of its own from the platform's source, never

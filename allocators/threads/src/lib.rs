@@ -43,6 +43,8 @@
 #![cfg_attr(loom, allow(dead_code))]
 
 mod atomic;
+#[cfg(all(unix, feature = "std", not(loom)))]
+mod fork;
 #[cfg(not(loom))]
 mod front;
 #[cfg(not(loom))]

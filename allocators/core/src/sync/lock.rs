@@ -176,6 +176,60 @@ impl<T> Lock<T> {
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
+
+    /// Takes the lock and keeps it until [`unlock_held`](Self::unlock_held),
+    /// whatever the number of threads: for a `fork` handler, which must
+    /// hold every lock across the `fork` so the child never inherits one
+    /// taken mid-update by a thread it does not have.
+    ///
+    /// # Safety
+    ///
+    /// The calling thread must call `unlock_held` once afterwards (in a
+    /// `fork`'s parent and child alike), and must not use the lock in
+    /// between.
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    pub unsafe fn lock_held(&self) {
+        let mut spins = 0;
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            if spins < SPINS_BEFORE_YIELD {
+                spins += 1;
+                spin_loop();
+            } else {
+                yield_now();
+            }
+        }
+    }
+
+    /// Releases a lock taken by [`lock_held`](Self::lock_held).
+    ///
+    /// # Safety
+    ///
+    /// The lock must have been taken by `lock_held` (in this process, or in
+    /// the parent of this `fork` child) and not released since.
+    #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+    pub unsafe fn unlock_held(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+
+    /// Without threads there is nothing to hold.
+    ///
+    /// # Safety
+    ///
+    /// None: kept `unsafe` to match the threaded form.
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    pub unsafe fn lock_held(&self) {}
+
+    /// Without threads there is nothing to release.
+    ///
+    /// # Safety
+    ///
+    /// None: kept `unsafe` to match the threaded form.
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    pub unsafe fn unlock_held(&self) {}
 }
 
 /// Releases the lock when dropped, publishing the flag's address with it.

@@ -130,6 +130,28 @@ impl<H> LockedHeap<H> {
     pub fn get_mut(&mut self) -> &mut H {
         self.lock.get_mut()
     }
+
+    /// Takes the heap's lock until [`unlock_held`](Self::unlock_held): for
+    /// a `fork` handler (see [`Lock::lock_held`]).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Lock::lock_held`]: the calling thread releases it once with
+    /// `unlock_held` and does not use the heap in between.
+    pub unsafe fn lock_held(&self) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.lock.lock_held() }
+    }
+
+    /// Releases the lock [`lock_held`](Self::lock_held) took.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Lock::unlock_held`].
+    pub unsafe fn unlock_held(&self) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.lock.unlock_held() }
+    }
 }
 
 impl<H: Heap> LockedHeap<H> {
