@@ -68,6 +68,31 @@ impl Stats {
         }
     }
 
+    /// The counters of two heaps taken together: sums, except the peak,
+    /// which is the higher of the two (the heaps' peaks need not have come
+    /// at the same moment, so the sum could overstate it), and `counting`,
+    /// which holds only if both counted.
+    #[must_use]
+    pub const fn combined(self, other: &Self) -> Self {
+        Self {
+            counting: self.counting && other.counting,
+            allocations: self.allocations.wrapping_add(other.allocations),
+            deallocations: self.deallocations.wrapping_add(other.deallocations),
+            reallocations: self.reallocations.wrapping_add(other.reallocations),
+            failed_deallocations: self
+                .failed_deallocations
+                .wrapping_add(other.failed_deallocations),
+            blocks_forgotten: self.blocks_forgotten.wrapping_add(other.blocks_forgotten),
+            bytes_live: self.bytes_live.wrapping_add(other.bytes_live),
+            peak_bytes_live: if self.peak_bytes_live > other.peak_bytes_live {
+                self.peak_bytes_live
+            } else {
+                other.peak_bytes_live
+            },
+            bytes_reserved: self.bytes_reserved.wrapping_add(other.bytes_reserved),
+        }
+    }
+
     /// Live blocks: allocations minus deallocations minus blocks forgotten.
     #[must_use]
     pub const fn blocks_live(&self) -> u64 {
@@ -370,5 +395,22 @@ mod tests {
         let mut r = Counting::NEW;
         r.record_dealloc(1);
         assert_eq!(r.bytes_live(), usize::MAX);
+    }
+
+    #[test]
+    fn combined_counters_add_and_the_peak_is_the_higher() {
+        let mut a = Counting::NEW;
+        a.record_alloc(100);
+        a.record_reserve(4096);
+        let mut b = Counting::NEW;
+        b.record_alloc(30);
+        b.record_alloc(20);
+        b.record_dealloc(20);
+        let both = a.snapshot().combined(&b.snapshot());
+        assert!(both.counting);
+        assert_eq!((both.allocations, both.deallocations), (3, 1));
+        assert_eq!((both.bytes_live, both.peak_bytes_live), (130, 100));
+        assert_eq!(both.bytes_reserved, 4096);
+        assert!(!both.combined(&Uncounted::NEW.snapshot()).counting);
     }
 }

@@ -394,19 +394,11 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
     /// Counters of the shared heap plus the calling thread's own heap (other
     /// threads' heaps are in use and not read).
     pub fn stats(&self) -> Stats {
-        let mut stats = self.shared.stats();
-        if let Some(own) = self.thread_stats() {
-            stats.allocations += own.allocations;
-            stats.deallocations += own.deallocations;
-            stats.reallocations += own.reallocations;
-            stats.failed_deallocations += own.failed_deallocations;
-            stats.blocks_forgotten += own.blocks_forgotten;
-            stats.bytes_live += own.bytes_live;
-            stats.peak_bytes_live = stats.peak_bytes_live.max(own.peak_bytes_live);
-            stats.bytes_reserved += own.bytes_reserved;
-            stats.counting &= own.counting;
+        let shared = self.shared.stats();
+        match self.thread_stats() {
+            Some(own) => shared.combined(&own),
+            None => shared,
         }
-        stats
     }
 
     /// Whether `ptr` lies in memory of this front end: a thread heap's span
