@@ -22,12 +22,12 @@
 //!    asked).
 //! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
 //!    requested bytes of live non-zero-size blocks of slot `s`; bit `s` of
-//!    `live_mask` is set exactly when `blocks[s]` is not zero; `free_path`
-//!    is the free path of slot `s` when `live_mask` is bit `s` alone, the
-//!    span map's lookup otherwise.
+//!    `live_mask` is set exactly when `blocks[s]` is not zero; `free_slot`
+//!    is `s` when `live_mask` is bit `s` alone, `LOOKUP` otherwise.
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
-//!    `decision.strategy` in the run phase; `allocate_path` is its
-//!    allocation path.
+//!    `decision.strategy` in the run phase; `route` equals `target` (a
+//!    copy of its own, so that the test for bump and the dispatch over the
+//!    other cores stay two branches: see `Heap::allocate`).
 //! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
 //!    bump core since it last held no live block; it is zero whenever bump
 //!    holds none.
@@ -86,11 +86,9 @@ const SLOTS: usize = 5;
 /// out-of-order one: a stack of frees this deep is recognised as such.
 const RECENT: usize = 32;
 
-/// One slot's allocation path (see `AdaptiveHeap::ALLOCATE`).
-type AllocateFn<S> = fn(&mut AdaptiveHeap<S>, Layout) -> Option<NonNull<u8>>;
-
-/// One slot's free path (see `AdaptiveHeap::DEALLOCATE`).
-type DeallocateFn<S> = unsafe fn(&mut AdaptiveHeap<S>, NonNull<u8>, Layout);
+/// `free_slot` when no single core holds every live block: a free asks
+/// the span map.
+const LOOKUP: u8 = SLOTS as u8;
 
 /// The slot serving `strategy` in the run phase.
 const fn slot_of(strategy: Strategy) -> u8 {
@@ -125,12 +123,12 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     stateful: bool,
     target: u8,
     live_mask: u8,
-    /// The target's allocation path, `ALLOCATE[target]` (invariant 3).
-    allocate_path: AllocateFn<S>,
-    /// The free path for blocks of any core but bump: the one core's path
-    /// when a single core holds every live block, the span map's lookup
-    /// otherwise (invariant 2).
-    free_path: DeallocateFn<S>,
+    /// `target` again, read by the dispatch over the cores other than bump
+    /// (invariant 3).
+    route: u8,
+    /// The core that owns every live block when a single one holds them
+    /// all, `LOOKUP` otherwise (invariant 2): a free goes straight to it.
+    free_slot: u8,
     /// Idle cores (not the target, no live block) whose memory is kept
     /// for now (invariant 6), and for each the ends of invocation it has
     /// stayed idle through.
@@ -251,8 +249,8 @@ impl<S: Source> AdaptiveHeap<S> {
             stateful: true,
             target: BUMP,
             live_mask: 0,
-            allocate_path: Self::allocate_from::<BUMP>,
-            free_path: Self::deallocate_looked_up,
+            route: BUMP,
+            free_slot: LOOKUP,
             idle: 0,
             idle_age: [0; SLOTS],
             bare: 0,
@@ -477,7 +475,7 @@ impl<S: Source> AdaptiveHeap<S> {
     fn set_target(&mut self, slot: u8) {
         let old = self.target;
         self.target = slot;
-        self.allocate_path = Self::ALLOCATE[slot as usize];
+        self.route = slot;
         self.idle &= !(1 << slot);
         self.bare &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
@@ -596,16 +594,16 @@ impl<S: Source> AdaptiveHeap<S> {
         }
     }
 
-    /// Sets the mask of slots with live blocks and the free path that
+    /// Sets the mask of slots with live blocks and the free slot that
     /// follows from it (invariant 2). Called only when the mask changes: a
     /// core's first live block, or its last one gone.
     #[cold]
     fn set_live_mask(&mut self, mask: u8) {
         self.live_mask = mask;
-        self.free_path = if mask.is_power_of_two() {
-            Self::DEALLOCATE[mask.trailing_zeros() as usize]
+        self.free_slot = if mask.is_power_of_two() {
+            mask.trailing_zeros() as u8
         } else {
-            Self::deallocate_looked_up
+            LOOKUP
         };
     }
 
@@ -825,7 +823,7 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
     #[inline(always)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         if self.target != BUMP {
-            return (self.allocate_path)(self, layout);
+            return self.allocate_routed(layout);
         }
         // The fast path while the function is in bump mode: bump's own
         // bounds check and the counters, nothing else.
@@ -856,11 +854,8 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
             // block (invariant 1).
             unsafe { self.free_to_bump(ptr, layout) }
         } else {
-            // The one core holding live blocks, or the span map's lookup
-            // (invariant 2).
-            // SAFETY: forwarded from the caller; the path frees to the core
-            // that owns the block.
-            unsafe { (self.free_path)(self, ptr, layout) }
+            // SAFETY: forwarded from the caller.
+            unsafe { self.deallocate_routed(ptr, layout) }
         }
     }
 
@@ -928,36 +923,39 @@ impl<S: Source> AdaptiveHeap<S> {
         self.stateful = stateful;
     }
 
-    /// Each slot's allocation path (`allocate_from`), indexed by slot: the
-    /// call for a target other than bump goes straight to its core's path
-    /// through this table, so the bump fast path inlined into `allocate`
-    /// stays small and each core's path keeps only the registers it needs.
-    const ALLOCATE: [AllocateFn<S>; SLOTS] = [
-        Self::allocate_from::<INIT>,
-        Self::allocate_from::<BUMP>,
-        Self::allocate_from::<FREELIST>,
-        Self::allocate_from::<BUDDY>,
-        Self::allocate_from::<SLAB>,
-    ];
+    /// Allocates from the target when it is not bump, its core's path
+    /// inlined: the free list, buddy and slab each get their own branch,
+    /// with no call between the caller and the core; the init heap, whose
+    /// allocations are few, gets a call.
+    ///
+    /// The branch is on `route`, a copy of `target` (invariant 3): were it
+    /// on `target`, the compiler would fold it and the bump test in
+    /// `allocate` into one jump table, which bump mode would pay on every
+    /// call.
+    #[inline(always)]
+    fn allocate_routed(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        match self.route {
+            SLAB => self.allocate_from::<SLAB>(layout),
+            FREELIST => self.allocate_from::<FREELIST>(layout),
+            BUDDY => self.allocate_from::<BUDDY>(layout),
+            _ => self.allocate_outlined(layout),
+        }
+    }
 
-    /// Each slot's free path, indexed by slot, as [`ALLOCATE`](Self::ALLOCATE)
-    /// is for allocations.
-    ///
-    /// # Safety
-    ///
-    /// Calling an entry is as for [`Heap::deallocate`], with a `size > 0`
-    /// block the slot's core owns.
-    const DEALLOCATE: [DeallocateFn<S>; SLOTS] = [
-        Self::deallocate_from::<INIT>,
-        Self::free_to_bump_outlined,
-        Self::deallocate_from::<FREELIST>,
-        Self::deallocate_from::<BUDDY>,
-        Self::deallocate_from::<SLAB>,
-    ];
+    /// [`allocate_from`](Self::allocate_from) for the init heap (or bump,
+    /// should the route ever lag the target), out of line.
+    #[inline(never)]
+    fn allocate_outlined(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if self.route == INIT {
+            self.allocate_from::<INIT>(layout)
+        } else {
+            self.allocate_from::<BUMP>(layout)
+        }
+    }
 
     /// Allocates from the core of `SLOT`, which is the target, and counts
     /// the block.
-    #[inline(never)]
+    #[inline(always)]
     fn allocate_from<const SLOT: u8>(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         match with_core!(self, SLOT, |h| h.allocate(layout)) {
             Some(ptr) => {
@@ -998,33 +996,58 @@ impl<S: Source> AdaptiveHeap<S> {
         self.note_dealloc(BUMP, ptr.as_ptr().addr(), layout.size());
     }
 
-    /// [`free_to_bump`](Self::free_to_bump) as a function of its own, for
-    /// [`DEALLOCATE`](Self::DEALLOCATE).
+    /// Frees a `size > 0` block when bump does not hold every live block:
+    /// to the one core that does, its path inlined for the free list,
+    /// buddy and slab, or through the span map when several cores hold
+    /// live blocks (invariant 2). The branch is on `free_slot`, not on
+    /// `live_mask`, for the reason `allocate_routed` branches on `route`.
     ///
     /// # Safety
     ///
-    /// As for [`Heap::deallocate`], and the bump core owns the block.
-    #[inline(never)]
-    unsafe fn free_to_bump_outlined(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.free_to_bump(ptr, layout) }
+    /// As for [`Heap::deallocate`].
+    #[inline(always)]
+    unsafe fn deallocate_routed(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller; `free_slot` names the one core
+        // holding live blocks, which owns this one (invariants 1 and 2), or
+        // the span map's lookup finds the owner.
+        unsafe {
+            match self.free_slot {
+                SLAB => self.deallocate_from::<SLAB>(ptr, layout),
+                FREELIST => self.deallocate_from::<FREELIST>(ptr, layout),
+                BUDDY => self.deallocate_from::<BUDDY>(ptr, layout),
+                _ => self.deallocate_looked_up(ptr, layout),
+            }
+        }
     }
 
-    /// Frees a `size > 0` block whose owner is not known at once (more than
-    /// one core holds live blocks): the span map says which core it is.
+    /// Frees a `size > 0` block of the init heap, of bump, or of a core
+    /// the span map has to name (more than one core holds live blocks).
     ///
     /// # Safety
     ///
     /// As for [`Heap::deallocate`].
     #[inline(never)]
     unsafe fn deallocate_looked_up(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let Some(slot) = self.owner(ptr) else {
-            debug_assert!(false, "freed a block no core holds");
-            return;
+        let slot = if self.free_slot == LOOKUP {
+            let Some(slot) = self.owner(ptr) else {
+                debug_assert!(false, "freed a block no core holds");
+                return;
+            };
+            slot
+        } else {
+            self.free_slot
         };
         // SAFETY: forwarded from the caller; the core of `slot` owns the
         // block (invariant 1).
-        unsafe { Self::DEALLOCATE[slot as usize](self, ptr, layout) }
+        unsafe {
+            match slot {
+                INIT => self.deallocate_from::<INIT>(ptr, layout),
+                BUMP => self.free_to_bump(ptr, layout),
+                FREELIST => self.deallocate_from::<FREELIST>(ptr, layout),
+                BUDDY => self.deallocate_from::<BUDDY>(ptr, layout),
+                _ => self.deallocate_from::<SLAB>(ptr, layout),
+            }
+        }
     }
 
     /// Frees a live `size > 0` block of the core of `SLOT` (not bump) and
@@ -1033,7 +1056,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// # Safety
     ///
     /// As for [`Heap::deallocate`], and the core of `SLOT` owns the block.
-    #[inline(never)]
+    #[inline(always)]
     unsafe fn deallocate_from<const SLOT: u8>(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded from the caller.
         with_core!(self, SLOT, |h| unsafe { h.deallocate(ptr, layout) });

@@ -4,7 +4,7 @@
 use polyalloc_core::heap::ensure;
 use polyalloc_core::{CheckError, Heap, Source};
 
-use super::{AdaptiveHeap, BUMP, INIT, Phase, SLOTS, slot_of};
+use super::{AdaptiveHeap, BUMP, INIT, LOOKUP, Phase, SLOTS, slot_of};
 
 impl<S: Source> AdaptiveHeap<S> {
     pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
@@ -70,6 +70,17 @@ impl<S: Source> AdaptiveHeap<S> {
             self.live_mask as usize,
             mask as usize,
         )?;
+        let free_slot = if mask.is_power_of_two() {
+            mask.trailing_zeros() as u8
+        } else {
+            LOOKUP
+        };
+        ensure(
+            self.free_slot == free_slot,
+            "2: free slot follows the live mask",
+            self.free_slot as usize,
+            free_slot as usize,
+        )?;
         let sum = self.bytes.iter().fold(0usize, |a, &b| a.wrapping_add(b));
         ensure(
             sum == self.bytes_total,
@@ -96,6 +107,12 @@ impl<S: Source> AdaptiveHeap<S> {
             "3: target slot",
             self.target as usize,
             target as usize,
+        )?;
+        ensure(
+            self.route == self.target,
+            "3: route is the target",
+            self.route as usize,
+            self.target as usize,
         )?;
 
         // Invariant 6: an idle core is not the target and holds no block.
