@@ -22,12 +22,10 @@
 //!    asked).
 //! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
 //!    requested bytes of live non-zero-size blocks of slot `s`; bit `s` of
-//!    `live_mask` is set exactly when `blocks[s]` is not zero; `free_slot`
-//!    is `s` when `live_mask` is bit `s` alone, `LOOKUP` otherwise.
+//!    `live_mask` is set exactly when `blocks[s]` is not zero; `owner_bit`
+//!    is `live_mask` when that has a single bit set, zero otherwise.
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
-//!    `decision.strategy` in the run phase; `route` equals `target` (a
-//!    copy of its own, so that the test for bump and the dispatch over the
-//!    other cores stay two branches: see `Heap::allocate`).
+//!    `decision.strategy` in the run phase; `target_bit` is `1 << target`.
 //! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
 //!    bump core since it last held no live block; it is zero whenever bump
 //!    holds none.
@@ -86,10 +84,6 @@ const SLOTS: usize = 5;
 /// out-of-order one: a stack of frees this deep is recognised as such.
 const RECENT: usize = 32;
 
-/// `free_slot` when no single core holds every live block: a free asks
-/// the span map.
-const LOOKUP: u8 = SLOTS as u8;
-
 /// The slot serving `strategy` in the run phase.
 const fn slot_of(strategy: Strategy) -> u8 {
     match strategy {
@@ -123,12 +117,13 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     stateful: bool,
     target: u8,
     live_mask: u8,
-    /// `target` again, read by the dispatch over the cores other than bump
+    /// `1 << target`, read by the dispatch over the cores other than bump
     /// (invariant 3).
-    route: u8,
-    /// The core that owns every live block when a single one holds them
-    /// all, `LOOKUP` otherwise (invariant 2): a free goes straight to it.
-    free_slot: u8,
+    target_bit: u8,
+    /// The bit of the core that owns every live block when a single one
+    /// holds them all, zero otherwise (invariant 2): a free goes straight
+    /// to that core.
+    owner_bit: u8,
     /// Idle cores (not the target, no live block) whose memory is kept
     /// for now (invariant 6), and for each the ends of invocation it has
     /// stayed idle through.
@@ -249,8 +244,8 @@ impl<S: Source> AdaptiveHeap<S> {
             stateful: true,
             target: BUMP,
             live_mask: 0,
-            route: BUMP,
-            free_slot: LOOKUP,
+            target_bit: 1 << BUMP,
+            owner_bit: 0,
             idle: 0,
             idle_age: [0; SLOTS],
             bare: 0,
@@ -475,7 +470,7 @@ impl<S: Source> AdaptiveHeap<S> {
     fn set_target(&mut self, slot: u8) {
         let old = self.target;
         self.target = slot;
-        self.route = slot;
+        self.target_bit = 1 << slot;
         self.idle &= !(1 << slot);
         self.bare &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
@@ -600,11 +595,7 @@ impl<S: Source> AdaptiveHeap<S> {
     #[cold]
     fn set_live_mask(&mut self, mask: u8) {
         self.live_mask = mask;
-        self.free_slot = if mask.is_power_of_two() {
-            mask.trailing_zeros() as u8
-        } else {
-            LOOKUP
-        };
+        self.owner_bit = if mask.is_power_of_two() { mask } else { 0 };
     }
 
     /// The slot whose core holds `ptr` (invariant 1): a search of the span
@@ -928,25 +919,30 @@ impl<S: Source> AdaptiveHeap<S> {
     /// with no call between the caller and the core; the init heap, whose
     /// allocations are few, gets a call.
     ///
-    /// The branch is on `route`, a copy of `target` (invariant 3): were it
-    /// on `target`, the compiler would fold it and the bump test in
-    /// `allocate` into one jump table, which bump mode would pay on every
-    /// call.
+    /// The branches test bits of `target_bit` (invariant 3), one core at a
+    /// time: a test of `target` itself would be folded with the test for
+    /// bump in `allocate` into one jump table, which costs every call
+    /// (bump mode's included) twice the instructions of a test and a
+    /// branch.
     #[inline(always)]
     fn allocate_routed(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        match self.route {
-            SLAB => self.allocate_from::<SLAB>(layout),
-            FREELIST => self.allocate_from::<FREELIST>(layout),
-            BUDDY => self.allocate_from::<BUDDY>(layout),
-            _ => self.allocate_outlined(layout),
+        let bit = self.target_bit;
+        if bit & 1 << SLAB != 0 {
+            self.allocate_from::<SLAB>(layout)
+        } else if bit & 1 << FREELIST != 0 {
+            self.allocate_from::<FREELIST>(layout)
+        } else if bit & 1 << BUDDY != 0 {
+            self.allocate_from::<BUDDY>(layout)
+        } else {
+            self.allocate_outlined(layout)
         }
     }
 
     /// [`allocate_from`](Self::allocate_from) for the init heap (or bump,
-    /// should the route ever lag the target), out of line.
+    /// should this ever be reached in bump mode), out of line.
     #[inline(never)]
     fn allocate_outlined(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        if self.route == INIT {
+        if self.target == INIT {
             self.allocate_from::<INIT>(layout)
         } else {
             self.allocate_from::<BUMP>(layout)
@@ -999,23 +995,28 @@ impl<S: Source> AdaptiveHeap<S> {
     /// Frees a `size > 0` block when bump does not hold every live block:
     /// to the one core that does, its path inlined for the free list,
     /// buddy and slab, or through the span map when several cores hold
-    /// live blocks (invariant 2). The branch is on `free_slot`, not on
-    /// `live_mask`, for the reason `allocate_routed` branches on `route`.
+    /// live blocks (invariant 2). The branches test bits of `owner_bit`,
+    /// one core at a time, for the reason `allocate_routed` tests
+    /// `target_bit`.
     ///
     /// # Safety
     ///
     /// As for [`Heap::deallocate`].
     #[inline(always)]
     unsafe fn deallocate_routed(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller; `free_slot` names the one core
-        // holding live blocks, which owns this one (invariants 1 and 2), or
-        // the span map's lookup finds the owner.
+        let bit = self.owner_bit;
+        // SAFETY: forwarded from the caller; a bit of `owner_bit` names the
+        // one core holding live blocks, which owns this one (invariants 1
+        // and 2); otherwise the span map's lookup finds the owner.
         unsafe {
-            match self.free_slot {
-                SLAB => self.deallocate_from::<SLAB>(ptr, layout),
-                FREELIST => self.deallocate_from::<FREELIST>(ptr, layout),
-                BUDDY => self.deallocate_from::<BUDDY>(ptr, layout),
-                _ => self.deallocate_looked_up(ptr, layout),
+            if bit & 1 << SLAB != 0 {
+                self.deallocate_from::<SLAB>(ptr, layout);
+            } else if bit & 1 << FREELIST != 0 {
+                self.deallocate_from::<FREELIST>(ptr, layout);
+            } else if bit & 1 << BUDDY != 0 {
+                self.deallocate_from::<BUDDY>(ptr, layout);
+            } else {
+                self.deallocate_looked_up(ptr, layout);
             }
         }
     }
@@ -1028,14 +1029,14 @@ impl<S: Source> AdaptiveHeap<S> {
     /// As for [`Heap::deallocate`].
     #[inline(never)]
     unsafe fn deallocate_looked_up(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let slot = if self.free_slot == LOOKUP {
+        let slot = if self.owner_bit == 0 {
             let Some(slot) = self.owner(ptr) else {
                 debug_assert!(false, "freed a block no core holds");
                 return;
             };
             slot
         } else {
-            self.free_slot
+            self.owner_bit.trailing_zeros() as u8
         };
         // SAFETY: forwarded from the caller; the core of `slot` owns the
         // block (invariant 1).

@@ -4,7 +4,7 @@
 use polyalloc_core::heap::ensure;
 use polyalloc_core::{CheckError, Heap, Source};
 
-use super::{AdaptiveHeap, BUMP, INIT, LOOKUP, Phase, SLOTS, slot_of};
+use super::{AdaptiveHeap, BUMP, INIT, Phase, SLOTS, slot_of};
 
 impl<S: Source> AdaptiveHeap<S> {
     pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
@@ -70,16 +70,12 @@ impl<S: Source> AdaptiveHeap<S> {
             self.live_mask as usize,
             mask as usize,
         )?;
-        let free_slot = if mask.is_power_of_two() {
-            mask.trailing_zeros() as u8
-        } else {
-            LOOKUP
-        };
+        let owner_bit = if mask.is_power_of_two() { mask } else { 0 };
         ensure(
-            self.free_slot == free_slot,
-            "2: free slot follows the live mask",
-            self.free_slot as usize,
-            free_slot as usize,
+            self.owner_bit == owner_bit,
+            "2: owner bit follows the live mask",
+            self.owner_bit as usize,
+            owner_bit as usize,
         )?;
         let sum = self.bytes.iter().fold(0usize, |a, &b| a.wrapping_add(b));
         ensure(
@@ -109,9 +105,9 @@ impl<S: Source> AdaptiveHeap<S> {
             target as usize,
         )?;
         ensure(
-            self.route == self.target,
-            "3: route is the target",
-            self.route as usize,
+            u32::from(self.target_bit) == 1 << self.target,
+            "3: target bit",
+            self.target_bit as usize,
             self.target as usize,
         )?;
 
