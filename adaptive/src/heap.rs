@@ -62,7 +62,7 @@ use polyalloc_slab::SlabHeap;
 use crate::lease::{Lease, Provider};
 use crate::policy::{Decision, Policy, Reason, Strategy};
 use crate::record::{Record, RecordError};
-use crate::usage::{Usage, bucket, near_power_of_two};
+use crate::usage::{Usage, bucket_of_nonzero, near_power_of_two};
 
 #[cfg(debug_assertions)]
 mod check;
@@ -635,7 +635,7 @@ impl<S: Source> AdaptiveHeap<S> {
         let u = &mut self.invocation;
         u.allocations = u.allocations.wrapping_add(1);
         u.bytes_allocated = u.bytes_allocated.wrapping_add(size as u64);
-        u.histogram[bucket(size)] += 1;
+        u.histogram[bucket_of_nonzero(size)] += 1;
         if near_power_of_two(size) {
             u.near_power_of_two += 1;
         }
@@ -647,8 +647,9 @@ impl<S: Source> AdaptiveHeap<S> {
             self.set_live_mask(self.live_mask | 1 << slot);
         }
         if slot != BUMP {
-            self.recent_top = (self.recent_top + 1) % RECENT;
-            self.recent[self.recent_top] = addr;
+            let top = (self.recent_top + 1) % RECENT;
+            self.recent_top = top;
+            self.recent[top] = addr;
         }
         // Reviews look at the run strategies other than bump: bump's and the
         // init heap's allocations do not count down to one.
@@ -678,8 +679,12 @@ impl<S: Source> AdaptiveHeap<S> {
         let u = &mut self.invocation;
         u.deallocations = u.deallocations.wrapping_add(1);
         if slot != BUMP {
-            if self.recent[self.recent_top] == addr {
-                self.recent_top = (self.recent_top + RECENT - 1) % RECENT;
+            // `recent_top` is below `RECENT`; the `%` says so to the
+            // compiler, which drops the bounds check (and the register
+            // reloads its panic path needs).
+            let top = self.recent_top % RECENT;
+            if self.recent[top] == addr {
+                self.recent_top = (top + RECENT - 1) % RECENT;
             } else {
                 u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
                 u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);

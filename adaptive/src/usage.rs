@@ -22,6 +22,18 @@ pub const fn bucket(size: usize) -> usize {
     if k < BUCKETS { k } else { BUCKETS - 1 }
 }
 
+/// [`bucket`] for a request of `0 < size <= isize::MAX` bytes, as every
+/// counted allocation is: `ceil(log2(size))` read off the highest bit of
+/// `2 * size - 1`, which is odd and so never zero, so the compiler emits the
+/// bit scan alone, without the branch or select that a zero would need.
+#[inline(always)]
+pub(crate) fn bucket_of_nonzero(size: usize) -> usize {
+    debug_assert!(size != 0 && size <= isize::MAX as usize, "size {size}");
+    let k = ((size << 1).wrapping_sub(1) | 1).ilog2() as usize;
+    debug_assert_eq!(k.min(BUCKETS - 1), bucket(size), "size {size}");
+    k.min(BUCKETS - 1)
+}
+
 /// Whether a request of `size` bytes is large and within an eighth below a
 /// power of two: a buddy block of the next power of two wastes at most an
 /// eighth of it.
@@ -146,6 +158,13 @@ mod tests {
         assert_eq!(bucket(4096), 12);
         assert_eq!(bucket(4097), 13);
         assert_eq!(bucket(usize::MAX), BUCKETS - 1);
+    }
+
+    #[test]
+    fn the_nonzero_bucket_is_the_bucket() {
+        for size in (1..5000).chain([1 << 31, (1 << 31) + 1, isize::MAX as usize]) {
+            assert_eq!(bucket_of_nonzero(size), bucket(size), "size {size}");
+        }
     }
 
     #[test]
