@@ -20,8 +20,11 @@
 //!    the span map tags that span with the core's slot (unless the map
 //!    overflowed for want of memory for its own storage, when the cores are
 //!    asked).
-//! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
-//!    requested bytes of live non-zero-size blocks of slot `s`; bit `s` of
+//! 2. **Live counts.** `blocks[s]` is the number of live non-zero-size
+//!    blocks of slot `s`; `bytes_total` is the requested bytes of every
+//!    core's live non-zero-size blocks together, `init_bytes` those of the
+//!    init heap's (zero when it holds no live block; the run cores' bytes
+//!    are not kept apart, as they are only ever forgotten together); bit `s` of
 //!    `live_mask` is set exactly when `blocks[s]` is not zero; `owner_bit`
 //!    is `live_mask` when that has a single bit set, zero otherwise.
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
@@ -140,9 +143,11 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     freelist: ManuallyDrop<FreeListHeap<Lease<S, FREELIST>>>,
     decision: Decision,
     blocks: [usize; SLOTS],
-    bytes: [usize; SLOTS],
-    /// The sum of `bytes`, kept so the peak costs one comparison.
+    /// Bytes live in every core together (invariant 2).
     bytes_total: usize,
+    /// Bytes live in the init heap (invariant 2), which outlive the run
+    /// cores' at the end of a pure invocation.
+    init_bytes: usize,
     bump_waste: usize,
     /// The addresses of the most recent allocations of the free list, buddy,
     /// slab and init cores, newest at `recent_top` (a ring of [`RECENT`]):
@@ -250,8 +255,8 @@ impl<S: Source> AdaptiveHeap<S> {
             idle_age: [0; SLOTS],
             bare: 0,
             blocks: [0; SLOTS],
-            bytes: [0; SLOTS],
             bytes_total: 0,
+            init_bytes: 0,
             bump_waste: 0,
             recent: [0; RECENT],
             recent_top: 0,
@@ -399,9 +404,7 @@ impl<S: Source> AdaptiveHeap<S> {
             self.review();
         }
         if !self.stateful {
-            for slot in [BUMP, FREELIST, BUDDY, SLAB] {
-                self.forget_slot(slot);
-            }
+            self.forget_run();
             if orderly && self.decision.strategy != Strategy::Bump {
                 self.switch(Strategy::Bump, Reason::Ordered);
             }
@@ -570,14 +573,27 @@ impl<S: Source> AdaptiveHeap<S> {
         }
     }
 
-    /// Forgets every block of `slot` at once.
+    /// Forgets every block of every run core (bump, the free list, buddy
+    /// and slab) at once: only the init heap's bytes stay live.
+    fn forget_run(&mut self) {
+        self.bytes_total = self.init_bytes;
+        for slot in [BUMP, FREELIST, BUDDY, SLAB] {
+            self.forget_slot(slot);
+        }
+    }
+
+    /// Forgets every block of `slot` at once. The init heap's bytes go with
+    /// them; a run core's are the caller's to take off `bytes_total`
+    /// ([`forget_run`](Self::forget_run) takes all of them at once).
     fn forget_slot(&mut self, slot: u8) {
         let s = slot as usize;
         self.forgotten = self.forgotten.wrapping_add(self.blocks[s] as u64);
         self.blocks[s] = 0;
         self.set_live_mask(self.live_mask & !(1 << slot));
-        self.bytes_total = self.bytes_total.wrapping_sub(self.bytes[s]);
-        self.bytes[s] = 0;
+        if slot == INIT {
+            self.bytes_total = self.bytes_total.wrapping_sub(self.init_bytes);
+            self.init_bytes = 0;
+        }
         if slot == BUMP {
             self.bump_waste = 0;
         }
@@ -640,7 +656,9 @@ impl<S: Source> AdaptiveHeap<S> {
             u.near_power_of_two += 1;
         }
         let s = slot as usize;
-        self.bytes[s] = self.bytes[s].wrapping_add(size);
+        if slot == INIT {
+            self.init_bytes = self.init_bytes.wrapping_add(size);
+        }
         self.bytes_total = self.bytes_total.wrapping_add(size);
         self.blocks[s] += 1;
         if self.live_mask & (1 << slot) == 0 {
@@ -691,7 +709,9 @@ impl<S: Source> AdaptiveHeap<S> {
             }
         }
         let s = slot as usize;
-        self.bytes[s] = self.bytes[s].wrapping_sub(size);
+        if slot == INIT {
+            self.init_bytes = self.init_bytes.wrapping_sub(size);
+        }
         self.bytes_total = self.bytes_total.wrapping_sub(size);
         self.blocks[s] = self.blocks[s].wrapping_sub(1);
         if self.blocks[s] == 0 {
@@ -1104,10 +1124,12 @@ impl<S: Source> AdaptiveHeap<S> {
             if !grow {
                 self.fold_peak();
             }
-            let s = slot as usize;
-            self.bytes[s] = self.bytes[s]
-                .wrapping_sub(old.size())
-                .wrapping_add(new.size());
+            if slot == INIT {
+                self.init_bytes = self
+                    .init_bytes
+                    .wrapping_sub(old.size())
+                    .wrapping_add(new.size());
+            }
             self.bytes_total = self
                 .bytes_total
                 .wrapping_sub(old.size())

@@ -77,21 +77,30 @@ impl<S: Source> AdaptiveHeap<S> {
             self.owner_bit as usize,
             owner_bit as usize,
         )?;
-        let sum = self.bytes.iter().fold(0usize, |a, &b| a.wrapping_add(b));
         ensure(
-            sum == self.bytes_total,
-            "2: total live bytes",
-            sum,
+            self.init_bytes <= self.bytes_total,
+            "2: init heap's live bytes within the total",
+            self.init_bytes,
             self.bytes_total,
         )?;
-        for (slot, (&blocks, &bytes)) in self.blocks.iter().zip(self.bytes.iter()).enumerate() {
-            ensure(
-                blocks != 0 || bytes == 0,
-                "2: bytes live without blocks",
-                slot,
-                bytes,
-            )?;
-        }
+        ensure(
+            self.blocks[INIT as usize] != 0 || self.init_bytes == 0,
+            "2: init heap's bytes live without blocks",
+            self.blocks[INIT as usize],
+            self.init_bytes,
+        )?;
+        ensure(
+            self.live_mask != 0 || self.bytes_total == 0,
+            "2: bytes live without blocks",
+            self.live_mask as usize,
+            self.bytes_total,
+        )?;
+        ensure(
+            self.live_mask & !(1 << INIT) != 0 || self.bytes_total == self.init_bytes,
+            "2: run bytes live without run blocks",
+            self.bytes_total,
+            self.init_bytes,
+        )?;
 
         // Invariant 3: the target follows the phase and the decision.
         let target = match self.phase {
