@@ -979,13 +979,21 @@ impl<S: Source> AdaptiveHeap<S> {
 
     /// Allocates from the core of `SLOT`, which is the target, and counts
     /// the block.
+    ///
+    /// A zero-size request takes a branch of its own, first: past it the
+    /// compiler knows the size is not zero and drops the core's own test
+    /// for it.
     #[inline(always)]
     fn allocate_from<const SLOT: u8>(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            return match with_core!(self, SLOT, |h| h.allocate(layout)) {
+                Some(ptr) => Some(ptr),
+                None => self.allocate_after_failure(layout),
+            };
+        }
         match with_core!(self, SLOT, |h| h.allocate(layout)) {
             Some(ptr) => {
-                if layout.size() != 0 {
-                    self.note_alloc(SLOT, ptr.as_ptr().addr(), layout.size());
-                }
+                self.note_alloc(SLOT, ptr.as_ptr().addr(), layout.size());
                 Some(ptr)
             }
             None => self.allocate_after_failure(layout),
