@@ -952,28 +952,45 @@ impl<S: Source> AdaptiveHeap<S> {
     /// bump in `allocate` into one jump table, which costs every call
     /// (bump mode's included) twice the instructions of a test and a
     /// branch.
+    ///
+    /// On wasm32 every core's path stays out of line, in one copy
+    /// ([`allocate_outlined`](Self::allocate_outlined)): inlined into each
+    /// caller of `allocate` (the allocator adapters have several), the
+    /// three paths add about 4.5 KB to a guest whose `.wasm` size counts.
     #[inline(always)]
     fn allocate_routed(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        let bit = self.target_bit;
-        if bit & 1 << SLAB != 0 {
-            self.allocate_from::<SLAB>(layout)
-        } else if bit & 1 << FREELIST != 0 {
-            self.allocate_from::<FREELIST>(layout)
-        } else if bit & 1 << BUDDY != 0 {
-            self.allocate_from::<BUDDY>(layout)
-        } else {
-            self.allocate_outlined(layout)
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let bit = self.target_bit;
+            if bit & 1 << SLAB != 0 {
+                return self.allocate_from::<SLAB>(layout);
+            } else if bit & 1 << FREELIST != 0 {
+                return self.allocate_from::<FREELIST>(layout);
+            } else if bit & 1 << BUDDY != 0 {
+                return self.allocate_from::<BUDDY>(layout);
+            }
         }
+        self.allocate_outlined(layout)
     }
 
-    /// [`allocate_from`](Self::allocate_from) for the init heap (or bump,
-    /// should this ever be reached in bump mode), out of line.
+    /// [`allocate_from`](Self::allocate_from) the target, out of line: the
+    /// init heap's path everywhere, every core's on wasm32 (see
+    /// [`allocate_routed`](Self::allocate_routed)).
     #[inline(never)]
     fn allocate_outlined(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        if self.target == INIT {
-            self.allocate_from::<INIT>(layout)
-        } else {
-            self.allocate_from::<BUMP>(layout)
+        match self.target {
+            INIT => self.allocate_from::<INIT>(layout),
+            BUMP => self.allocate_from::<BUMP>(layout),
+            #[cfg(target_arch = "wasm32")]
+            FREELIST => self.allocate_from::<FREELIST>(layout),
+            #[cfg(target_arch = "wasm32")]
+            BUDDY => self.allocate_from::<BUDDY>(layout),
+            #[cfg(target_arch = "wasm32")]
+            SLAB => self.allocate_from::<SLAB>(layout),
+            _ => {
+                debug_assert!(false, "allocate_routed serves slot {}", self.target);
+                None
+            }
         }
     }
 
@@ -1033,28 +1050,32 @@ impl<S: Source> AdaptiveHeap<S> {
     /// buddy and slab, or through the span map when several cores hold
     /// live blocks (invariant 2). The branches test bits of `owner_bit`,
     /// one core at a time, for the reason `allocate_routed` tests
-    /// `target_bit`.
+    /// `target_bit`; on wasm32 every free takes the out-of-line path, as
+    /// every allocation does there.
     ///
     /// # Safety
     ///
     /// As for [`Heap::deallocate`].
     #[inline(always)]
     unsafe fn deallocate_routed(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let bit = self.owner_bit;
-        // SAFETY: forwarded from the caller; a bit of `owner_bit` names the
-        // one core holding live blocks, which owns this one (invariants 1
-        // and 2); otherwise the span map's lookup finds the owner.
-        unsafe {
-            if bit & 1 << SLAB != 0 {
-                self.deallocate_from::<SLAB>(ptr, layout);
-            } else if bit & 1 << FREELIST != 0 {
-                self.deallocate_from::<FREELIST>(ptr, layout);
-            } else if bit & 1 << BUDDY != 0 {
-                self.deallocate_from::<BUDDY>(ptr, layout);
-            } else {
-                self.deallocate_looked_up(ptr, layout);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let bit = self.owner_bit;
+            // SAFETY: forwarded from the caller; a bit of `owner_bit` names
+            // the one core holding live blocks, which owns this one
+            // (invariants 1 and 2).
+            unsafe {
+                if bit & 1 << SLAB != 0 {
+                    return self.deallocate_from::<SLAB>(ptr, layout);
+                } else if bit & 1 << FREELIST != 0 {
+                    return self.deallocate_from::<FREELIST>(ptr, layout);
+                } else if bit & 1 << BUDDY != 0 {
+                    return self.deallocate_from::<BUDDY>(ptr, layout);
+                }
             }
         }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.deallocate_looked_up(ptr, layout) }
     }
 
     /// Frees a `size > 0` block of the init heap, of bump, or of a core
