@@ -20,14 +20,15 @@
 //!    the span map tags that span with the core's slot (unless the map
 //!    overflowed for want of memory for its own storage, when the cores are
 //!    asked).
-//! 2. **Live counts.** `blocks[s]` and `bytes[s]` are the number and
-//!    requested bytes of live non-zero-size blocks of slot `s`; bit `s` of
-//!    `live_mask` is set exactly when `blocks[s]` is not zero; `free_path`
-//!    is the free path of slot `s` when `live_mask` is bit `s` alone, the
-//!    span map's lookup otherwise.
+//! 2. **Live counts.** `blocks[s]` is the number of live non-zero-size
+//!    blocks of slot `s`; `bytes_total` is the requested bytes of every
+//!    core's live non-zero-size blocks together, `init_bytes` those of the
+//!    init heap's (zero when it holds no live block; the run cores' bytes
+//!    are not kept apart, as they are only ever forgotten together); bit `s` of
+//!    `live_mask` is set exactly when `blocks[s]` is not zero; `owner_bit`
+//!    is `live_mask` when that has a single bit set, zero otherwise.
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
-//!    `decision.strategy` in the run phase; `allocate_path` is its
-//!    allocation path.
+//!    `decision.strategy` in the run phase; `target_bit` is `1 << target`.
 //! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
 //!    bump core since it last held no live block; it is zero whenever bump
 //!    holds none.
@@ -64,7 +65,7 @@ use polyalloc_slab::SlabHeap;
 use crate::lease::{Lease, Provider};
 use crate::policy::{Decision, Policy, Reason, Strategy};
 use crate::record::{Record, RecordError};
-use crate::usage::{Usage, bucket, near_power_of_two};
+use crate::usage::{Usage, bucket_of_nonzero, near_power_of_two};
 
 #[cfg(debug_assertions)]
 mod check;
@@ -85,12 +86,6 @@ const SLOTS: usize = 5;
 /// in-order free (the newest live block, which bump takes back) from an
 /// out-of-order one: a stack of frees this deep is recognised as such.
 const RECENT: usize = 32;
-
-/// One slot's allocation path (see `AdaptiveHeap::ALLOCATE`).
-type AllocateFn<S> = fn(&mut AdaptiveHeap<S>, Layout) -> Option<NonNull<u8>>;
-
-/// One slot's free path (see `AdaptiveHeap::DEALLOCATE`).
-type DeallocateFn<S> = unsafe fn(&mut AdaptiveHeap<S>, NonNull<u8>, Layout);
 
 /// The slot serving `strategy` in the run phase.
 const fn slot_of(strategy: Strategy) -> u8 {
@@ -125,12 +120,13 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     stateful: bool,
     target: u8,
     live_mask: u8,
-    /// The target's allocation path, `ALLOCATE[target]` (invariant 3).
-    allocate_path: AllocateFn<S>,
-    /// The free path for blocks of any core but bump: the one core's path
-    /// when a single core holds every live block, the span map's lookup
-    /// otherwise (invariant 2).
-    free_path: DeallocateFn<S>,
+    /// `1 << target`, read by the dispatch over the cores other than bump
+    /// (invariant 3).
+    target_bit: u8,
+    /// The bit of the core that owns every live block when a single one
+    /// holds them all, zero otherwise (invariant 2): a free goes straight
+    /// to that core.
+    owner_bit: u8,
     /// Idle cores (not the target, no live block) whose memory is kept
     /// for now (invariant 6), and for each the ends of invocation it has
     /// stayed idle through.
@@ -147,8 +143,13 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     freelist: ManuallyDrop<FreeListHeap<Lease<S, FREELIST>>>,
     decision: Decision,
     blocks: [usize; SLOTS],
-    bytes: [usize; SLOTS],
-    /// The sum of `bytes`, kept so the peak costs one comparison.
+    /// Bytes live in the init heap (invariant 2), which outlive the run
+    /// cores' at the end of a pure invocation. Declared between `blocks`
+    /// and `bytes_total`, which an allocation updates together: side by
+    /// side, the compiler pairs the two additions into a vector one that
+    /// takes three times the instructions.
+    init_bytes: usize,
+    /// Bytes live in every core together (invariant 2).
     bytes_total: usize,
     bump_waste: usize,
     /// The addresses of the most recent allocations of the free list, buddy,
@@ -251,14 +252,14 @@ impl<S: Source> AdaptiveHeap<S> {
             stateful: true,
             target: BUMP,
             live_mask: 0,
-            allocate_path: Self::allocate_from::<BUMP>,
-            free_path: Self::deallocate_looked_up,
+            target_bit: 1 << BUMP,
+            owner_bit: 0,
             idle: 0,
             idle_age: [0; SLOTS],
             bare: 0,
             blocks: [0; SLOTS],
-            bytes: [0; SLOTS],
             bytes_total: 0,
+            init_bytes: 0,
             bump_waste: 0,
             recent: [0; RECENT],
             recent_top: 0,
@@ -406,9 +407,7 @@ impl<S: Source> AdaptiveHeap<S> {
             self.review();
         }
         if !self.stateful {
-            for slot in [BUMP, FREELIST, BUDDY, SLAB] {
-                self.forget_slot(slot);
-            }
+            self.forget_run();
             if orderly && self.decision.strategy != Strategy::Bump {
                 self.switch(Strategy::Bump, Reason::Ordered);
             }
@@ -477,7 +476,7 @@ impl<S: Source> AdaptiveHeap<S> {
     fn set_target(&mut self, slot: u8) {
         let old = self.target;
         self.target = slot;
-        self.allocate_path = Self::ALLOCATE[slot as usize];
+        self.target_bit = 1 << slot;
         self.idle &= !(1 << slot);
         self.bare &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
@@ -577,14 +576,27 @@ impl<S: Source> AdaptiveHeap<S> {
         }
     }
 
-    /// Forgets every block of `slot` at once.
+    /// Forgets every block of every run core (bump, the free list, buddy
+    /// and slab) at once: only the init heap's bytes stay live.
+    fn forget_run(&mut self) {
+        self.bytes_total = self.init_bytes;
+        for slot in [BUMP, FREELIST, BUDDY, SLAB] {
+            self.forget_slot(slot);
+        }
+    }
+
+    /// Forgets every block of `slot` at once. The init heap's bytes go with
+    /// them; a run core's are the caller's to take off `bytes_total`
+    /// ([`forget_run`](Self::forget_run) takes all of them at once).
     fn forget_slot(&mut self, slot: u8) {
         let s = slot as usize;
         self.forgotten = self.forgotten.wrapping_add(self.blocks[s] as u64);
         self.blocks[s] = 0;
         self.set_live_mask(self.live_mask & !(1 << slot));
-        self.bytes_total = self.bytes_total.wrapping_sub(self.bytes[s]);
-        self.bytes[s] = 0;
+        if slot == INIT {
+            self.bytes_total = self.bytes_total.wrapping_sub(self.init_bytes);
+            self.init_bytes = 0;
+        }
         if slot == BUMP {
             self.bump_waste = 0;
         }
@@ -596,17 +608,13 @@ impl<S: Source> AdaptiveHeap<S> {
         }
     }
 
-    /// Sets the mask of slots with live blocks and the free path that
+    /// Sets the mask of slots with live blocks and the free slot that
     /// follows from it (invariant 2). Called only when the mask changes: a
     /// core's first live block, or its last one gone.
     #[cold]
     fn set_live_mask(&mut self, mask: u8) {
         self.live_mask = mask;
-        self.free_path = if mask.is_power_of_two() {
-            Self::DEALLOCATE[mask.trailing_zeros() as usize]
-        } else {
-            Self::deallocate_looked_up
-        };
+        self.owner_bit = if mask.is_power_of_two() { mask } else { 0 };
     }
 
     /// The slot whose core holds `ptr` (invariant 1): a search of the span
@@ -646,20 +654,23 @@ impl<S: Source> AdaptiveHeap<S> {
         let u = &mut self.invocation;
         u.allocations = u.allocations.wrapping_add(1);
         u.bytes_allocated = u.bytes_allocated.wrapping_add(size as u64);
-        u.histogram[bucket(size)] += 1;
+        u.histogram[bucket_of_nonzero(size)] += 1;
         if near_power_of_two(size) {
             u.near_power_of_two += 1;
         }
         let s = slot as usize;
-        self.bytes[s] = self.bytes[s].wrapping_add(size);
+        if slot == INIT {
+            self.init_bytes = self.init_bytes.wrapping_add(size);
+        }
         self.bytes_total = self.bytes_total.wrapping_add(size);
         self.blocks[s] += 1;
         if self.live_mask & (1 << slot) == 0 {
             self.set_live_mask(self.live_mask | 1 << slot);
         }
         if slot != BUMP {
-            self.recent_top = (self.recent_top + 1) % RECENT;
-            self.recent[self.recent_top] = addr;
+            let top = (self.recent_top + 1) % RECENT;
+            self.recent_top = top;
+            self.recent[top] = addr;
         }
         // Reviews look at the run strategies other than bump: bump's and the
         // init heap's allocations do not count down to one.
@@ -689,15 +700,21 @@ impl<S: Source> AdaptiveHeap<S> {
         let u = &mut self.invocation;
         u.deallocations = u.deallocations.wrapping_add(1);
         if slot != BUMP {
-            if self.recent[self.recent_top] == addr {
-                self.recent_top = (self.recent_top + RECENT - 1) % RECENT;
+            // `recent_top` is below `RECENT`; the `%` says so to the
+            // compiler, which drops the bounds check (and the register
+            // reloads its panic path needs).
+            let top = self.recent_top % RECENT;
+            if self.recent[top] == addr {
+                self.recent_top = (top + RECENT - 1) % RECENT;
             } else {
                 u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
                 u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);
             }
         }
         let s = slot as usize;
-        self.bytes[s] = self.bytes[s].wrapping_sub(size);
+        if slot == INIT {
+            self.init_bytes = self.init_bytes.wrapping_sub(size);
+        }
         self.bytes_total = self.bytes_total.wrapping_sub(size);
         self.blocks[s] = self.blocks[s].wrapping_sub(1);
         if self.blocks[s] == 0 {
@@ -825,7 +842,7 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
     #[inline(always)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         if self.target != BUMP {
-            return (self.allocate_path)(self, layout);
+            return self.allocate_routed(layout);
         }
         // The fast path while the function is in bump mode: bump's own
         // bounds check and the counters, nothing else.
@@ -856,11 +873,8 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
             // block (invariant 1).
             unsafe { self.free_to_bump(ptr, layout) }
         } else {
-            // The one core holding live blocks, or the span map's lookup
-            // (invariant 2).
-            // SAFETY: forwarded from the caller; the path frees to the core
-            // that owns the block.
-            unsafe { (self.free_path)(self, ptr, layout) }
+            // SAFETY: forwarded from the caller.
+            unsafe { self.deallocate_routed(ptr, layout) }
         }
     }
 
@@ -928,42 +942,75 @@ impl<S: Source> AdaptiveHeap<S> {
         self.stateful = stateful;
     }
 
-    /// Each slot's allocation path (`allocate_from`), indexed by slot: the
-    /// call for a target other than bump goes straight to its core's path
-    /// through this table, so the bump fast path inlined into `allocate`
-    /// stays small and each core's path keeps only the registers it needs.
-    const ALLOCATE: [AllocateFn<S>; SLOTS] = [
-        Self::allocate_from::<INIT>,
-        Self::allocate_from::<BUMP>,
-        Self::allocate_from::<FREELIST>,
-        Self::allocate_from::<BUDDY>,
-        Self::allocate_from::<SLAB>,
-    ];
+    /// Allocates from the target when it is not bump, its core's path
+    /// inlined: the free list, buddy and slab each get their own branch,
+    /// with no call between the caller and the core; the init heap, whose
+    /// allocations are few, gets a call.
+    ///
+    /// The branches test bits of `target_bit` (invariant 3), one core at a
+    /// time: a test of `target` itself would be folded with the test for
+    /// bump in `allocate` into one jump table, which costs every call
+    /// (bump mode's included) twice the instructions of a test and a
+    /// branch.
+    ///
+    /// On wasm32 every core's path stays out of line, in one copy
+    /// ([`allocate_outlined`](Self::allocate_outlined)): inlined into each
+    /// caller of `allocate` (the allocator adapters have several), the
+    /// three paths add about 4.5 KB to a guest whose `.wasm` size counts.
+    #[inline(always)]
+    fn allocate_routed(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let bit = self.target_bit;
+            if bit & 1 << SLAB != 0 {
+                return self.allocate_from::<SLAB>(layout);
+            } else if bit & 1 << FREELIST != 0 {
+                return self.allocate_from::<FREELIST>(layout);
+            } else if bit & 1 << BUDDY != 0 {
+                return self.allocate_from::<BUDDY>(layout);
+            }
+        }
+        self.allocate_outlined(layout)
+    }
 
-    /// Each slot's free path, indexed by slot, as [`ALLOCATE`](Self::ALLOCATE)
-    /// is for allocations.
-    ///
-    /// # Safety
-    ///
-    /// Calling an entry is as for [`Heap::deallocate`], with a `size > 0`
-    /// block the slot's core owns.
-    const DEALLOCATE: [DeallocateFn<S>; SLOTS] = [
-        Self::deallocate_from::<INIT>,
-        Self::free_to_bump_outlined,
-        Self::deallocate_from::<FREELIST>,
-        Self::deallocate_from::<BUDDY>,
-        Self::deallocate_from::<SLAB>,
-    ];
+    /// [`allocate_from`](Self::allocate_from) the target, out of line: the
+    /// init heap's path everywhere, every core's on wasm32 (see
+    /// [`allocate_routed`](Self::allocate_routed)).
+    #[inline(never)]
+    fn allocate_outlined(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        match self.target {
+            INIT => self.allocate_from::<INIT>(layout),
+            BUMP => self.allocate_from::<BUMP>(layout),
+            #[cfg(target_arch = "wasm32")]
+            FREELIST => self.allocate_from::<FREELIST>(layout),
+            #[cfg(target_arch = "wasm32")]
+            BUDDY => self.allocate_from::<BUDDY>(layout),
+            #[cfg(target_arch = "wasm32")]
+            SLAB => self.allocate_from::<SLAB>(layout),
+            _ => {
+                debug_assert!(false, "allocate_routed serves slot {}", self.target);
+                None
+            }
+        }
+    }
 
     /// Allocates from the core of `SLOT`, which is the target, and counts
     /// the block.
-    #[inline(never)]
+    ///
+    /// A zero-size request takes a branch of its own, first: past it the
+    /// compiler knows the size is not zero and drops the core's own test
+    /// for it.
+    #[inline(always)]
     fn allocate_from<const SLOT: u8>(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            return match with_core!(self, SLOT, |h| h.allocate(layout)) {
+                Some(ptr) => Some(ptr),
+                None => self.allocate_after_failure(layout),
+            };
+        }
         match with_core!(self, SLOT, |h| h.allocate(layout)) {
             Some(ptr) => {
-                if layout.size() != 0 {
-                    self.note_alloc(SLOT, ptr.as_ptr().addr(), layout.size());
-                }
+                self.note_alloc(SLOT, ptr.as_ptr().addr(), layout.size());
                 Some(ptr)
             }
             None => self.allocate_after_failure(layout),
@@ -998,33 +1045,67 @@ impl<S: Source> AdaptiveHeap<S> {
         self.note_dealloc(BUMP, ptr.as_ptr().addr(), layout.size());
     }
 
-    /// [`free_to_bump`](Self::free_to_bump) as a function of its own, for
-    /// [`DEALLOCATE`](Self::DEALLOCATE).
+    /// Frees a `size > 0` block when bump does not hold every live block:
+    /// to the one core that does, its path inlined for the free list,
+    /// buddy and slab, or through the span map when several cores hold
+    /// live blocks (invariant 2). The branches test bits of `owner_bit`,
+    /// one core at a time, for the reason `allocate_routed` tests
+    /// `target_bit`; on wasm32 every free takes the out-of-line path, as
+    /// every allocation does there.
     ///
     /// # Safety
     ///
-    /// As for [`Heap::deallocate`], and the bump core owns the block.
-    #[inline(never)]
-    unsafe fn free_to_bump_outlined(&mut self, ptr: NonNull<u8>, layout: Layout) {
+    /// As for [`Heap::deallocate`].
+    #[inline(always)]
+    unsafe fn deallocate_routed(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let bit = self.owner_bit;
+            // SAFETY: forwarded from the caller; a bit of `owner_bit` names
+            // the one core holding live blocks, which owns this one
+            // (invariants 1 and 2).
+            unsafe {
+                if bit & 1 << SLAB != 0 {
+                    return self.deallocate_from::<SLAB>(ptr, layout);
+                } else if bit & 1 << FREELIST != 0 {
+                    return self.deallocate_from::<FREELIST>(ptr, layout);
+                } else if bit & 1 << BUDDY != 0 {
+                    return self.deallocate_from::<BUDDY>(ptr, layout);
+                }
+            }
+        }
         // SAFETY: forwarded from the caller.
-        unsafe { self.free_to_bump(ptr, layout) }
+        unsafe { self.deallocate_looked_up(ptr, layout) }
     }
 
-    /// Frees a `size > 0` block whose owner is not known at once (more than
-    /// one core holds live blocks): the span map says which core it is.
+    /// Frees a `size > 0` block of the init heap, of bump, or of a core
+    /// the span map has to name (more than one core holds live blocks).
     ///
     /// # Safety
     ///
     /// As for [`Heap::deallocate`].
     #[inline(never)]
     unsafe fn deallocate_looked_up(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let Some(slot) = self.owner(ptr) else {
-            debug_assert!(false, "freed a block no core holds");
-            return;
+        let slot = if self.owner_bit == 0 {
+            let Some(slot) = self.owner(ptr) else {
+                debug_assert!(false, "freed a block no core holds");
+                return;
+            };
+            slot
+        } else {
+            self.owner_bit.trailing_zeros() as u8
         };
         // SAFETY: forwarded from the caller; the core of `slot` owns the
         // block (invariant 1).
-        unsafe { Self::DEALLOCATE[slot as usize](self, ptr, layout) }
+        unsafe {
+            match slot {
+                INIT => self.deallocate_from::<INIT>(ptr, layout),
+                BUMP => self.free_to_bump(ptr, layout),
+                FREELIST => self.deallocate_from::<FREELIST>(ptr, layout),
+                BUDDY => self.deallocate_from::<BUDDY>(ptr, layout),
+                _ => self.deallocate_from::<SLAB>(ptr, layout),
+            }
+        }
     }
 
     /// Frees a live `size > 0` block of the core of `SLOT` (not bump) and
@@ -1033,7 +1114,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// # Safety
     ///
     /// As for [`Heap::deallocate`], and the core of `SLOT` owns the block.
-    #[inline(never)]
+    #[inline(always)]
     unsafe fn deallocate_from<const SLOT: u8>(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded from the caller.
         with_core!(self, SLOT, |h| unsafe { h.deallocate(ptr, layout) });
@@ -1075,10 +1156,12 @@ impl<S: Source> AdaptiveHeap<S> {
             if !grow {
                 self.fold_peak();
             }
-            let s = slot as usize;
-            self.bytes[s] = self.bytes[s]
-                .wrapping_sub(old.size())
-                .wrapping_add(new.size());
+            if slot == INIT {
+                self.init_bytes = self
+                    .init_bytes
+                    .wrapping_sub(old.size())
+                    .wrapping_add(new.size());
+            }
             self.bytes_total = self
                 .bytes_total
                 .wrapping_sub(old.size())

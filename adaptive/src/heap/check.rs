@@ -70,21 +70,37 @@ impl<S: Source> AdaptiveHeap<S> {
             self.live_mask as usize,
             mask as usize,
         )?;
-        let sum = self.bytes.iter().fold(0usize, |a, &b| a.wrapping_add(b));
+        let owner_bit = if mask.is_power_of_two() { mask } else { 0 };
         ensure(
-            sum == self.bytes_total,
-            "2: total live bytes",
-            sum,
+            self.owner_bit == owner_bit,
+            "2: owner bit follows the live mask",
+            self.owner_bit as usize,
+            owner_bit as usize,
+        )?;
+        ensure(
+            self.init_bytes <= self.bytes_total,
+            "2: init heap's live bytes within the total",
+            self.init_bytes,
             self.bytes_total,
         )?;
-        for (slot, (&blocks, &bytes)) in self.blocks.iter().zip(self.bytes.iter()).enumerate() {
-            ensure(
-                blocks != 0 || bytes == 0,
-                "2: bytes live without blocks",
-                slot,
-                bytes,
-            )?;
-        }
+        ensure(
+            self.blocks[INIT as usize] != 0 || self.init_bytes == 0,
+            "2: init heap's bytes live without blocks",
+            self.blocks[INIT as usize],
+            self.init_bytes,
+        )?;
+        ensure(
+            self.live_mask != 0 || self.bytes_total == 0,
+            "2: bytes live without blocks",
+            self.live_mask as usize,
+            self.bytes_total,
+        )?;
+        ensure(
+            self.live_mask & !(1 << INIT) != 0 || self.bytes_total == self.init_bytes,
+            "2: run bytes live without run blocks",
+            self.bytes_total,
+            self.init_bytes,
+        )?;
 
         // Invariant 3: the target follows the phase and the decision.
         let target = match self.phase {
@@ -96,6 +112,12 @@ impl<S: Source> AdaptiveHeap<S> {
             "3: target slot",
             self.target as usize,
             target as usize,
+        )?;
+        ensure(
+            u32::from(self.target_bit) == 1 << self.target,
+            "3: target bit",
+            self.target_bit as usize,
+            self.target as usize,
         )?;
 
         // Invariant 6: an idle core is not the target and holds no block.
