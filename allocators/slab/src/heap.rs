@@ -349,7 +349,13 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 // Every slab holds at least two slots, so it is not empty.
                 Self::unlink(&mut self.full, s);
                 Self::push(&mut self.avail[c], s);
-            } else if (*s).used == 0 {
+            } else if (*s).used == 0
+                && !(self.avail[c] == s && (*s).next.is_null())
+            {
+                // A slab that empties while it is its class's only
+                // available one stays (invariant 3), tested here so a
+                // class that frees and allocates one block over and over
+                // never makes the call.
                 self.slab_emptied(s, c);
             }
         }
@@ -360,14 +366,11 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     ///
     /// # Safety
     ///
-    /// `s` is a live, empty slab on class `c`'s list.
+    /// `s` is a live, empty slab on class `c`'s list, not its only slab.
     #[cold]
     unsafe fn slab_emptied(&mut self, s: *mut Slab, c: usize) {
         // SAFETY: `s` is on class `c`'s list.
         unsafe {
-            if self.avail[c] == s && (*s).next.is_null() {
-                return;
-            }
             Self::unlink(&mut self.avail[c], s);
             self.retire(s);
         }
