@@ -83,7 +83,16 @@ mod tests {
 
     #[test]
     fn padding_matches_align_up_where_defined() {
-        for addr in [0usize, 1, 7, 8, 4095, 4096, 1 << 40, usize::MAX - 4095] {
+        for addr in [
+            0usize,
+            1,
+            7,
+            8,
+            4095,
+            4096,
+            1 << (usize::BITS - 8),
+            usize::MAX - 4095,
+        ] {
             for shift in 0..16 {
                 let align = 1usize << shift;
                 let pad = padding_for(addr, align);

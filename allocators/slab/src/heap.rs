@@ -349,9 +349,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 // Every slab holds at least two slots, so it is not empty.
                 Self::unlink(&mut self.full, s);
                 Self::push(&mut self.avail[c], s);
-            } else if (*s).used == 0
-                && !(self.avail[c] == s && (*s).next.is_null())
-            {
+            } else if (*s).used == 0 && !(self.avail[c] == s && (*s).next.is_null()) {
                 // A slab that empties while it is its class's only
                 // available one stays (invariant 3), tested here so a
                 // class that frees and allocates one block over and over

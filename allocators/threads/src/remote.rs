@@ -139,7 +139,13 @@ mod tests {
 
     #[test]
     fn layouts_round_trip() {
-        for (size, align) in [(16, 1), (16, 16), (24, 8), (16_384, 64), (1 << 40, 4096)] {
+        for (size, align) in [
+            (16, 1),
+            (16, 16),
+            (24, 8),
+            (16_384, 64),
+            (1 << (usize::BITS - 9), 4096),
+        ] {
             let l = Layout::from_size_align(size, align).unwrap();
             // SAFETY: from `encode`.
             assert_eq!(unsafe { decode(encode(l)) }, l);
