@@ -57,6 +57,10 @@
 //!   [`global_allocator_tests!`].
 //! - [`faults`]: fault injection (a source failing every k-th request or
 //!   past a cap) and the steady-state test.
+//! - `misuse` (unix): checking-mode death tests, each misuse committed in a
+//!   child process that must abort with the report naming it, through
+//!   `misuse_tests!` (`tests/tests/checking.rs`, with the `checking`
+//!   feature).
 //! - [`fixture`] and [`checks`]: the heaps the tests build (a region the
 //!   suite owns and frees after the heap, or the default source) and the
 //!   checks they share.
@@ -75,6 +79,8 @@ pub mod fixture;
 pub mod global;
 pub mod live;
 mod macros;
+#[cfg(unix)]
+pub mod misuse;
 pub mod model;
 pub mod pattern;
 

@@ -17,6 +17,8 @@
 //! - [`adapter`]: `GlobalAlloc` and allocator-api2 0.2's `Allocator` for every
 //!   `LockedHeap<H>` (and `Allocator` for every `HeapCell<H>`);
 //! - [`layout`] and [`Stats`]: address arithmetic and counters;
+//! - [`checking`]: what the strategies' checking mode (a cargo feature of
+//!   each allocator crate) shares: the misuses it names and the report;
 //! - [`Retention`]: how much entirely free memory a heap keeps rather than
 //!   give it back to the source.
 //!
@@ -26,6 +28,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapter;
+pub mod checking;
 pub mod heap;
 pub mod layout;
 pub mod retain;

@@ -146,6 +146,25 @@ fn slab_of(p: *mut u8) -> *mut Slab {
     p.map_addr(|a| a & !(SLAB - 1)).cast()
 }
 
+impl<S: Source, R: Recorder> SlabHeap<S, R> {
+    /// The address of the first slot of the slab `s`, serving a class:
+    /// the colour offset `HEADER + i × LINE` (`i` below the class's colour
+    /// count) that `fresh` is a whole number of strides after. It is
+    /// unique: the colour offsets span less than one stride (the slack
+    /// they use is less than a slot). `None` if no offset fits, which
+    /// invariant 2 rules out.
+    #[cfg(any(debug_assertions, feature = "checking"))]
+    pub(crate) fn first_slot(s: *mut Slab) -> Option<usize> {
+        // SAFETY: `s` is a live slab serving a class (the caller's).
+        let (class, stride, fresh) =
+            unsafe { ((*s).class as usize, (*s).stride as usize, (*s).fresh.addr()) };
+        let colours = crate::class::INFO.get(class)?.colours as usize;
+        (0..colours)
+            .map(|i| s.addr() + HEADER + i * LINE)
+            .find(|&f| f <= fresh && (fresh - f) % stride == 0)
+    }
+}
+
 /// The single-threaded slab heap over a [`Source`].
 ///
 /// `R` picks what it counts: [`Uncounted`] (the default) keeps only the
@@ -317,7 +336,10 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 (*s).fresh = p.add((*s).stride as usize);
                 p
             } else {
-                (*s).free = p.cast::<*mut u8>().read();
+                let next = p.cast::<*mut u8>().read();
+                #[cfg(feature = "checking")]
+                Self::check_reuse(s, p, next, c);
+                (*s).free = next;
                 p
             };
             (*s).used += 1;
@@ -345,6 +367,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             let was_full = (*s).used == (*s).cap;
             (*s).used -= 1;
             let c = (*s).class as usize;
+            #[cfg(feature = "checking")]
+            Self::poison_slot(p, c);
             if was_full {
                 // Every slab holds at least two slots, so it is not empty.
                 Self::unlink(&mut self.full, s);
@@ -934,6 +958,8 @@ unsafe impl<S: Source, R: Recorder> Heap for SlabHeap<S, R> {
             // A zero-size block is a dangling pointer (see `allocate`).
             return;
         }
+        #[cfg(feature = "checking")]
+        self.check_free(ptr.as_ptr(), layout);
         match class_of(layout.size(), layout.align()) {
             // SAFETY: `ptr` is a live block allocated with `layout`, so a
             // slot of this class (the class depends on the layout alone).
@@ -1062,5 +1088,7 @@ impl<S: Source, R: Recorder> fmt::Debug for SlabHeap<S, R> {
 
 #[cfg(debug_assertions)]
 mod check;
+#[cfg(feature = "checking")]
+mod checking;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,10 @@
 //! | `MemoryGrowSource` | wasm32: `memory.grow` | no (linear memory never shrinks) |
 //! | [`RegionSource`] | any target: a region the caller owns | the most recent span only |
 //!
+//! The same platform modules also end the process for a checking-mode
+//! report ([`crate::checking::report`]): `write` to standard error and
+//! `abort` on unix, a trap on wasm32.
+//!
 //! [`DefaultSource`] is the platform's pick, so `const fn new()` constructors
 //! work on host and guest alike.
 
@@ -20,11 +24,15 @@ pub use region::RegionSource;
 mod unix;
 #[cfg(unix)]
 pub use unix::MmapSource;
+#[cfg(unix)]
+pub(crate) use unix::abort_with;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm32;
 #[cfg(target_arch = "wasm32")]
 pub use wasm32::MemoryGrowSource;
+#[cfg(all(target_arch = "wasm32", not(unix)))]
+pub(crate) use wasm32::abort_with;
 
 #[cfg(not(any(unix, target_arch = "wasm32")))]
 compile_error!(

@@ -125,6 +125,23 @@ unsafe impl Source for MmapSource {
     }
 }
 
+/// Writes `message` to standard error and aborts the process: the end of a
+/// checking-mode report ([`crate::checking::report`]). Allocates nothing.
+pub(crate) fn abort_with(message: &[u8]) -> ! {
+    let mut rest = message;
+    while !rest.is_empty() {
+        // SAFETY: `rest` is a live slice of `rest.len()` bytes; `write` reads
+        // no more.
+        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            break;
+        }
+        rest = &rest[n as usize..];
+    }
+    // SAFETY: `abort` has no preconditions; it does not return.
+    unsafe { libc::abort() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use polyalloc_core::source::Source;
 use polyalloc_core::{CheckError, Recorder};
 
 use super::{Large, POOLED, Run, Slab, SlabHeap};
-use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB};
+use crate::class::{CLASSES, HEADER, INFO, SLAB};
 
 /// The most slots a slab can have (16-byte slots), for the seen-bitmap.
 const MAX_SLOTS: usize = (SLAB - HEADER) / 16;
@@ -156,15 +156,11 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         // colour offsets allowed.
         let base = s.addr();
         let off = fresh.addr().wrapping_sub(base).wrapping_sub(HEADER);
-        let colours = info.colours as usize;
-        let first = (0..colours)
-            .map(|i| base + HEADER + i * LINE)
-            .find(|&f| f <= fresh.addr() && (fresh.addr() - f) % stride == 0)
-            .ok_or(CheckError::new(
-                "2: fresh is a slot boundary after a coloured first slot",
-                base,
-                off,
-            ))?;
+        let first = Self::first_slot(s).ok_or(CheckError::new(
+            "2: fresh is a slot boundary after a coloured first slot",
+            base,
+            off,
+        ))?;
         let carved = (fresh.addr() - first) / stride;
         ensure(
             carved <= cap,
