@@ -236,6 +236,43 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         &self.source
     }
 
+    /// Allocates a block for a layout the slabs serve, skipping the
+    /// large-object test: what a front end that routes by layout (as
+    /// `polyalloc-threads` does) calls once it knows the layout is small.
+    /// `None` when the source has no memory for a new slab.
+    ///
+    /// For a layout of zero size, above [`MAX_SMALL`](crate::MAX_SMALL)
+    /// bytes or aligned above [`MAX_ALIGN`](crate::MAX_ALIGN) it answers as
+    /// [`Heap::allocate`] does.
+    #[inline(always)]
+    pub fn allocate_small(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        match class_of(layout.size(), layout.align()) {
+            Some(c) if layout.size() != 0 => {
+                let p = self.alloc_small(c)?;
+                self.stats.record_alloc(layout.size());
+                Some(p)
+            }
+            _ => self.allocate(layout),
+        }
+    }
+
+    /// Frees a block allocated with a layout the slabs serve (non-zero,
+    /// at most [`MAX_SMALL`](crate::MAX_SMALL) bytes at most
+    /// [`MAX_ALIGN`](crate::MAX_ALIGN)), skipping the large-object test.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::deallocate`], and `layout` is such a layout.
+    #[inline(always)]
+    pub unsafe fn deallocate_small(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        debug_assert!(layout.size() != 0 && class_of(layout.size(), layout.align()).is_some());
+        #[cfg(feature = "checking")]
+        self.check_free(ptr.as_ptr(), layout);
+        // SAFETY: from the caller: a live slot of this heap.
+        unsafe { self.free_small(ptr.as_ptr()) };
+        self.stats.record_dealloc(layout.size());
+    }
+
     /// Bytes in empty slabs kept for reuse (the pool).
     #[must_use]
     pub fn pooled_bytes(&self) -> usize {

@@ -44,6 +44,27 @@ pub trait ThreadCore: Heap + Send + Sized {
     /// Whether the per-thread heaps serve `layout` (the rest goes to the
     /// shared heap). Must depend on the layout alone.
     fn serves(layout: Layout) -> bool;
+
+    /// [`Heap::allocate`] for a layout it [`serves`](Self::serves), of at
+    /// least [`MIN_BLOCK`] bytes: a core may skip tests such a layout
+    /// passes.
+    #[inline(always)]
+    fn allocate_served(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        self.allocate(layout)
+    }
+
+    /// [`Heap::deallocate`] for a block allocated by
+    /// [`allocate_served`](Self::allocate_served).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::deallocate`], with a layout the core serves of at
+    /// least [`MIN_BLOCK`] bytes.
+    #[inline(always)]
+    unsafe fn deallocate_served(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: from the caller.
+        unsafe { self.deallocate(ptr, layout) }
+    }
 }
 
 impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
@@ -56,6 +77,17 @@ impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
     #[inline(always)]
     fn serves(layout: Layout) -> bool {
         layout.size() <= MAX_SMALL && layout.align() <= MAX_ALIGN
+    }
+
+    #[inline(always)]
+    fn allocate_served(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        self.allocate_small(layout)
+    }
+
+    #[inline(always)]
+    unsafe fn deallocate_served(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: from the caller: a served, non-zero layout is a slab slot's.
+        unsafe { self.deallocate_small(ptr, layout) }
     }
 }
 
@@ -127,11 +159,11 @@ impl<H, L> ThreadCached<H, L> {
 
 /// Frees a block a heap's holder took back from its remote list.
 #[inline(always)]
-fn free_taken<H: Heap>(core: &mut H, block: NonNull<u8>, layout: Layout) {
+fn free_taken<H: ThreadCore>(core: &mut H, block: NonNull<u8>, layout: Layout) {
     // SAFETY: the block was pushed by a thread freeing it (remote list
     // invariant 1), with the layout the core allocated it with
     // (`thread_layout`), and this thread holds the core.
-    unsafe { core.deallocate(block, layout) };
+    unsafe { core.deallocate_served(block, layout) };
 }
 
 impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
@@ -286,7 +318,7 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                     }
                 }
                 heap.until_collect -= 1;
-                if let Some(p) = heap.core.allocate(thread_layout(layout)) {
+                if let Some(p) = heap.core.allocate_served(thread_layout(layout)) {
                     return p.as_ptr();
                 }
                 if let Some(p) = Self::collect_and_retry(heap, layout) {
@@ -308,7 +340,7 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
             return None;
         }
         heap.collect(free_taken);
-        heap.core.allocate(thread_layout(layout))
+        heap.core.allocate_served(thread_layout(layout))
     }
 
     /// Frees a block of this front end.
@@ -326,7 +358,7 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                     // SAFETY: the block is in this thread's heap, which only
                     // this thread uses, allocated there with `thread_layout`
                     // (invariant 1).
-                    unsafe { (*mine).core.deallocate(ptr, thread_layout(layout)) };
+                    unsafe { (*mine).core.deallocate_served(ptr, thread_layout(layout)) };
                 } else {
                     // SAFETY: the owner map points at a live thread heap
                     // (never destroyed), whose remote list comes first; the

@@ -452,3 +452,43 @@ fn the_walk_catches_lost_bytes() {
     let err = heap.check().unwrap_err();
     assert!(err.invariant.starts_with("7:"), "{err}");
 }
+
+#[test]
+fn small_entry_points_serve_and_free_like_the_heap_trait() {
+    let mut buf = buffer(512);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let layouts = [l(1, 1), l(16, 16), l(100, 8), l(1024, 64), l(MAX_SMALL, MAX_ALIGN)];
+    let mut blocks = Vec::new();
+    for &layout in &layouts {
+        let p = heap.allocate_small(layout).unwrap();
+        assert_eq!(p.as_ptr().addr() % layout.align(), 0);
+        // SAFETY: a fresh block of `layout.size()` bytes.
+        unsafe { p.as_ptr().write_bytes(0xA5, layout.size()) };
+        blocks.push((p, layout));
+    }
+    assert_eq!(heap.stats().blocks_live(), layouts.len() as u64);
+    heap.check().unwrap();
+    // A block from `allocate_small` goes back through either entry point,
+    // and one from `allocate` through `deallocate_small`.
+    let (p, layout) = blocks.pop().unwrap();
+    // SAFETY: live, from this heap, with `layout`.
+    unsafe { heap.deallocate(p, layout) };
+    let q = heap.allocate(l(48, 8)).unwrap();
+    // SAFETY: as above.
+    unsafe { heap.deallocate_small(q, l(48, 8)) };
+    for (p, layout) in blocks {
+        // SAFETY: as above; every layout here is small.
+        unsafe { heap.deallocate_small(p, layout) };
+    }
+    assert_eq!(heap.stats().blocks_live(), 0);
+    heap.check().unwrap();
+    // Outside the slabs' layouts it answers as `allocate`: a zero size is
+    // dangling, a large or over-aligned block takes its own span.
+    let zero = heap.allocate_small(l(0, 8)).unwrap();
+    assert_eq!(zero.as_ptr().addr(), 8);
+    let big = heap.allocate_small(l(MAX_SMALL + 1, 8)).unwrap();
+    assert_eq!(heap.counts().1, 1);
+    // SAFETY: live, with its layout.
+    unsafe { heap.deallocate(big, l(MAX_SMALL + 1, 8)) };
+    heap.check().unwrap();
+}
