@@ -76,7 +76,7 @@ use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB, class_of};
 
 /// The `class` of a slab in the pool.
-pub(crate) const POOLED: u32 = u32::MAX;
+pub(crate) const POOLED: u16 = u16::MAX;
 /// The page size Miri's `mmap` works in (see [`SlabHeap::acquire_aligned`]).
 const MIRI_PAGE: usize = 4096;
 
@@ -93,13 +93,16 @@ pub(crate) struct Slab {
     /// The first never-used slot; `end` once all are carved.
     pub(crate) fresh: *mut u8,
     /// Slots handed out.
-    pub(crate) used: u32,
+    pub(crate) used: u16,
     /// Slots in all.
-    pub(crate) cap: u32,
+    pub(crate) cap: u16,
     /// Bytes between slots.
-    pub(crate) stride: u32,
+    pub(crate) stride: u16,
     /// The class served, or [`POOLED`].
-    pub(crate) class: u32,
+    pub(crate) class: u16,
+    /// The owner tag of the heap that laid the slab out
+    /// ([`SlabHeap::set_owner`]), read by [`SlabHeap::owner_of`].
+    pub(crate) owner: *mut (),
     /// The span to give back to the source: the slab itself, or (under
     /// Miri) a larger span holding it.
     pub(crate) span: *mut u8,
@@ -132,6 +135,9 @@ pub(crate) struct Run {
 }
 
 const _: () = assert!(size_of::<Slab>() <= HEADER && size_of::<Large>() <= HEADER);
+// A slab's counts, stride and class fit its header's 16-bit fields.
+const _: () = assert!(SLAB / 16 < u16::MAX as usize && CLASSES < POOLED as usize);
+const _: () = assert!(crate::MAX_SMALL + LINE <= u16::MAX as usize);
 const _: () = assert!(HEADER % LINE == 0);
 
 /// The offset of a large block from its header, for alignment `align`.
@@ -197,6 +203,9 @@ pub struct SlabHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// How many bytes of empty slabs and cached spans to keep (invariants
     /// 4 and 8).
     retention: Retention,
+    /// The tag stamped on every slab laid out from now on
+    /// ([`set_owner`](Self::set_owner)).
+    owner: *mut (),
     stats: R,
     source: S,
 }
@@ -226,6 +235,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             cached: ptr::null_mut(),
             cached_bytes: 0,
             retention: Retention::new(),
+            owner: ptr::null_mut(),
             stats: R::NEW,
             source,
         }
@@ -234,6 +244,39 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// The source the heap takes spans from.
     pub fn source(&self) -> &S {
         &self.source
+    }
+
+    /// Sets the *owner tag* this heap stamps on every slab it lays out from
+    /// now on (null until set): an opaque pointer a front end that runs many
+    /// slab heaps (a heap per thread, in `polyalloc-threads`) reads back
+    /// from any small block with [`owner_of`](Self::owner_of), to find the
+    /// heap a block belongs to without a lookup of its own. Set it before
+    /// the first allocation, so every slab carries it.
+    pub fn set_owner(&mut self, owner: *mut ()) {
+        self.owner = owner;
+    }
+
+    /// The owner tag of the heap whose slab holds `ptr`: the tag that heap
+    /// had when it laid the slab out ([`set_owner`](Self::set_owner)).
+    /// One load, from the slab's header (found by masking the address).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of some `SlabHeap` (any source, any recorder),
+    /// allocated with a layout its slabs serve: non-zero, at most
+    /// [`MAX_SMALL`](crate::MAX_SMALL) bytes, aligned to at most
+    /// [`MAX_ALIGN`](crate::MAX_ALIGN). Another thread may be using that
+    /// heap: only the tag, which does not change while a block of the slab
+    /// is live, is read.
+    #[inline(always)]
+    #[must_use]
+    pub unsafe fn owner_of(ptr: NonNull<u8>) -> *mut () {
+        let s = slab_of(ptr.as_ptr());
+        // SAFETY: a live small block lies in a live slab whose header is at
+        // its address rounded down to `SLAB` (invariant 1); the `owner`
+        // field is written only when the slab is laid out, when no block of
+        // it is live, and read here without a reference to the header.
+        unsafe { (&raw const (*s).owner).read() }
     }
 
     /// Allocates a block for a layout the slabs serve, skipping the
@@ -510,9 +553,10 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             (*s).free = ptr::null_mut();
             (*s).fresh = first;
             (*s).used = 0;
-            (*s).cap = info.cap;
-            (*s).stride = info.stride;
-            (*s).class = c as u32;
+            (*s).cap = info.cap as u16;
+            (*s).stride = info.stride as u16;
+            (*s).class = c as u16;
+            (*s).owner = self.owner;
             Self::push(&mut self.avail[c], s);
         }
         Some(s)

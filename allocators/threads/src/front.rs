@@ -5,12 +5,13 @@
 //!
 //! 1. **Routing by layout.** A layout the per-thread core serves
 //!    ([`ThreadCore::serves`]) goes to the calling thread's heap, asked for
-//!    at least [`MIN_BLOCK`] bytes ([`thread_layout`]); any other layout, and
-//!    a served one when the thread has no heap (starting, exiting) or its
-//!    heap is out of memory, goes to the shared heap. A free decides the same
-//!    way from the layout and the owner map: a served layout whose block
-//!    lies in a registered granule belongs to that granule's heap; anything
-//!    else to the shared heap.
+//!    at least [`MIN_BLOCK`] bytes ([`thread_layout`]); when the thread has
+//!    no heap (starting, exiting) or its heap is out of memory, to the
+//!    *orphan* heap, a thread heap used under the registry lock. So every
+//!    block of a served layout is a thread heap core's, tagged with that
+//!    heap's address, and a free reads its heap from the block
+//!    ([`ThreadCore::owner_of`]: for slab, the slab header). Any other
+//!    layout goes to the shared heap, and so does its free.
 //! 2. **Local or remote.** A block freed by the thread holding its heap goes
 //!    straight back to the core; one freed by any other thread is pushed on
 //!    its heap's remote list (`remote.rs`), never touching that heap's core.
@@ -38,8 +39,20 @@ use crate::tls::{self, PER_THREAD, Slot};
 
 /// A strategy core that can serve as a thread's heap.
 pub trait ThreadCore: Heap + Send + Sized {
-    /// The core over a thread heap's source.
-    fn over(source: Registered) -> Self;
+    /// The core over a thread heap's source, tagging what it hands out with
+    /// `owner` (the heap's address) for [`owner_of`](Self::owner_of).
+    fn over(source: Registered, owner: *mut ()) -> Self;
+
+    /// The `owner` tag of the core that allocated `ptr`, read from the
+    /// block's memory (a slab's header): how a free on any thread finds the
+    /// heap a block belongs to.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block that a core of this type allocated through
+    /// [`allocate_served`](Self::allocate_served); the thread calling may
+    /// not be the one using that core.
+    unsafe fn owner_of(ptr: NonNull<u8>) -> *mut ();
 
     /// Whether the per-thread heaps serve `layout` (the rest goes to the
     /// shared heap). Must depend on the layout alone.
@@ -68,8 +81,17 @@ pub trait ThreadCore: Heap + Send + Sized {
 }
 
 impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
-    fn over(source: Registered) -> Self {
-        SlabHeap::with_recorder(source)
+    fn over(source: Registered, owner: *mut ()) -> Self {
+        let mut heap = SlabHeap::with_recorder(source);
+        heap.set_owner(owner);
+        heap
+    }
+
+    #[inline(always)]
+    unsafe fn owner_of(ptr: NonNull<u8>) -> *mut () {
+        // SAFETY: from the caller: a live block of a slab heap, of a served
+        // (small) layout.
+        unsafe { SlabHeap::<Registered, R>::owner_of(ptr) }
     }
 
     /// The sizes slab serves from slabs: up to [`MAX_SMALL`] bytes at up to
@@ -274,7 +296,7 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
             return ptr::null_mut();
         };
         let heap = span.ptr().as_ptr().cast::<ThreadHeap<H>>();
-        let core = H::over(Registered::new(heap.cast()));
+        let core = H::over(Registered::new(heap.cast()), heap.cast());
         // SAFETY: the span is fresh, large enough and aligned for a heap.
         unsafe { heap.write(ThreadHeap::new(core)) };
         // SAFETY: valid for ever (never given back), on no list yet.
@@ -325,10 +347,41 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                     return p.as_ptr();
                 }
             }
+            return self.alloc_orphan(layout);
         }
         // SAFETY: `GlobalAlloc::alloc` of the shared heap, whose adapter
         // takes any layout (a zero size included).
         unsafe { GlobalAlloc::alloc(&self.shared, layout) }
+    }
+
+    /// Serves a layout the thread heaps serve from the orphan heap, under
+    /// the registry lock: for a thread without a heap (starting, exiting,
+    /// holding another instance's heap), or whose heap is out of memory.
+    /// Null when there is no memory.
+    #[cold]
+    #[inline(never)]
+    fn alloc_orphan(&self, layout: Layout) -> *mut u8 {
+        let mut heap = self.registry.with(|r| r.orphan());
+        if heap.is_null() {
+            let made = self.make_heap();
+            if made.is_null() {
+                return ptr::null_mut();
+            }
+            // SAFETY: just made, held by no other thread, not used here
+            // after (unless it becomes the orphan heap).
+            heap = self.registry.with(|r| unsafe { r.install_orphan(made) });
+        }
+        self.registry.with(|_| {
+            // SAFETY: the orphan heap's core is used only under the
+            // registry lock, which this thread holds (registry invariant 1).
+            let heap = unsafe { &mut *heap };
+            if !heap.remote.is_empty() {
+                heap.collect(free_taken);
+            }
+            heap.core
+                .allocate_served(thread_layout(layout))
+                .map_or(ptr::null_mut(), NonNull::as_ptr)
+        })
     }
 
     /// The core could not serve `layout`: takes the remote list back and
@@ -351,25 +404,25 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
     #[inline(always)]
     unsafe fn dealloc_raw(&self, ptr: NonNull<u8>, layout: Layout) {
         if PER_THREAD && H::serves(layout) {
-            let owner = MAP.lookup(ptr.as_ptr().addr());
-            if !owner.is_null() {
-                let mine = self.current();
-                if owner == mine.cast() {
-                    // SAFETY: the block is in this thread's heap, which only
-                    // this thread uses, allocated there with `thread_layout`
-                    // (invariant 1).
-                    unsafe { (*mine).core.deallocate_served(ptr, thread_layout(layout)) };
-                } else {
-                    // SAFETY: the owner map points at a live thread heap
-                    // (never destroyed), whose remote list comes first; the
-                    // block is at least `MIN_BLOCK` bytes, pointer-aligned
-                    // (slots are 16-byte multiples) and the caller's to give.
-                    unsafe {
-                        (*owner.cast::<RemoteList>()).push(ptr, thread_layout(layout));
-                    }
+            // SAFETY: a served layout's block was allocated by a thread
+            // heap's core (invariant 1), and is live (the caller's).
+            let owner = unsafe { H::owner_of(ptr) };
+            let mine = self.current();
+            if owner == mine.cast() {
+                // SAFETY: the block is in this thread's heap, which only
+                // this thread uses, allocated there with `thread_layout`
+                // (invariant 1).
+                unsafe { (*mine).core.deallocate_served(ptr, thread_layout(layout)) };
+            } else {
+                // SAFETY: the tag is the address of a live thread heap (never
+                // destroyed), whose remote list comes first; the block is at
+                // least `MIN_BLOCK` bytes, pointer-aligned (slots are 16-byte
+                // multiples) and the caller's to give.
+                unsafe {
+                    (*owner.cast::<RemoteList>()).push(ptr, thread_layout(layout));
                 }
-                return;
             }
+            return;
         }
         // SAFETY: not a thread heap's block (invariant 1): the shared heap's.
         unsafe { GlobalAlloc::dealloc(&self.shared, ptr.as_ptr(), layout) };
@@ -387,7 +440,10 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
         let (old_served, new_served) = (H::serves(old), H::serves(new));
         if PER_THREAD && old_served && new_served {
             let mine = self.current();
-            if !mine.is_null() && MAP.lookup(ptr.as_ptr().addr()) == mine.cast() {
+            // SAFETY: a served layout's live block, from a thread heap's
+            // core (invariant 1).
+            let owner = unsafe { H::owner_of(ptr) };
+            if !mine.is_null() && owner == mine.cast() {
                 // SAFETY: the block is in this thread's heap (see
                 // `dealloc_raw`); on failure it stays live.
                 let moved = unsafe {
@@ -456,6 +512,12 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                     result = h.core.check();
                 }
             });
+            let orphan = r.orphan();
+            if result.is_ok() && !orphan.is_null() {
+                // SAFETY: the orphan heap is used only under the registry
+                // lock, held here (registry invariant 1).
+                result = unsafe { (*orphan).core.check() };
+            }
         });
         result
     }

@@ -9,8 +9,10 @@
 //!   it. A block freed by any other thread is pushed on its heap's
 //!   lock-free *remote-free list*; the owner takes the whole list back in
 //!   one swap, once every [`COLLECT_EVERY`] allocations.
-//! - The owner of a block is found from its address in the *owner map*, a
-//!   two-level table over 64 KiB granules filled as thread heaps take spans.
+//! - The owner of a block is read from its slab's header, which each thread
+//!   heap tags with its address; a thread without a heap of its own is
+//!   served small blocks by the *orphan* heap, under a lock, so every small
+//!   block has a tagged owner.
 //! - When a thread exits its heap is *abandoned*, and the next thread that
 //!   needs a heap *adopts* it: nothing is leaked, and a program that starts
 //!   and ends threads all day keeps as many heaps as it ran threads at once.

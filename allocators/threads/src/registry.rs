@@ -11,11 +11,14 @@
 //! # Invariants
 //!
 //! 1. **One user.** At any time a heap's core is used by at most one
-//!    thread: the thread whose slot holds it, or, while it is abandoned,
-//!    none (the registry lock's holder may walk it for a check).
+//!    thread: the thread whose slot holds it; for the *orphan* heap (the
+//!    one that serves threads without a heap of their own), the registry
+//!    lock's holder; while it is abandoned, none (the registry lock's
+//!    holder may walk it for a check).
 //! 2. **Lists.** `all` links every heap the instance made (through `next`),
 //!    `heaps` counts them; `abandoned` links (through `next_abandoned`)
-//!    exactly the heaps no thread holds.
+//!    exactly the heaps no thread holds; `orphan` is null or a heap of
+//!    `all` that is never abandoned or adopted.
 //! 3. **Remote frees never stop.** A heap's remote list is valid for the
 //!    whole life of the process, whatever happens to the thread that held
 //!    it.
@@ -70,6 +73,7 @@ pub(crate) struct Registry<H> {
     abandoned: *mut ThreadHeap<H>,
     all: *mut ThreadHeap<H>,
     heaps: usize,
+    orphan: *mut ThreadHeap<H>,
 }
 
 // SAFETY: the registry is only reached under its lock; the heaps it points
@@ -82,7 +86,30 @@ impl<H> Registry<H> {
         abandoned: ptr::null_mut(),
         all: ptr::null_mut(),
         heaps: 0,
+        orphan: ptr::null_mut(),
     };
+
+    /// The orphan heap, or null if none was made yet (invariant 2).
+    pub(crate) fn orphan(&self) -> *mut ThreadHeap<H> {
+        self.orphan
+    }
+
+    /// Makes `heap`, just made and held by the caller, the orphan heap,
+    /// unless another thread installed one meanwhile: then `heap` is
+    /// abandoned (the next new thread adopts it). Returns the orphan heap.
+    ///
+    /// # Safety
+    ///
+    /// As for [`abandon`](Self::abandon).
+    pub(crate) unsafe fn install_orphan(&mut self, heap: *mut ThreadHeap<H>) -> *mut ThreadHeap<H> {
+        if self.orphan.is_null() {
+            self.orphan = heap;
+        } else {
+            // SAFETY: from the caller.
+            unsafe { self.abandon(heap) };
+        }
+        self.orphan
+    }
 
     /// Heaps made so far.
     pub(crate) fn heaps(&self) -> usize {

@@ -457,7 +457,13 @@ fn the_walk_catches_lost_bytes() {
 fn small_entry_points_serve_and_free_like_the_heap_trait() {
     let mut buf = buffer(512);
     let mut heap = SlabHeap::counting(region(&mut buf));
-    let layouts = [l(1, 1), l(16, 16), l(100, 8), l(1024, 64), l(MAX_SMALL, MAX_ALIGN)];
+    let layouts = [
+        l(1, 1),
+        l(16, 16),
+        l(100, 8),
+        l(1024, 64),
+        l(MAX_SMALL, MAX_ALIGN),
+    ];
     let mut blocks = Vec::new();
     for &layout in &layouts {
         let p = heap.allocate_small(layout).unwrap();
@@ -491,4 +497,26 @@ fn small_entry_points_serve_and_free_like_the_heap_trait() {
     // SAFETY: live, with its layout.
     unsafe { heap.deallocate(big, l(MAX_SMALL + 1, 8)) };
     heap.check().unwrap();
+}
+
+#[test]
+fn owner_tags_are_read_back_from_any_small_block() {
+    let mut buf_a = buffer(512);
+    let mut buf_b = buffer(512);
+    let mut a = SlabHeap::with_source(region(&mut buf_a));
+    let mut b = SlabHeap::with_source(region(&mut buf_b));
+    let (tag_a, tag_b) = (&raw mut buf_a as *mut (), &raw mut buf_b as *mut ());
+    a.set_owner(tag_a);
+    b.set_owner(tag_b);
+    for layout in [l(8, 8), l(200, 16), l(4096, 64), l(MAX_SMALL, 8)] {
+        let pa = a.allocate_small(layout).unwrap();
+        let pb = b.allocate_small(layout).unwrap();
+        // SAFETY: live small blocks of slab heaps.
+        unsafe {
+            assert_eq!(SlabHeap::<RegionSource>::owner_of(pa), tag_a);
+            assert_eq!(SlabHeap::<RegionSource>::owner_of(pb), tag_b);
+            a.deallocate_small(pa, layout);
+            b.deallocate_small(pb, layout);
+        }
+    }
 }
