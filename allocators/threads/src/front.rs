@@ -333,13 +333,13 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                 // SAFETY: the calling thread holds its heap (registry
                 // invariant 1), so this is the only reference to it.
                 let heap = unsafe { &mut *heap };
+                // One decrement and a branch on its result: the countdown
+                // runs from `COLLECT_EVERY` down to 0 (a new heap starts at
+                // 1, so its first allocation looks).
+                heap.until_collect = heap.until_collect.wrapping_sub(1);
                 if heap.until_collect == 0 {
-                    heap.until_collect = COLLECT_EVERY;
-                    if !heap.remote.is_empty() {
-                        heap.collect(free_taken);
-                    }
+                    Self::look_at_remote(heap);
                 }
-                heap.until_collect -= 1;
                 if let Some(p) = heap.core.allocate_served(thread_layout(layout)) {
                     return p.as_ptr();
                 }
@@ -382,6 +382,17 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                 .allocate_served(thread_layout(layout))
                 .map_or(ptr::null_mut(), NonNull::as_ptr)
         })
+    }
+
+    /// The countdown to the next look at the remote list ran out: resets
+    /// it and takes the list back if it is not empty.
+    #[cold]
+    #[inline(never)]
+    fn look_at_remote(heap: &mut ThreadHeap<H>) {
+        heap.until_collect = COLLECT_EVERY;
+        if !heap.remote.is_empty() {
+            heap.collect(free_taken);
+        }
     }
 
     /// The core could not serve `layout`: takes the remote list back and

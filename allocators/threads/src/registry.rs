@@ -51,7 +51,7 @@ impl<H> ThreadHeap<H> {
             remote: RemoteList::new(),
             next_abandoned: ptr::null_mut(),
             next: ptr::null_mut(),
-            until_collect: 0,
+            until_collect: 1,
             core,
         }
     }
