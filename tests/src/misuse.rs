@@ -167,9 +167,21 @@ pub fn death_test<C: Candidate>(misuse: Misuse, strategy: &str, name: &str) {
 /// Expands to a module of five death tests (double free, a pointer the
 /// heap does not own, an interior pointer, a free with the wrong layout, a
 /// write after free) for a candidate built with its `checking` feature;
-/// `strategy` is the name its reports give.
+/// `strategy` is the name its reports give. A strategy that cannot tell one
+/// of them lists the ones it can, as `test_name: Misuse` pairs:
+///
+/// ```ignore
+/// misuse_tests!(bump: Bump, "bump", [double_free: DoubleFree, not_owned: NotOwned]);
+/// ```
 #[macro_export]
 macro_rules! misuse_tests {
+    ($module:ident : $candidate:ty, $strategy:expr, [$($test:ident : $misuse:ident),* $(,)?]) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__misuse_test_fns!($candidate, $strategy; $($test: $misuse),*);
+        }
+    };
     ($module:ident : $candidate:ty, $strategy:expr) => {
         mod $module {
             #[allow(unused_imports)]

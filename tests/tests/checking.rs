@@ -8,7 +8,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-use polyalloc_conformance::candidates::Slab;
+use polyalloc_conformance::candidates::{Bump, Slab};
 use polyalloc_conformance::misuse::forbid_allocation;
 
 /// The system allocator, refusing to serve the fault path.
@@ -39,3 +39,17 @@ unsafe impl GlobalAlloc for NoAllocInFaultPath {
 static GLOBAL: NoAllocInFaultPath = NoAllocInFaultPath;
 
 polyalloc_conformance::misuse_tests!(slab: Slab, "slab");
+
+// Bump keeps no block boundaries, so an interior pointer reads as a block
+// (see `allocators/bump/src/heap/checking.rs`); the double free it names is
+// of the most recent block, which a free rolled the top back over.
+polyalloc_conformance::misuse_tests!(
+    bump: Bump,
+    "bump",
+    [
+        double_free: DoubleFree,
+        not_owned: NotOwned,
+        wrong_layout: WrongLayout,
+        write_after_free: WriteAfterFree,
+    ]
+);

@@ -95,6 +95,9 @@ pub struct BumpHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     next_chunk: usize,
     /// Incremented by every reset; checkpoints from other epochs are refused.
     epoch: u64,
+    /// Checking mode: the bytes a roll-back gave back, poisoned.
+    #[cfg(feature = "checking")]
+    poisoned: checking::Poisoned,
     stats: R,
     source: S,
 }
@@ -151,6 +154,8 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
             spare: ptr::null_mut(),
             next_chunk: FIRST_CHUNK,
             epoch: 0,
+            #[cfg(feature = "checking")]
+            poisoned: checking::Poisoned::NONE,
             stats: R::NEW,
             source,
         }
@@ -178,12 +183,16 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
     /// allocated with `layout`.
     #[inline(always)]
     pub unsafe fn deallocate_last(&mut self, ptr: NonNull<u8>, layout: Layout) -> bool {
+        #[cfg(feature = "checking")]
+        self.check_free(ptr, layout);
         let addr = ptr.as_ptr().addr();
         // A live block cannot end past `usize::MAX`.
         let block_end = addr.wrapping_add(layout.size());
         if block_end == self.top && addr >= self.start {
             // The most recent block: roll back.
             self.top = addr;
+            #[cfg(feature = "checking")]
+            self.poison_freed(addr, block_end);
             self.stats.record_dealloc(layout.size());
             true
         } else {
@@ -443,6 +452,8 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
     /// `(at, new_top)` must come from [`fit`](Self::fit) on the current state.
     #[inline(always)]
     unsafe fn take(&mut self, at: usize, new_top: usize, size: usize) -> NonNull<u8> {
+        #[cfg(feature = "checking")]
+        self.take_poisoned(new_top, true);
         self.top = new_top;
         self.stats.record_alloc(size);
         // SAFETY: `at` is non-zero: either the heap has a chunk and
@@ -488,6 +499,8 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
                 let next = (*chunk).next;
                 let len = (*chunk).len;
                 let span = Span::new(NonNull::new_unchecked(chunk.cast::<u8>()), len);
+                #[cfg(feature = "checking")]
+                self.forget_poison_in(chunk);
                 if self.source.release(span) {
                     self.stats.record_release(len);
                 } else {
@@ -584,6 +597,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BumpHeap<S, R> {
         if new_top > self.end && !self.try_extend(new_top - self.end) {
             return false;
         }
+        #[cfg(feature = "checking")]
+        self.take_poisoned(new_top, false);
         self.top = new_top;
         self.stats.record_realloc(old.size(), new.size());
         true
@@ -598,6 +613,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BumpHeap<S, R> {
         if addr.wrapping_add(old.size()) == self.top && addr >= self.start {
             // `addr + new.size() <= addr + old.size()`, no overflow.
             self.top = addr + new.size();
+            #[cfg(feature = "checking")]
+            self.poison_freed(addr + new.size(), addr + old.size());
         }
         // Elsewhere the block just keeps its tail.
         self.stats.record_realloc(old.size(), new.size());
@@ -674,5 +691,7 @@ impl<S: Source, R: Recorder> fmt::Debug for BumpHeap<S, R> {
 
 #[cfg(debug_assertions)]
 mod check;
+#[cfg(feature = "checking")]
+mod checking;
 #[cfg(test)]
 mod tests;
