@@ -24,11 +24,7 @@
 //!    in; its fence is its last word. Blocks tile the span exactly: each
 //!    block's size is a multiple of [`GRAN`], at least [`MIN_BLOCK`], and
 //!    the next block (or the fence) starts where it ends. Every payload is
-//!    therefore aligned to [`GRAN`]; a used block's payload starts one word
-//!    after its header, or two words after it when the word between is a
-//!    pad word ([`PAD`], only on targets whose granule is below two words:
-//!    a request for two words of alignment served from a block whose
-//!    payload would not be so aligned).
+//!    therefore aligned to [`GRAN`].
 //! 2. **Flags.** A block's `PREV_USED` flag is set exactly when the block
 //!    before it is used; the first block of a span has it set. The fence is
 //!    `USED | FENCE` and holds the span's length.
@@ -79,23 +75,9 @@ use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 /// A machine word: the header, a footer, a list link.
 const WORD: usize = size_of::<usize>();
 /// The granule: block sizes are multiples of it and payloads are aligned to
-/// it, 8 bytes on every target (a word on 64-bit targets, two on wasm32).
-/// Requests for two words of alignment (16 bytes on 64-bit targets, what
-/// `malloc` guarantees there) are served on the same path, with a pad word
-/// when the block found is not so aligned (see [`PAD`]).
-pub(crate) const GRAN: usize = 8;
-/// The alignment the pad word gives: two words, `malloc`'s alignment.
-const PAD_ALIGN: usize = 2 * WORD;
-/// Whether some blocks carry a pad word: where the granule is below two
-/// words (64-bit targets); never on wasm32, where it folds away.
-const PADS: bool = GRAN < PAD_ALIGN;
-/// The pad word: a used block whose payload has to start two words after
-/// its header, for a [`PAD_ALIGN`]-aligned request, has this value in the
-/// word between, where its payload would otherwise start. The `FENCE` flag
-/// with no size is found nowhere else a header is read from a payload
-/// pointer: the word before a payload is a block header otherwise, which
-/// never has `FENCE`.
-const PAD: usize = USED | FENCE;
+/// it (16 bytes on 64-bit targets, 8 on wasm32), as the platform's `malloc`
+/// aligns.
+pub(crate) const GRAN: usize = 2 * WORD;
 /// The smallest block: a header, two list links and a footer, so any block
 /// can become free.
 pub(crate) const MIN_BLOCK: usize = 4 * WORD;
@@ -121,9 +103,8 @@ const SL_BITS: u32 = 4;
 pub(crate) const SL_COUNT: usize = 1 << SL_BITS;
 /// log2 of [`GRAN`].
 const GRAN_BITS: u32 = GRAN.trailing_zeros();
-/// Blocks below this size (128 bytes) have a bin per granule; the 16 bins
-/// of the next power of two are a granule wide too, so every size below
-/// 256 bytes has a bin of its own: exact fits for the common small sizes.
+/// Blocks below this size (256 bytes on 64-bit targets) have a bin per
+/// granule: exact fits for the common small sizes.
 pub(crate) const LINEAR: usize = 1 << (SL_BITS + GRAN_BITS);
 /// Rows of bins: row 0 for the linear sizes, one per power of two above.
 pub(crate) const FL_COUNT: usize = (usize::BITS - SL_BITS - GRAN_BITS) as usize + 1;
@@ -145,8 +126,6 @@ const MAX_SPAN: usize = 1024 * 1024;
 const _: () = assert!(FL_COUNT <= usize::BITS as usize && SL_COUNT <= 32);
 // Header flags fit below the granule.
 const _: () = assert!(FLAGS < GRAN);
-// A granule holds a header word (the pad logic relies on GRAN >= WORD).
-const _: () = assert!(GRAN >= WORD && GRAN.is_power_of_two() && MIN_BLOCK % GRAN == 0);
 // The first payload is aligned.
 const _: () = assert!((SPAN_HEADER + WORD) % GRAN == 0);
 
@@ -226,26 +205,6 @@ unsafe fn free_after(b: *mut u8, size: usize) -> (usize, usize) {
     let after = unsafe { header(b.add(size)) };
     let extra = if after & USED == 0 { after & !FLAGS } else { 0 };
     (after, size + extra)
-}
-
-/// The block whose payload is `ptr`, and the bytes of pad between its
-/// header and `ptr` (0, or a word after a pad word, see [`PAD`]).
-///
-/// # Safety
-///
-/// `ptr` is a live block of a live span.
-#[inline(always)]
-unsafe fn block_of(ptr: NonNull<u8>) -> (*mut u8, usize) {
-    // SAFETY: the word before a payload is its header or its pad word, and
-    // a pad word follows its block's header.
-    unsafe {
-        let b = ptr.as_ptr().sub(WORD);
-        if PADS && header(b) == PAD {
-            (b.sub(WORD), WORD)
-        } else {
-            (b, 0)
-        }
-    }
 }
 
 /// Writes an empty layout into `span`: one free block from the header to the
@@ -1025,13 +984,11 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 }
 
 impl<S: Source, R: Recorder> FreeListHeap<S, R> {
-    /// For a request with more than [`GRAN`] alignment (and more than
-    /// [`PAD_ALIGN`] where the pad word serves that), served from free
+    /// For a request with more than [`GRAN`] alignment, served from free
     /// block `b` (on no list, at least `need + 2 * align` bytes): splits off
     /// the front, returned to the bins, so the payload after it is aligned.
-    /// The gap is 0 or at least a block (`align >= MIN_BLOCK`: 16 bytes on
-    /// wasm32, 32 on 64-bit targets, where 16 takes the pad word); at most
-    /// `2 * align - GRAN`, so `need` bytes remain. Returns the block
+    /// The gap is 0 or at least a block (`align >= 2 * GRAN == MIN_BLOCK`);
+    /// at most `2 * align - GRAN`, so `need` bytes remain. Returns the block
     /// that remains, on no list.
     ///
     /// # Safety
@@ -1131,8 +1088,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
 // SAFETY: blocks are carved from spans the source handed out, tiled without
 // overlap (invariant 1): `take` hands out a free block, which no live block
 // overlaps, and only blocks being freed or resized become free again. A
-// payload is `GRAN`-aligned (invariant 1), `PAD_ALIGN`-aligned by a pad
-// word inside its block, or aligned by `align_front`.
+// payload is `GRAN`-aligned (invariant 1) or aligned by `align_front`.
 // A failed request returns before changing any block. No method panics: the
 // arithmetic on caller sizes is bounded by `MAX_BLOCK` or checked.
 unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
@@ -1144,14 +1100,9 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
         }
         let need = block_size(layout.size())?;
         let align = layout.align();
-        // Two words of alignment on a target whose granule is one word:
-        // room for a pad word. More alignment than that: room for the front
-        // gap.
-        let padded = PADS && align == PAD_ALIGN;
+        // More alignment than every payload has: room for the front gap.
         let room = if align <= GRAN {
             need
-        } else if padded {
-            need + WORD
         } else {
             need.checked_add(align.checked_mul(2)?)
                 .filter(|&r| r <= MAX_BLOCK)?
@@ -1160,20 +1111,7 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
             Some(b) => b,
             None => self.extend(room)?,
         };
-        if padded {
-            if (b.addr() + WORD) % PAD_ALIGN != 0 {
-                // SAFETY: `b` is a free block on no list of at least
-                // `room = need + WORD` bytes; the pad word is the first
-                // word of the payload `take` returns, inside the block.
-                let p = unsafe {
-                    let p = self.take(b, room);
-                    p.cast::<usize>().write(PAD);
-                    p.add(WORD)
-                };
-                self.stats.record_alloc(layout.size());
-                return Some(p);
-            }
-        } else if align > GRAN {
+        if align > GRAN {
             // SAFETY: `b` is a free block on no list of at least `room`.
             b = unsafe { self.align_front(b, align) };
         }
@@ -1192,10 +1130,9 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
             return;
         }
         // SAFETY: `ptr` is a live block of this heap: its header is the word
-        // before it, or the word before that after a pad word; it is no
-        // longer handed out once freed.
+        // before it, and it is no longer handed out once freed.
         unsafe {
-            let (b, _) = block_of(ptr);
+            let b = ptr.as_ptr().sub(WORD);
             let size = header(b) & !FLAGS;
             self.release_block(b, size);
         }
@@ -1210,12 +1147,10 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
         let Some(need) = block_size(new.size()) else {
             return false;
         };
-        // SAFETY: `ptr` is a live block: its header is the word before it
-        // (or, after a pad word, the word before that), and the header
-        // after it is in the same span.
+        // SAFETY: `ptr` is a live block: its header is the word before it,
+        // and the header after it is in the same span.
         unsafe {
-            let (b, pad) = block_of(ptr);
-            let need = need + pad;
+            let b = ptr.as_ptr().sub(WORD);
             let h = header(b);
             let size = h & !FLAGS;
             if need > size {
@@ -1254,8 +1189,7 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
         };
         // SAFETY: `ptr` is a live block; the split point lies inside it.
         unsafe {
-            let (b, pad) = block_of(ptr);
-            let need = need + pad;
+            let b = ptr.as_ptr().sub(WORD);
             let h = header(b);
             let size = h & !FLAGS;
             if size >= need + MIN_BLOCK {

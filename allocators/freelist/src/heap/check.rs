@@ -88,7 +88,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             return Ok(0);
         }
         ensure(
-            (dv.addr() + WORD) % GRAN == 0 && self.in_some_span(dv.addr()),
+            dv.addr() % GRAN == WORD && self.in_some_span(dv.addr()),
             "5: the victim is a block header in a span",
             dv.addr(),
             0,
@@ -239,7 +239,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                     count += 1;
                     ensure(count <= limit, "5: the lists are acyclic", e.addr(), count)?;
                     ensure(
-                        (e.addr() + WORD) % GRAN == 0 && self.in_some_span(e.addr()),
+                        e.addr() % GRAN == WORD && self.in_some_span(e.addr()),
                         "5: list entries are block headers in a span",
                         e.addr(),
                         0,
