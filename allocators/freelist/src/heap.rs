@@ -752,7 +752,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         let empty = self.empty_span_bytes();
         let in_use = self.stats.bytes_reserved().saturating_sub(empty);
         let keep = self.retention.emptied(size + SPAN_OVERHEAD, in_use);
-        self.release_empty_spans(keep);
+        self.release_empty_spans(keep, 0);
     }
 
     /// Whether the live span `s` holds nothing but one free block.
@@ -779,10 +779,11 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             .sum()
     }
 
-    /// Gives entirely free spans back to a source that takes memory back,
-    /// keeping the newest of them up to `keep` bytes in all. Returns the
-    /// bytes released.
-    fn release_empty_spans(&mut self, keep: usize) -> usize {
+    /// Gives entirely free spans back to a source that takes memory back:
+    /// every one whose free block is smaller than `below`, and beyond that
+    /// the oldest of those left, keeping the newest up to `keep` bytes in
+    /// all. Returns the bytes released.
+    fn release_empty_spans(&mut self, keep: usize, below: usize) -> usize {
         if !self.source.can_release() {
             return 0;
         }
@@ -797,7 +798,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                 let first = s.cast::<u8>().add(SPAN_HEADER);
                 let h = header(first);
                 if Self::span_is_empty(s) {
-                    if kept + len <= keep {
+                    if h & !FLAGS >= below && kept + len <= keep {
                         kept += len;
                     } else {
                         self.unlink_free(first, h & !FLAGS);
@@ -831,7 +832,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     /// call it through `lock_heap`.
     pub fn trim(&mut self) -> usize {
         self.retention.forget();
-        self.release_empty_spans(0)
+        self.release_empty_spans(0, 0)
     }
 
     // ---- spans ---------------------------------------------------------
@@ -881,6 +882,14 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     fn extend(&mut self, need: usize) -> Option<*mut u8> {
         let want = need.checked_add(SPAN_OVERHEAD)?;
         let merging = !self.source.can_release();
+        // No free block serves this request, so an entirely free span too
+        // small for it would only sit beside the new one: give those back
+        // first. Without this, a heap whose `Vec`s double past the span
+        // size kept its outgrown 64 KiB spans while mapping new ones for
+        // each 64 KiB buffer (a 65,552-byte block): 40% more reserved at
+        // the peak (freelist.md). The spans that could serve it are still
+        // kept by the retention policy.
+        self.release_empty_spans(usize::MAX, need);
         // Ask for a whole span (1/32 of what is reserved, between
         // `FIRST_SPAN` and `MAX_SPAN`); when the source cannot give that
         // much (a region nearly used up), halve the ask down to what is

@@ -320,3 +320,37 @@ fn a_large_heap_freed_and_refilled_each_round_takes_nothing_new() {
     assert!(heap.trim() >= 16 << 20);
     assert_eq!(heap.stats().bytes_reserved, 0);
 }
+
+#[test]
+fn a_request_no_empty_span_fits_gives_those_spans_back_first() {
+    // A `Vec` that doubles past the span size: its 32 KiB buffer lives in a
+    // 64 KiB span, and its 64 KiB buffer (a 65,552-byte block) fits no
+    // 64 KiB span. Once the smaller buffer is freed its span is empty and
+    // of no use to the larger: the heap gives it back before growing
+    // rather than holding both.
+    let mut heap = FreeListHeap::<MmapSource, Counting>::counting(MmapSource::new());
+    let half = l(32 * 1024, 8);
+    let p = heap.allocate(half).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, FIRST_SPAN);
+    // SAFETY: live with this layout.
+    unsafe { heap.deallocate(p, half) };
+    heap.check().unwrap();
+    assert_eq!(heap.span_count(), 1, "an empty span is kept for reuse");
+    let whole = l(64 * 1024, 8);
+    let q = heap.allocate(whole).unwrap();
+    heap.check().unwrap();
+    assert_eq!(heap.span_count(), 1, "{heap:?}");
+    let reserved = heap.stats().bytes_reserved;
+    assert!(
+        reserved < 2 * FIRST_SPAN,
+        "{reserved} bytes held for one 64 KiB block"
+    );
+    // A span that still fits the request is kept: the next one reuses it.
+    // SAFETY: as above.
+    unsafe { heap.deallocate(q, whole) };
+    let r = heap.allocate(whole).unwrap();
+    assert_eq!(heap.stats().bytes_reserved, reserved);
+    // SAFETY: as above.
+    unsafe { heap.deallocate(r, whole) };
+    heap.check().unwrap();
+}
