@@ -600,6 +600,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         // SAFETY: `b` is a free block on no list, of at least `need` bytes.
         unsafe {
             let h = header(b);
+            #[cfg(feature = "checking")]
+            checking::verify_free(b, h & !FLAGS, need);
             // The remainder is the next victim if it is the larger.
             self.settle(b, h & !FLAGS, need, h & PREV_USED, true);
             NonNull::new_unchecked(b.add(WORD))
@@ -628,6 +630,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                 // The block after `r` already reads "previous free".
                 set_header(r, rest | PREV_USED);
                 set_footer(r, rest);
+                #[cfg(feature = "checking")]
+                checking::poison_split(r, rest, size);
                 if victim {
                     self.stash(r, rest);
                 } else {
@@ -724,6 +728,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             // Whatever is before the merged block is used (invariant 3).
             set_header(b, size | PREV_USED);
             set_footer(b, size);
+            #[cfg(feature = "checking")]
+            checking::poison_free(b, size);
             // A span left with nothing live may go back to a source that
             // takes memory back (the test folds away for one that does not).
             if self.source.can_release() && covers_span(size, header(b.add(size))) {
@@ -941,7 +947,10 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                 len,
             });
             self.link_span(span);
-            lay_out_empty(span)
+            let b = lay_out_empty(span);
+            #[cfg(feature = "checking")]
+            checking::poison_free(b, len - SPAN_OVERHEAD);
+            b
         }
     }
 
@@ -978,6 +987,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             }
             set_header(b, size | PREV_USED);
             set_footer(b, size);
+            #[cfg(feature = "checking")]
+            checking::poison_free(b, size);
             b
         }
     }
@@ -1015,6 +1026,11 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             self.insert(b, gap);
             let rest = b.add(gap);
             set_header(rest, (h & !FLAGS) - gap);
+            #[cfg(feature = "checking")]
+            {
+                checking::poison_split(b, gap, h & !FLAGS);
+                checking::poison_split(rest, (h & !FLAGS) - gap, h & !FLAGS);
+            }
             rest
         }
     }
@@ -1058,6 +1074,8 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         // SAFETY: `span` is live; the block laid out is on no list.
         unsafe {
             let b = lay_out_empty(span);
+            #[cfg(feature = "checking")]
+            checking::poison_free(b, (*span).len - SPAN_OVERHEAD);
             self.insert(b, (*span).len - SPAN_OVERHEAD);
         }
     }
@@ -1129,6 +1147,8 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
             // A zero-size block is a dangling pointer (see `allocate`).
             return;
         }
+        #[cfg(feature = "checking")]
+        self.check_free(ptr, layout);
         // SAFETY: `ptr` is a live block of this heap: its header is the word
         // before it, and it is no longer handed out once freed.
         unsafe {
@@ -1279,5 +1299,7 @@ impl<S: Source, R: Recorder> fmt::Debug for FreeListHeap<S, R> {
 
 #[cfg(debug_assertions)]
 mod check;
+#[cfg(feature = "checking")]
+mod checking;
 #[cfg(test)]
 mod tests;
