@@ -212,3 +212,10 @@ pub fn stats_words<S: Source + Send>(alloc: &AdaptiveAlloc<S>) -> [u64; abi::STA
         })
     }
 }
+
+/// The self-hosted test run (`bash tests/selfhost.sh adaptive`, which sets
+/// `--cfg polyalloc_selfhost_adaptive`): every binary that links this crate,
+/// each test binary of the workspace among them, runs on `AdaptiveAlloc`.
+#[cfg(all(polyalloc_selfhost_adaptive, not(loom)))]
+#[global_allocator]
+static SELF_HOSTED: AdaptiveAlloc = AdaptiveAlloc::new();

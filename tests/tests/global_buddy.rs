@@ -1,4 +1,6 @@
 //! The buddy allocator as the test binary's global allocator.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 
 use polyalloc_buddy::BuddyAlloc;
 

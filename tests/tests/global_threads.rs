@@ -3,6 +3,8 @@
 //! test), and the slab allocator's whole conformance suite run again with
 //! every allocation of the harness and of the suite itself, on the harness's
 //! many threads, going through `ThreadAlloc`.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 
 use polyalloc_threads::ThreadAlloc;
 

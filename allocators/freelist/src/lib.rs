@@ -73,3 +73,10 @@ pub use polyalloc_core::{Counting, LockedHeap, Uncounted};
 /// assert_eq!(HEAP.stats().bytes_live, 0);
 /// ```
 pub type FreeListAlloc<R = Uncounted> = LockedHeap<FreeListHeap<polyalloc_core::DefaultSource, R>>;
+
+/// The self-hosted test run (`bash tests/selfhost.sh freelist`, which sets
+/// `--cfg polyalloc_selfhost_freelist`): every binary that links this crate,
+/// each test binary of the workspace among them, runs on `FreeListAlloc`.
+#[cfg(all(polyalloc_selfhost_freelist, not(loom)))]
+#[global_allocator]
+static SELF_HOSTED: FreeListAlloc = FreeListAlloc::new();

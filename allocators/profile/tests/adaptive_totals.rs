@@ -5,6 +5,8 @@
 //!
 //! This binary's global allocator is the profiler over the adaptive
 //! allocator too, as a program would use it.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 
 use allocator_api2::alloc::{Allocator, Layout};
 use allocator_api2::vec::Vec;

@@ -2,6 +2,8 @@
 //! recording (usage counters, histogram, policy decisions, strategy
 //! switches, resets, records) over a caller-provided region allocates
 //! nothing globally.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 
 use allocator_api2::alloc::{Allocator, Layout};
 use polyalloc_adaptive::AdaptiveHeap;

@@ -2,6 +2,8 @@
 //! bookkeeping lives in its private heap, so profiling a heap over a
 //! caller-provided region makes no global allocation, whether it records
 //! tags (and writes the profile) or captures backtraces.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 
 use allocator_api2::vec::Vec;
 use polyalloc_core::LockedHeap;

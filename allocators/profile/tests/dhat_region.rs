@@ -2,6 +2,8 @@
 //! region the caller provides, used through allocator-api2 (a free list and
 //! a slab under `hashbrown` and `allocator_api2::vec::Vec`), makes no global
 //! allocation at all.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 
 use allocator_api2::vec::Vec;
 use polyalloc_core::LockedHeap;

@@ -79,3 +79,10 @@ pub use polyalloc_core::{Counting, LockedHeap, Uncounted};
 /// assert_eq!(HEAP.stats().bytes_live, 0);
 /// ```
 pub type SlabAlloc<R = Uncounted> = LockedHeap<SlabHeap<polyalloc_core::DefaultSource, R>>;
+
+/// The self-hosted test run (`bash tests/selfhost.sh slab`, which sets
+/// `--cfg polyalloc_selfhost_slab`): every binary that links this crate,
+/// each test binary of the workspace among them, runs on `SlabAlloc`.
+#[cfg(all(polyalloc_selfhost_slab, not(loom)))]
+#[global_allocator]
+static SELF_HOSTED: SlabAlloc = SlabAlloc::new();

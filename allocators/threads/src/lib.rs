@@ -78,3 +78,10 @@ pub type ThreadAlloc<R = Uncounted> = ThreadCached<
     polyalloc_slab::SlabHeap<Registered, R>,
     polyalloc_freelist::FreeListHeap<polyalloc_core::DefaultSource, R>,
 >;
+
+/// The self-hosted test run (`bash tests/selfhost.sh threads`, which sets
+/// `--cfg polyalloc_selfhost_threads`): every binary that links this crate,
+/// each test binary of the workspace among them, runs on `ThreadAlloc`.
+#[cfg(all(polyalloc_selfhost_threads, not(loom)))]
+#[global_allocator]
+static SELF_HOSTED: ThreadAlloc = ThreadAlloc::new();

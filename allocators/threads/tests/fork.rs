@@ -1,6 +1,8 @@
 //! `fork` while another thread holds the shared heap's lock: the fork
 //! handlers make the `fork` wait for it, so the child starts with every lock
 //! free and every heap consistent, and allocates normally.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 #![cfg(unix)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
