@@ -588,9 +588,15 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// makes it an allocated block of order `k <= j`, halving it and freeing
     /// the upper halves. Returns the block.
     ///
+    /// The lists of orders `k` to `j - 1` are empty (`j` is the smallest
+    /// order at or above `k` with a free block), so each upper half becomes
+    /// the only block of its list: no old head to link to, and their
+    /// non-empty bits are set at once.
+    ///
     /// # Safety
     ///
-    /// List `j` is non-empty and `k <= j`.
+    /// List `j` is non-empty, `k <= j`, and the lists of orders `k` to
+    /// `j - 1` are empty.
     #[inline(always)]
     unsafe fn take(&mut self, j: u32, k: u32) -> Option<*mut u8> {
         let b = self.heads[j as usize % ORDERS];
@@ -611,13 +617,27 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             if j > k {
                 // Invariant 7: blocks of order `k` exist from now on.
                 self.floor = self.floor.min(k as usize);
+                // Lists `k..j` each get their only block below.
+                self.nonempty |= (1 << j) - (1 << k);
             }
+            let tag = arena.tag();
             let mut j = j;
             while j > k {
                 // Split: keep the lower half (node `2n`), free the upper
-                // (`2n + 1`); their pair bit is the bit of node `n`.
+                // (`2n + 1`); their pair bit is the bit of node `n`. The
+                // upper half is alone on its list (the caller): the list's
+                // head, with no next and (as for any head) no prev.
                 j -= 1;
-                self.push(arena.at(off + (1 << j)), j, &arena);
+                debug_assert!(
+                    self.heads[j as usize].is_null(),
+                    "split onto a non-empty list"
+                );
+                let half = arena.at(off + (1 << j));
+                set_next_free(half, ptr::null_mut());
+                if j > MIN_ORDER {
+                    set_tag(half, tag);
+                }
+                self.heads[j as usize % ORDERS] = half;
                 arena.toggle(n);
                 n <<= 1;
             }
@@ -959,7 +979,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             }
         }
         // SAFETY: bit `j` of `nonempty` says list `j` is non-empty
-        // (invariant 3), and `j >= k`.
+        // (invariant 3), `j >= k`, and `j` is the lowest such bit at or
+        // above `k`: the lists of orders `k..j` are empty.
         let b = unsafe { self.take(fit.trailing_zeros(), k)? };
         self.stats.record_alloc(layout.size());
         // SAFETY: a block in an arena is never at address 0.
