@@ -526,6 +526,46 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         NonNull::new(tag)
     }
 
+    /// Frees the block of order `k` at offset `off` of `arena` (whose tag
+    /// is `tag`), and hands the arena to the retention policy if that
+    /// emptied it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`free_block`](Self::free_block), and `tag` is `arena`'s.
+    #[inline(always)]
+    unsafe fn free_in(&mut self, arena: &Arena, tag: *mut u8, off: usize, k: u32) {
+        // SAFETY: forwarded from the caller: once freed, the block is no
+        // longer handed out.
+        let (off, k) = unsafe { self.free_block(arena, tag, off, k) };
+        // A spine block freed: the arena may be empty, and may go back to a
+        // source that takes memory back (the test folds away for one that
+        // does not).
+        // SAFETY: `arena` is live.
+        if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
+            self.emptied(arena.base.addr());
+        }
+    }
+
+    /// [`deallocate`](Heap::deallocate) when the lookup cache's entry
+    /// `slot` does not name the block's arena: refills it, then frees.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of order `k` of this heap, freed by the call.
+    #[cold]
+    #[inline(never)]
+    unsafe fn deallocate_missed(&mut self, ptr: NonNull<u8>, k: u32, slot: usize) {
+        let Some(tag) = self.arena_miss(ptr.as_ptr().addr(), slot) else {
+            debug_assert!(false, "freed a block this heap does not hold");
+            return;
+        };
+        let arena = Arena::from_tag(tag.as_ptr());
+        let off = ptr.as_ptr().addr() - arena.base.addr();
+        // SAFETY: forwarded from the caller; `ptr` lies in `arena`.
+        unsafe { self.free_in(&arena, tag.as_ptr(), off, k) };
+    }
+
     // ---- lists ---------------------------------------------------------
 
     /// Puts free block `b` at the head of list `j`; a block of more than two
@@ -1015,24 +1055,22 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         let Some(k) = order_of(layout) else {
             return;
         };
-        let Some(tag) = self.tag_at(ptr).map(NonNull::as_ptr) else {
-            debug_assert!(false, "freed a block this heap does not hold");
-            return;
-        };
-        let arena = Arena::from_tag(tag);
-        let off = ptr.as_ptr().addr() - arena.base.addr();
-        // SAFETY: `ptr` is a live block of order `k` of this heap (the
-        // caller), so of `arena`, whose tag is `tag`; once freed it is no
-        // longer handed out.
-        let (off, k) = unsafe { self.free_block(&arena, tag, off, k) };
         self.stats.record_dealloc(layout.size());
-        // A spine block freed: the arena may be empty, and may go back to a
-        // source that takes memory back (the test folds away for one that
-        // does not).
-        // SAFETY: `arena` is live.
-        if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
-            self.emptied(arena.base.addr());
+        // The lookup cache, inline here so that the arena it finds is used
+        // as found: a miss takes the whole free out of line.
+        let addr = ptr.as_ptr().addr();
+        let slot = (addr >> LOOKUP_SHIFT) % LOOKUP;
+        let tag = self.lookup[slot];
+        let arena = Arena::from_tag(tag);
+        let off = addr.wrapping_sub(arena.base.addr());
+        if off >= arena.size() {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.deallocate_missed(ptr, k, slot) };
+            return;
         }
+        // SAFETY: `ptr` is a live block of order `k` of this heap (the
+        // caller), so of `arena`, whose tag is `tag`.
+        unsafe { self.free_in(&arena, tag, off, k) };
     }
 
     #[inline]
