@@ -484,13 +484,25 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// arena holds `addr` (the arenas are disjoint, so it is the one), else
     /// a binary search that refills the entry.
     #[inline(always)]
-    fn arena_of(&mut self, addr: usize) -> Option<Arena> {
+    fn arena_of(&mut self, ptr: NonNull<u8>) -> Option<Arena> {
+        self.tag_at(ptr).map(|t| Arena::from_tag(t.as_ptr()))
+    }
+
+    /// The tag ([`Arena::tag`]) of the arena holding `ptr`, through the
+    /// lookup cache, as [`arena_of`](Self::arena_of) finds it: a free
+    /// passes it on to the block it pushes, with no need to rebuild it.
+    #[inline(always)]
+    fn tag_at(&mut self, ptr: NonNull<u8>) -> Option<NonNull<u8>> {
+        let addr = ptr.as_ptr().addr();
         let slot = (addr >> LOOKUP_SHIFT) % LOOKUP;
-        let arena = Arena::from_tag(self.lookup[slot]);
+        let tag = self.lookup[slot];
+        let arena = Arena::from_tag(tag);
         // A null entry reads as an arena of order 0 at 0, which holds only
         // address 0, never a block's.
         if addr.wrapping_sub(arena.base.addr()) < arena.size() {
-            Some(arena)
+            // SAFETY: the entry's arena holds `addr`, which is not 0, so
+            // the entry is not the null one.
+            Some(unsafe { NonNull::new_unchecked(tag) })
         } else {
             self.arena_miss(addr, slot)
         }
@@ -504,35 +516,76 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         &self.arenas[i % MAX_ARENAS]
     }
 
-    /// [`arena_of`](Self::arena_of) when the cache misses.
+    /// [`tag_at`](Self::tag_at) when the cache misses.
     #[cold]
     #[inline(never)]
-    fn arena_miss(&mut self, addr: usize, slot: usize) -> Option<Arena> {
-        let a = self.arenas[self.arena_index(addr)?];
-        self.lookup[slot] = a.tag();
-        Some(a)
+    fn arena_miss(&mut self, addr: usize, slot: usize) -> Option<NonNull<u8>> {
+        let tag = self.arenas[self.arena_index(addr)?].tag();
+        self.lookup[slot] = tag;
+        // An arena's base is never null, nor is its tag.
+        NonNull::new(tag)
+    }
+
+    /// Frees the block of order `k` at offset `off` of `arena` (whose tag
+    /// is `tag`), and hands the arena to the retention policy if that
+    /// emptied it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`free_block`](Self::free_block), and `tag` is `arena`'s.
+    #[inline(always)]
+    unsafe fn free_in(&mut self, arena: &Arena, tag: *mut u8, off: usize, k: u32) {
+        // SAFETY: forwarded from the caller: once freed, the block is no
+        // longer handed out.
+        let (off, k) = unsafe { self.free_block(arena, tag, off, k) };
+        // A spine block freed: the arena may be empty, and may go back to a
+        // source that takes memory back (the test folds away for one that
+        // does not).
+        // SAFETY: `arena` is live.
+        if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
+            self.emptied(arena.base.addr());
+        }
+    }
+
+    /// [`deallocate`](Heap::deallocate) when the lookup cache's entry
+    /// `slot` does not name the block's arena: refills it, then frees.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of order `k` of this heap, freed by the call.
+    #[cold]
+    #[inline(never)]
+    unsafe fn deallocate_missed(&mut self, ptr: NonNull<u8>, k: u32, slot: usize) {
+        let Some(tag) = self.arena_miss(ptr.as_ptr().addr(), slot) else {
+            debug_assert!(false, "freed a block this heap does not hold");
+            return;
+        };
+        let arena = Arena::from_tag(tag.as_ptr());
+        let off = ptr.as_ptr().addr() - arena.base.addr();
+        // SAFETY: forwarded from the caller; `ptr` lies in `arena`.
+        unsafe { self.free_in(&arena, tag.as_ptr(), off, k) };
     }
 
     // ---- lists ---------------------------------------------------------
 
-    /// Puts free block `b` of `arena` at the head of list `j`; a block of
-    /// more than two words also keeps the arena's tag in its third.
+    /// Puts free block `b` at the head of list `j`; a block of more than two
+    /// words also keeps `tag`, its arena's tag, in its third.
     ///
     /// # Safety
     ///
-    /// `b` is a free block of order `j` of `arena`, a live arena, on no
-    /// list.
+    /// `b` is a free block of order `j` of the live arena whose tag is
+    /// `tag`, on no list.
     /// (A head's `prev` link is never read, so it is never written: a push
     /// or a pop touches no block but the one it moves and, for a push, the
     /// old head.)
     #[inline(always)]
-    unsafe fn push(&mut self, b: *mut u8, j: u32, arena: &Arena) {
+    unsafe fn push(&mut self, b: *mut u8, j: u32, tag: *mut u8) {
         let head = self.heads[j as usize % ORDERS];
         // SAFETY: `b` is free and `head`, if any, is a free block on a list.
         unsafe {
             set_next_free(b, head);
             if j > MIN_ORDER {
-                set_tag(b, arena.tag());
+                set_tag(b, tag);
             }
             if !head.is_null() {
                 set_prev_free(head, b);
@@ -588,18 +641,26 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// makes it an allocated block of order `k <= j`, halving it and freeing
     /// the upper halves. Returns the block.
     ///
+    /// The lists of orders `k` to `j - 1` are empty (`j` is the smallest
+    /// order at or above `k` with a free block), so each upper half becomes
+    /// the only block of its list: no old head to link to, and their
+    /// non-empty bits are set at once.
+    ///
     /// # Safety
     ///
-    /// List `j` is non-empty and `k <= j`.
+    /// List `j` is non-empty, `k <= j`, and the lists of orders `k` to
+    /// `j - 1` are empty.
     #[inline(always)]
     unsafe fn take(&mut self, j: u32, k: u32) -> Option<*mut u8> {
         let b = self.heads[j as usize % ORDERS];
-        let arena = if j > MIN_ORDER {
+        let tag = if j > MIN_ORDER {
             // SAFETY: `b` is free, of order `j`.
-            Arena::from_tag(unsafe { tag_of(b) })
+            unsafe { tag_of(b) }
         } else {
-            self.arena_of(b.addr())?
+            // SAFETY: a free block of an arena is never at address 0.
+            self.tag_at(unsafe { NonNull::new_unchecked(b) })?.as_ptr()
         };
+        let arena = Arena::from_tag(tag);
         let off = b.addr() - arena.base.addr();
         let mut n = node(arena.order, j, off);
         // SAFETY: `b` heads list `j` (the caller), in `arena` with `j`
@@ -611,13 +672,26 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             if j > k {
                 // Invariant 7: blocks of order `k` exist from now on.
                 self.floor = self.floor.min(k as usize);
+                // Lists `k..j` each get their only block below.
+                self.nonempty |= (1 << j) - (1 << k);
             }
             let mut j = j;
             while j > k {
                 // Split: keep the lower half (node `2n`), free the upper
-                // (`2n + 1`); their pair bit is the bit of node `n`.
+                // (`2n + 1`); their pair bit is the bit of node `n`. The
+                // upper half is alone on its list (the caller): the list's
+                // head, with no next and (as for any head) no prev.
                 j -= 1;
-                self.push(arena.at(off + (1 << j)), j, &arena);
+                debug_assert!(
+                    self.heads[j as usize].is_null(),
+                    "split onto a non-empty list"
+                );
+                let half = arena.at(off + (1 << j));
+                set_next_free(half, ptr::null_mut());
+                if j > MIN_ORDER {
+                    set_tag(half, tag);
+                }
+                self.heads[j as usize % ORDERS] = half;
                 arena.toggle(n);
                 n <<= 1;
             }
@@ -635,7 +709,13 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// table, `k` below its order, `off` a non-zero multiple of `2^k` past
     /// the bitmap) that is no longer handed out and on no list.
     #[inline(always)]
-    unsafe fn free_block(&mut self, arena: &Arena, mut off: usize, mut k: u32) -> (usize, u32) {
+    unsafe fn free_block(
+        &mut self,
+        arena: &Arena,
+        tag: *mut u8,
+        mut off: usize,
+        mut k: u32,
+    ) -> (usize, u32) {
         let mut n = node(arena.order, k, off);
         // SAFETY: the buddy and the merged blocks lie in the arena: the
         // bitmap's side of the arena is never free, so the pair bit of
@@ -652,7 +732,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 n >>= 1;
                 debug_assert!(k < arena.order, "merged past the arena");
             }
-            self.push(arena.at(off), k, arena);
+            self.push(arena.at(off), k, tag);
         }
         (off, k)
     }
@@ -668,7 +748,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         if kn == ko {
             return true;
         }
-        let Some(arena) = self.arena_of(ptr.as_ptr().addr()) else {
+        let Some(arena) = self.arena_of(ptr) else {
             return false;
         };
         let off = ptr.as_ptr().addr() - arena.base.addr();
@@ -682,7 +762,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 self.floor = self.floor.min(kn as usize);
                 for j in (kn..ko).rev() {
                     let r = off + (1 << j);
-                    self.push(arena.at(r), j, &arena);
+                    self.push(arena.at(r), j, arena.tag());
                     arena.toggle(bit_index(k, j, r));
                 }
                 return true;
@@ -824,7 +904,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 .base
                 .write_bytes(0, 1 << (arena.order - clear_from(arena.order, from) - 3));
             for j in m..arena.order {
-                self.push(arena.at(1 << j), j, &arena);
+                self.push(arena.at(1 << j), j, arena.tag());
                 arena.toggle(bit_index(arena.order, j, 1 << j));
             }
         }
@@ -842,8 +922,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     /// the rest.
     #[cold]
     #[inline(never)]
-    fn emptied(&mut self, arena: Arena) {
-        let Some(i) = self.arena_index(arena.base.addr()) else {
+    fn emptied(&mut self, base: usize) {
+        let Some(i) = self.arena_index(base) else {
             return;
         };
         let arena = self.arenas[i];
@@ -904,7 +984,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     self.arenas[i] = a;
                     self.count += 1;
                     for j in m..a.order {
-                        self.push(a.at(1 << j), j, &a);
+                        self.push(a.at(1 << j), j, a.tag());
                     }
                     i += 1;
                 }
@@ -959,7 +1039,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
             }
         }
         // SAFETY: bit `j` of `nonempty` says list `j` is non-empty
-        // (invariant 3), and `j >= k`.
+        // (invariant 3), `j >= k`, and `j` is the lowest such bit at or
+        // above `k`: the lists of orders `k..j` are empty.
         let b = unsafe { self.take(fit.trailing_zeros(), k)? };
         self.stats.record_alloc(layout.size());
         // SAFETY: a block in an arena is never at address 0.
@@ -974,22 +1055,22 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         let Some(k) = order_of(layout) else {
             return;
         };
-        let Some(arena) = self.arena_of(ptr.as_ptr().addr()) else {
-            debug_assert!(false, "freed a block this heap does not hold");
-            return;
-        };
-        let off = ptr.as_ptr().addr() - arena.base.addr();
-        // SAFETY: `ptr` is a live block of order `k` of this heap (the
-        // caller), so of `arena`; once freed it is no longer handed out.
-        let (off, k) = unsafe { self.free_block(&arena, off, k) };
         self.stats.record_dealloc(layout.size());
-        // A spine block freed: the arena may be empty, and may go back to a
-        // source that takes memory back (the test folds away for one that
-        // does not).
-        // SAFETY: `arena` is live.
-        if self.source.can_release() && off == 1 << k && unsafe { arena.is_empty() } {
-            self.emptied(arena);
+        // The lookup cache, inline here so that the arena it finds is used
+        // as found: a miss takes the whole free out of line.
+        let addr = ptr.as_ptr().addr();
+        let slot = (addr >> LOOKUP_SHIFT) % LOOKUP;
+        let tag = self.lookup[slot];
+        let arena = Arena::from_tag(tag);
+        let off = addr.wrapping_sub(arena.base.addr());
+        if off >= arena.size() {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.deallocate_missed(ptr, k, slot) };
+            return;
         }
+        // SAFETY: `ptr` is a live block of order `k` of this heap (the
+        // caller), so of `arena`, whose tag is `tag`.
+        unsafe { self.free_in(&arena, tag, off, k) };
     }
 
     #[inline]
