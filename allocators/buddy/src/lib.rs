@@ -74,3 +74,10 @@ pub use polyalloc_core::{Counting, LockedHeap, Uncounted};
 /// assert_eq!(HEAP.stats().bytes_live, 0);
 /// ```
 pub type BuddyAlloc<R = Uncounted> = LockedHeap<BuddyHeap<polyalloc_core::DefaultSource, R>>;
+
+/// The self-hosted test run (`bash tests/selfhost.sh buddy`, which sets
+/// `--cfg polyalloc_selfhost_buddy`): every binary that links this crate,
+/// each test binary of the workspace among them, runs on `BuddyAlloc`.
+#[cfg(all(polyalloc_selfhost_buddy, not(loom)))]
+#[global_allocator]
+static SELF_HOSTED: BuddyAlloc = BuddyAlloc::new();
