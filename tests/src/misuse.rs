@@ -88,8 +88,10 @@ pub fn commit<C: Candidate>(misuse: Misuse) {
         // SAFETY: not met on purpose (above); checking mode stops the
         // process at the faulting call.
         Misuse::Interior => unsafe {
+            // One word in: inside the block, and on no boundary any
+            // strategy's blocks start at (two words for buddy's smallest).
             fault();
-            a.deallocate(block.add(16), small);
+            a.deallocate(block.add(size_of::<usize>()), small);
         },
         // SAFETY: not met on purpose (above); checking mode stops the
         // process at the faulting call.

@@ -10,7 +10,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-use polyalloc_conformance::candidates::{Bump, FreeList, Slab};
+use polyalloc_conformance::candidates::{Buddy, Bump, FreeList, Slab};
 use polyalloc_conformance::misuse::forbid_allocation;
 
 /// The system allocator, refusing to serve the fault path.
@@ -42,6 +42,7 @@ static GLOBAL: NoAllocInFaultPath = NoAllocInFaultPath;
 
 polyalloc_conformance::misuse_tests!(slab: Slab, "slab");
 polyalloc_conformance::misuse_tests!(free_list: FreeList, "free list");
+polyalloc_conformance::misuse_tests!(buddy: Buddy, "buddy");
 
 // Bump keeps no block boundaries, so an interior pointer reads as a block
 // (see `allocators/bump/src/heap/checking.rs`); the double free it names is

@@ -667,6 +667,10 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         // below its order (invariant 2); the halves split off lie inside it,
         // and their nodes are below `2^(order - MIN_ORDER)`.
         unsafe {
+            #[cfg(feature = "checking")]
+            checking::verify_free(b, j, k);
+            #[cfg(feature = "checking")]
+            let from = j;
             self.pop(b, j);
             arena.toggle(n >> 1);
             if j > k {
@@ -692,6 +696,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                     set_tag(half, tag);
                 }
                 self.heads[j as usize % ORDERS] = half;
+                #[cfg(feature = "checking")]
+                checking::poison_split(half, j, from);
                 arena.toggle(n);
                 n <<= 1;
             }
@@ -733,6 +739,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 debug_assert!(k < arena.order, "merged past the arena");
             }
             self.push(arena.at(off), k, tag);
+            #[cfg(feature = "checking")]
+            checking::poison_free(arena.at(off), k);
         }
         (off, k)
     }
@@ -763,6 +771,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 for j in (kn..ko).rev() {
                     let r = off + (1 << j);
                     self.push(arena.at(r), j, arena.tag());
+                    #[cfg(feature = "checking")]
+                    checking::poison_free(arena.at(r), j);
                     arena.toggle(bit_index(k, j, r));
                 }
                 return true;
@@ -905,6 +915,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
                 .write_bytes(0, 1 << (arena.order - clear_from(arena.order, from) - 3));
             for j in m..arena.order {
                 self.push(arena.at(1 << j), j, arena.tag());
+                #[cfg(feature = "checking")]
+                checking::poison_free(arena.at(1 << j), j);
                 arena.toggle(bit_index(arena.order, j, 1 << j));
             }
         }
@@ -1055,6 +1067,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BuddyHeap<S, R> {
         let Some(k) = order_of(layout) else {
             return;
         };
+        #[cfg(feature = "checking")]
+        self.check_free(ptr, layout);
         self.stats.record_dealloc(layout.size());
         // The lookup cache, inline here so that the arena it finds is used
         // as found: a miss takes the whole free out of line.
@@ -1182,5 +1196,7 @@ impl<S: Source, R: Recorder> fmt::Debug for BuddyHeap<S, R> {
 
 #[cfg(debug_assertions)]
 mod check;
+#[cfg(feature = "checking")]
+mod checking;
 #[cfg(test)]
 mod tests;
