@@ -134,7 +134,7 @@ pub unsafe fn is_poisoned(p: *const u8, len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use std::string::{String, ToString};
+    use std::string::ToString;
 
     use super::*;
 
@@ -155,8 +155,8 @@ mod tests {
     #[test]
     fn the_line_is_cut_not_overrun() {
         let mut buf = [0u8; LINE];
-        let long: &'static str = String::leak("x".repeat(400));
-        let len = format(&mut buf, Misuse::WrongLayout, long, usize::MAX);
+        let long = "x".repeat(400);
+        let len = format(&mut buf, Misuse::WrongLayout, &long, usize::MAX);
         assert_eq!(len, LINE);
     }
 
