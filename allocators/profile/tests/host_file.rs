@@ -2,6 +2,8 @@
 //! profiler as this binary's global allocator, with backtrace points), then
 //! reads the DHAT file back and checks every field the viewer needs and the
 //! allocations the workload is known to make.
+// The self-hosted run (tests/selfhost.sh) sets the global allocator itself.
+#![cfg(not(polyalloc_selfhost))]
 
 #[path = "../examples/host_profile.rs"]
 mod example;
