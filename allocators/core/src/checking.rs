@@ -131,6 +131,44 @@ pub unsafe fn is_poisoned(p: *const u8, len: usize) -> bool {
     bytes.iter().all(|&b| b == POISON)
 }
 
+/// The largest free block a strategy keeps poisoned: a larger one (a fresh
+/// span, a heap freed whole, the span of a huge alignment) is left alone,
+/// so checking mode never writes over memory the program has not used.
+pub const POISON_CAP: usize = 256 * 1024;
+
+/// Poisons the free block of `size` bytes at `block`, from `skip` bytes in
+/// to `keep_end` bytes before its end (the words the strategy keeps in a
+/// free block: links, a tag, a footer), if the block is at most
+/// [`POISON_CAP`] bytes. A strategy that does this wherever a free block is
+/// made can verify any part of one with [`poisoned_within`].
+///
+/// # Safety
+///
+/// `size` bytes at `block` are writable and not in use.
+#[inline]
+pub unsafe fn poison_free_block(block: *mut u8, size: usize, skip: usize, keep_end: usize) {
+    if size <= POISON_CAP && size > skip + keep_end {
+        // SAFETY: the range lies inside the block (from the caller).
+        unsafe { poison(block.add(skip), size - skip - keep_end) };
+    }
+}
+
+/// Whether bytes `skip..end` of the free block of `size` bytes at `block`
+/// still hold [`POISON`]: always true for a block above [`POISON_CAP`]
+/// (never poisoned, see [`poison_free_block`]) and for an empty range.
+///
+/// # Safety
+///
+/// The block was poisoned with [`poison_free_block`] with this `skip` when
+/// it was made, and `end` is at most its size less the kept end.
+#[must_use]
+#[inline]
+pub unsafe fn poisoned_within(block: *const u8, size: usize, skip: usize, end: usize) -> bool {
+    // SAFETY: the range lies in the poisoned part of the block (from the
+    // caller).
+    size > POISON_CAP || end <= skip || unsafe { is_poisoned(block.add(skip), end - skip) }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -171,6 +209,26 @@ mod tests {
         block[39] = 0;
         // SAFETY: as above.
         assert!(!unsafe { is_poisoned(block.as_ptr(), 40) });
+    }
+
+    #[test]
+    fn free_blocks_are_poisoned_between_the_kept_words_up_to_the_cap() {
+        let mut block = [0u8; 64];
+        // SAFETY: a local buffer of 64 bytes, used as a free block.
+        unsafe {
+            poison_free_block(block.as_mut_ptr(), 64, 24, 8);
+            assert!(poisoned_within(block.as_ptr(), 64, 24, 56));
+        }
+        assert_eq!(block[..24], [0; 24]);
+        assert_eq!(block[56..], [0; 8]);
+        block[40] = 1;
+        // SAFETY: as above.
+        unsafe {
+            assert!(!poisoned_within(block.as_ptr(), 64, 24, 56));
+            assert!(poisoned_within(block.as_ptr(), 64, 24, 40));
+            // Above the cap nothing was poisoned, and nothing is checked.
+            assert!(poisoned_within(block.as_ptr(), POISON_CAP + 1, 24, 56));
+        }
     }
 
     #[test]

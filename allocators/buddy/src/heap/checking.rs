@@ -21,7 +21,8 @@
 //!   boundary is named this way too. A layout smaller than the block is not
 //!   seen: its free gives back the first part of the block only (a leak,
 //!   not a broken heap);
-//! - **write after free**: every free block of at most [`CAP`] bytes holds
+//! - **write after free**: every free block of at most
+//!   [`POISON_CAP`](checking::POISON_CAP) bytes holds
 //!   [`POISON`] past its links and arena tag (its first three words); the
 //!   part a new block takes is verified when it is split off. Larger free
 //!   blocks (a fresh arena's spine) are not poisoned, so checking mode never
@@ -30,7 +31,7 @@
 //!
 //! Costs: a walk of the free lists on every free; a pass over every freed
 //! block after its merges and over every block handed out, each at most
-//! `CAP` bytes.
+//! `POISON_CAP` bytes.
 //!
 //! [`POISON`]: polyalloc_core::checking::POISON
 
@@ -46,9 +47,6 @@ use super::{BuddyHeap, MIN_BLOCK, MIN_ORDER, WORD, meta_order, next_free, order_
 /// The name reports give this strategy.
 const NAME: &str = "buddy";
 
-/// The largest free block kept poisoned (module docs).
-pub(super) const CAP: usize = 256 * 1024;
-
 /// The words at the start of a free block the heap writes itself: the two
 /// list links and the arena tag.
 const KEPT: usize = 3 * WORD;
@@ -59,28 +57,26 @@ fn fail(misuse: Misuse, addr: usize) -> ! {
     checking::report(misuse, NAME, addr)
 }
 
-/// Poisons the free block of `2^j` bytes at `b` past its first three words,
-/// if it is at most [`CAP`] bytes.
+/// Poisons the free block of order `j` at `b` past its first three words
+/// ([`checking::poison_free_block`], up to its cap).
 ///
 /// # Safety
 ///
 /// `b` is a free block of order `j` of a live arena.
 pub(super) unsafe fn poison_free(b: *mut u8, j: u32) {
-    let size = 1usize << j;
-    if size <= CAP && size > KEPT {
-        // SAFETY: the bytes lie inside the free block, which no one uses.
-        unsafe { checking::poison(b.add(KEPT), size - KEPT) };
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { checking::poison_free_block(b, 1 << j, KEPT, 0) };
 }
 
 /// Poisons the half of order `j` at `b` just split off a block of order
-/// `from`, if that block was too large to be poisoned and the half is not.
+/// `from`, if that block was too large to be poisoned (a poisoned block's
+/// halves are poisoned already).
 ///
 /// # Safety
 ///
 /// As for [`poison_free`].
 pub(super) unsafe fn poison_split(b: *mut u8, j: u32, from: u32) {
-    if (1usize << from) > CAP {
+    if (1usize << from) > checking::POISON_CAP {
         // SAFETY: forwarded from the caller.
         unsafe { poison_free(b, j) };
     }
@@ -88,17 +84,15 @@ pub(super) unsafe fn poison_split(b: *mut u8, j: u32, from: u32) {
 
 /// Verifies, before the free block `b` of order `j` is split down to a
 /// handed-out block of order `k`, that the part handed out still holds its
-/// poison (for a block of at most [`CAP`] bytes).
+/// poison.
 ///
 /// # Safety
 ///
-/// `b` is a free block of order `j` of a live arena, poisoned when made if
-/// at most `CAP` bytes; `k <= j`.
+/// `b` is a free block of order `j` of a live arena, poisoned with
+/// [`poison_free`] when made; `k <= j`.
 pub(super) unsafe fn verify_free(b: *mut u8, j: u32, k: u32) {
-    let (size, need) = (1usize << j, 1usize << k);
-    // SAFETY: the range lies inside the free block, initialised (poisoned
-    // when the block was made).
-    if size <= CAP && need > KEPT && !unsafe { checking::is_poisoned(b.add(KEPT), need - KEPT) } {
+    // SAFETY: from the caller.
+    if !unsafe { checking::poisoned_within(b, 1 << j, KEPT, 1 << k) } {
         fail(Misuse::WriteAfterFree, b.addr());
     }
 }

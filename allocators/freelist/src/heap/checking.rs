@@ -13,7 +13,8 @@
 //!   needs, or so much larger that the heap would have split it (the layout
 //!   is not one the block was allocated or resized with), or the pointer
 //!   is not aligned to the layout;
-//! - **write after free**: every free block of at most [`CAP`] bytes holds
+//! - **write after free**: every free block of at most
+//!   [`POISON_CAP`](checking::POISON_CAP) bytes holds
 //!   [`POISON`] past its header and two list links and before its footer;
 //!   the part of it a new block takes is verified in `take`. The links and
 //!   the footer are the heap's own words: a write there is not seen by the
@@ -22,12 +23,14 @@
 //!   not poisoned, so that checking mode never writes over memory the
 //!   program has not used (a span of gigabytes for a huge alignment).
 //!
-//! Poison is written wherever a free block of at most `CAP` bytes is made:
+//! Poison is written wherever a free block of at most `POISON_CAP` bytes
+//! is made:
 //! a freed block after its merges, a new or cleared span's one free block,
 //! a span extended in place, and the part split off a larger, unpoisoned
 //! free block. Costs: a walk of the spans and of the blocks before the
 //! pointer in its span on every free; a pass over every freed block after
-//! its merges and over every block handed out, each at most `CAP` bytes.
+//! its merges and over every block handed out, each at most `POISON_CAP`
+//! bytes.
 //!
 //! [`POISON`]: polyalloc_core::checking::POISON
 
@@ -50,56 +53,47 @@ fn fail(misuse: Misuse, addr: usize) -> ! {
 }
 
 /// The words at the start of a free block the heap writes itself: the
-/// header and the two list links; poison starts after them.
+/// header and the two list links; poison starts after them. The footer,
+/// its last word, is kept too.
 const KEPT: usize = 3 * WORD;
 
-/// The largest free block kept poisoned (module docs).
-pub(super) const CAP: usize = 256 * 1024;
-
-/// Poisons the payload of the free block of `size` bytes at `b`, past its
-/// header and links and before its footer, if it is at most [`CAP`] bytes.
+/// Poisons the free block of `size` bytes at `b` between its kept words
+/// ([`checking::poison_free_block`], up to its cap).
 ///
 /// # Safety
 ///
 /// `b` is a free block of `size` bytes of a live span, on no list or on
 /// one (its links are not touched).
 pub(super) unsafe fn poison_free(b: *mut u8, size: usize) {
-    if size <= CAP && size > KEPT + WORD {
-        // SAFETY: the bytes lie inside the block, which no one uses.
-        unsafe { checking::poison(b.add(KEPT), size - KEPT - WORD) };
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { checking::poison_free_block(b, size, KEPT, WORD) };
 }
 
 /// Poisons the free block `r` of `rest` bytes just split off a free block
-/// of `size` bytes, if that one was too large to be poisoned and `r` is not
-/// (a poisoned block's parts are poisoned already).
+/// of `size` bytes, if that one was too large to be poisoned (a poisoned
+/// block's parts are poisoned already).
 ///
 /// # Safety
 ///
 /// As for [`poison_free`], for `r` and `rest`.
 pub(super) unsafe fn poison_split(r: *mut u8, rest: usize, size: usize) {
-    if size > CAP {
+    if size > checking::POISON_CAP {
         // SAFETY: forwarded from the caller.
         unsafe { poison_free(r, rest) };
     }
 }
 
 /// Verifies, before the free block `b` of `size` bytes becomes a used block
-/// of `need` bytes, that the part of its poisoned payload the new block
-/// covers still holds the poison (for a block of at most [`CAP`] bytes).
+/// of `need` bytes, that the part of its poison the new block covers is
+/// intact.
 ///
 /// # Safety
 ///
-/// `b` is a free block of `size` bytes of a live span, poisoned when made
-/// if at most `CAP` bytes.
+/// `b` is a free block of `size` bytes of a live span, poisoned with
+/// [`poison_free`] when made.
 pub(super) unsafe fn verify_free(b: *mut u8, size: usize, need: usize) {
-    if size > CAP {
-        return;
-    }
-    let end = need.min(size - WORD);
-    // SAFETY: the range lies inside the free block, initialised (poisoned
-    // when the block was made).
-    if end > KEPT && !unsafe { checking::is_poisoned(b.add(KEPT), end - KEPT) } {
+    // SAFETY: from the caller; the range ends before the footer.
+    if !unsafe { checking::poisoned_within(b, size, KEPT, need.min(size - WORD)) } {
         fail(Misuse::WriteAfterFree, b.addr() + WORD);
     }
 }
