@@ -7,12 +7,14 @@
 //! # Invariants
 //!
 //! 1. **Empty state.** When no chunk is in use, `current` is null and
-//!    `start == top == end == EMPTY`, so every request of non-zero size fails
-//!    the fast path's bounds test and takes the slow path; a zero-size one
-//!    with an alignment up to a page is answered with the dangling address
-//!    `EMPTY`.
+//!    `start == top == limit == 0`, so every request, a zero-size one
+//!    included, fails the fast path's bounds test (`need < limit - top`)
+//!    and takes the slow path, which answers a zero-size one with a
+//!    dangling pointer. A new heap is all zero bytes but for its source: a
+//!    `static` of one costs nothing in a binary's data.
 //! 2. **Current chunk.** Otherwise `current` is the newest chunk of the *used*
-//!    list, `start == current + HEADER`, `end == current + current.len`, and
+//!    list, `start == current + HEADER`, `limit == end + 1` where
+//!    `end == current + current.len` is the chunk's end, and
 //!    `start <= top <= end`. Every block handed out from the current chunk
 //!    lies in `[start, top)`.
 //! 3. **Used list.** Linked newest to oldest through `next`; holds the chunks
@@ -39,7 +41,7 @@ use core::mem::{align_of, size_of};
 use core::ptr::{self, NonNull};
 
 use polyalloc_core::heap::fits_alignment;
-use polyalloc_core::layout::{align_up, padding_for, worst_case_size};
+use polyalloc_core::layout::{align_up, dangling, padding_for, worst_case_size};
 use polyalloc_core::source::{DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Recorder, Stats, Uncounted};
 
@@ -49,11 +51,10 @@ const FIRST_CHUNK: usize = 64 * 1024;
 /// size, so no more than one chunk's worth is ever over-reserved.
 const MAX_CHUNK: usize = 1024 * 1024;
 
-/// `start`, `top` and `end` of a heap with no chunk (invariant 1): a page
-/// aligned address no chunk can start at, so zero-size requests with an
-/// alignment up to a page get a dangling pointer there and everything else
-/// takes the slow path.
-const EMPTY: usize = usize::MAX - 4095;
+/// `start`, `top` and `limit` of a heap with no chunk (invariant 1): zero,
+/// so the empty state is all zero bytes and every request takes the slow
+/// path.
+const EMPTY: usize = 0;
 
 /// The header at the start of every chunk.
 #[repr(C)]
@@ -82,8 +83,11 @@ const HEADER: usize = size_of::<ChunkHeader>();
 pub struct BumpHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     /// Next free address in the current chunk (invariants 1–2).
     top: usize,
-    /// One past the last usable address of the current chunk.
-    end: usize,
+    /// One more than the end (one past the last usable address) of the
+    /// current chunk, zero when there is none (invariants 1 and 2): the
+    /// fast path's test `need < limit - top` then fails on an empty heap
+    /// for every request, a zero-size one included, at no extra cost.
+    limit: usize,
     /// First usable address of the current chunk.
     start: usize,
     /// Head of the used list: the current chunk, or null when empty. Carries
@@ -91,7 +95,8 @@ pub struct BumpHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
     current: *mut ChunkHeader,
     /// Head of the spare list.
     spare: *mut ChunkHeader,
-    /// Size to ask of the source for the next chunk.
+    /// Size to ask of the source for the next chunk; zero stands for
+    /// [`FIRST_CHUNK`], so that a new heap is all zero bytes.
     next_chunk: usize,
     /// Incremented by every reset; checkpoints from other epochs are refused.
     epoch: u64,
@@ -148,11 +153,11 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
     pub const fn with_recorder(source: S) -> Self {
         Self {
             top: EMPTY,
-            end: EMPTY,
+            limit: EMPTY,
             start: EMPTY,
             current: ptr::null_mut(),
             spare: ptr::null_mut(),
-            next_chunk: FIRST_CHUNK,
+            next_chunk: 0,
             epoch: 0,
             #[cfg(feature = "checking")]
             poisoned: checking::Poisoned::NONE,
@@ -166,10 +171,18 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         &self.source
     }
 
+    /// The end of the current chunk (invariant 2); meaningless when there
+    /// is none.
+    #[inline(always)]
+    fn end(&self) -> usize {
+        self.limit.wrapping_sub(1)
+    }
+
     /// Bytes still free in the current chunk.
     #[must_use]
     pub fn remaining_in_chunk(&self) -> usize {
-        self.end.saturating_sub(self.top)
+        // Zero on an empty heap, where `limit == top == 0`.
+        self.limit.saturating_sub(self.top).saturating_sub(1)
     }
 
     /// Frees a block as [`Heap::deallocate`] does, and says whether its
@@ -215,7 +228,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
             self.retire_current();
         }
         self.release_spares();
-        self.next_chunk = FIRST_CHUNK;
+        self.next_chunk = 0;
         before - self.stats.bytes_reserved()
     }
 
@@ -287,7 +300,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
                 self.set_empty();
             } else {
                 self.start = older.addr() + HEADER;
-                self.end = older.addr() + (*older).len;
+                self.limit = older.addr() + (*older).len + 1;
                 self.top = (*older).top;
             }
         }
@@ -297,7 +310,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         self.current = ptr::null_mut();
         self.start = EMPTY;
         self.top = EMPTY;
-        self.end = EMPTY;
+        self.limit = EMPTY;
     }
 
     /// Makes `chunk` (not on any list) the current chunk, with nothing used.
@@ -314,7 +327,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         // SAFETY: the caller guarantees `chunk` is a live, unlisted header.
         unsafe {
             (*chunk).next = self.current;
-            self.end = chunk.addr() + (*chunk).len;
+            self.limit = chunk.addr() + (*chunk).len + 1;
         }
         self.current = chunk;
         self.start = chunk.addr() + HEADER;
@@ -347,7 +360,8 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         // Ask for the next chunk size; when the source cannot give that much
         // (a region near its end, memory near its limit), halve down to what
         // the request needs.
-        let mut want = needed.max(self.next_chunk);
+        let next = self.next_chunk.max(FIRST_CHUNK);
+        let mut want = needed.max(next);
         let span = loop {
             if let Some(span) = self.source.acquire(want, align) {
                 break span;
@@ -357,7 +371,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
             }
             want = (want / 2).max(needed);
         };
-        self.next_chunk = (self.next_chunk * 2).min(MAX_CHUNK);
+        self.next_chunk = (next * 2).min(MAX_CHUNK);
         // SAFETY: the span was just acquired, is aligned for a header and at
         // least `needed >= HEADER` bytes.
         Ok(unsafe { self.adopt(span) })
@@ -376,7 +390,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         if self.extends_current(span) {
             // SAFETY: the current chunk is live (invariant 2).
             unsafe { (*self.current).len += span.len() };
-            self.end = span.end();
+            self.limit = span.end() + 1;
             return None;
         }
         let chunk = span.ptr().as_ptr().cast::<ChunkHeader>();
@@ -396,7 +410,7 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
     /// where the chunk ends, and the source never takes spans back on its own
     /// (so merged spans are never released piecewise).
     fn extends_current(&self, span: Span) -> bool {
-        !self.source.can_release() && !self.current.is_null() && span.start() == self.end
+        !self.source.can_release() && !self.current.is_null() && span.start() == self.end()
     }
 
     /// Grows the current chunk by at least `extra` bytes with a span that
@@ -437,8 +451,11 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         let pad = padding_for(self.top, layout.align());
         // Cannot wrap: `Layout` guarantees `size + align - 1 <= isize::MAX`.
         let need = pad.wrapping_add(layout.size());
-        // Cannot wrap: `top <= end` (invariants 1 and 2).
-        if need <= self.end.wrapping_sub(self.top) {
+        // `need < limit - top` is `need <= end - top` in a chunk, and fails
+        // on an empty heap (`limit == top == 0`, invariant 1) even for a
+        // request needing no bytes, which must not get a null pointer.
+        // Cannot wrap: `top < limit` in a chunk (invariant 2).
+        if need < self.limit.wrapping_sub(self.top) {
             Some((self.top.wrapping_add(pad), self.top.wrapping_add(need)))
         } else {
             None
@@ -456,17 +473,23 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         self.take_poisoned(new_top, true);
         self.top = new_top;
         self.stats.record_alloc(size);
-        // SAFETY: `at` is non-zero: either the heap has a chunk and
-        // `at >= start > 0` (invariant 2), with `current` carrying the
-        // provenance of the chunk's whole span, or it is empty and `fit` only
-        // succeeds for a zero-size request at `EMPTY` (invariant 1), whose
-        // pointer is never dereferenced.
+        // SAFETY: `at` is non-zero: `fit` never succeeds on an empty heap
+        // (invariant 1), so the heap has a chunk and `at >= start > 0`
+        // (invariant 2), with `current` carrying the provenance of the
+        // chunk's whole span.
         unsafe { NonNull::new_unchecked(self.current.cast::<u8>().with_addr(at)) }
     }
 
     #[cold]
     #[inline(never)]
     fn allocate_slow(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            // `fit` serves a zero-size request at the aligned top of a
+            // chunk; it comes here on an empty heap, or when the padding
+            // would pass the chunk's end: a dangling pointer, no chunk.
+            self.stats.record_alloc(0);
+            return Some(dangling(layout.align()));
+        }
         // A chunk's first usable byte is aligned to the header's alignment.
         // Rounded to whole header-aligned units so that consecutive spans of
         // a region stay contiguous and can be merged.
@@ -594,7 +617,7 @@ unsafe impl<S: Source, R: Recorder> Heap for BumpHeap<S, R> {
         let Some(new_top) = addr.checked_add(new.size()) else {
             return false;
         };
-        if new_top > self.end && !self.try_extend(new_top - self.end) {
+        if new_top >= self.limit && !self.try_extend(new_top - self.end()) {
             return false;
         }
         #[cfg(feature = "checking")]

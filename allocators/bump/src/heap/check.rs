@@ -15,9 +15,9 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
     pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
         if self.current.is_null() {
             for (value, what) in [
-                (self.top, "1: empty heap has top == EMPTY"),
-                (self.end, "1: empty heap has end == EMPTY"),
-                (self.start, "1: empty heap has start == EMPTY"),
+                (self.top, "1: empty heap has top == 0"),
+                (self.limit, "1: empty heap has limit == 0"),
+                (self.start, "1: empty heap has start == 0"),
             ] {
                 ensure(value == EMPTY, what, EMPTY, value)?;
             }
@@ -31,14 +31,19 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
             )?;
             // SAFETY: the current chunk is live.
             let len = unsafe { (*self.current).len };
-            ensure(self.end == c + len, "2: end == current + len", c, self.end)?;
+            ensure(
+                self.limit == c + len + 1,
+                "2: limit == current + len + 1",
+                c,
+                self.limit,
+            )?;
             ensure(
                 self.start <= self.top,
                 "2: start <= top",
                 self.start,
                 self.top,
             )?;
-            ensure(self.top <= self.end, "2: top <= end", self.end, self.top)?;
+            ensure(self.top < self.limit, "2: top <= end", self.limit, self.top)?;
         }
         // Bound every walk by the number of headers that could fit in the
         // reserved bytes, so a cycle is reported instead of looping forever.

@@ -343,7 +343,7 @@ fn check_reports_a_corrupted_top() {
     let mut h = region_heap(4096);
     h.allocate(layout(8, 8)).unwrap();
     let saved = h.top;
-    h.top = h.end + 8;
+    h.top = h.limit + 8;
     let err = h.check().unwrap_err();
     assert!(err.invariant.contains("top <= end"), "{err}");
     h.top = saved;
