@@ -28,7 +28,9 @@
 //!    `live_mask` is set exactly when `blocks[s]` is not zero; `owner_bit`
 //!    is `live_mask` when that has a single bit set, zero otherwise.
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
-//!    `decision.strategy` in the run phase; `target_bit` is `1 << target`.
+//!    `decision.strategy` in the run phase; `target_bit` is `1 << target`,
+//!    or zero when the target is bump (the bit is only read when it is
+//!    not).
 //! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
 //!    bump core since it last held no live block; it is zero whenever bump
 //!    holds none.
@@ -70,10 +72,11 @@ use crate::usage::{Usage, bucket_of_nonzero, near_power_of_two};
 #[cfg(debug_assertions)]
 mod check;
 
+/// The bump core's slot: zero, so that a new heap, which targets bump, is
+/// all zero bytes.
+const BUMP: u8 = 0;
 /// The init heap's slot.
-const INIT: u8 = 0;
-/// The bump core's slot.
-const BUMP: u8 = 1;
+const INIT: u8 = 1;
 /// The run free list's slot.
 const FREELIST: u8 = 2;
 /// The buddy core's slot.
@@ -82,10 +85,35 @@ const BUDDY: u8 = 3;
 const SLAB: u8 = 4;
 /// The number of slots.
 const SLOTS: usize = 5;
+/// The `SLOT` parameters of the two free lists' leases. On wasm32 they are
+/// one type, the slot given at each bind (`lease::SLOT_AT_BIND`), so that the
+/// free list's code is in the module once, not twice (about 5 KB); the
+/// bind then stores one byte more. Elsewhere each lease names its slot in
+/// its type, and binding stores the provider only.
+#[cfg(target_arch = "wasm32")]
+const INIT_LEASE: u8 = crate::lease::SLOT_AT_BIND;
+#[cfg(target_arch = "wasm32")]
+const FREELIST_LEASE: u8 = crate::lease::SLOT_AT_BIND;
+#[cfg(not(target_arch = "wasm32"))]
+const INIT_LEASE: u8 = INIT;
+#[cfg(not(target_arch = "wasm32"))]
+const FREELIST_LEASE: u8 = FREELIST;
 /// How many of the newest live allocations the heap remembers to tell an
 /// in-order free (the newest live block, which bump takes back) from an
 /// out-of-order one: a stack of frees this deep is recognised as such.
 const RECENT: usize = 32;
+
+/// The `policy` field of a heap without a policy of its own: zero bytes.
+const UNSET_POLICY: Policy = Policy {
+    min_waste: 0,
+    waste_per_live: 0,
+    small_limit: 0,
+    slab_percent: 0,
+    buddy_percent: 0,
+    review_every: 0,
+    min_sample: 0,
+    idle_invocations: 0,
+};
 
 /// The slot serving `strategy` in the run phase.
 const fn slot_of(strategy: Strategy) -> u8 {
@@ -100,11 +128,12 @@ const fn slot_of(strategy: Strategy) -> u8 {
 /// Which allocations the heap is serving.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Phase {
+    /// Per-invocation allocations: served by the current strategy. (First,
+    /// so that the phase a heap starts in is zero bytes.)
+    Run,
     /// Allocations that live across invocations: served by the init heap,
     /// which `end_invocation` never resets.
     Init,
-    /// Per-invocation allocations: served by the current strategy.
-    Run,
 }
 
 /// The adaptive strategy core: see the [crate docs](crate) for what it does,
@@ -114,14 +143,22 @@ pub enum Phase {
 /// Like every core of the family it is single-threaded (`&mut self`);
 /// [`AdaptiveAlloc`](crate::AdaptiveAlloc) is the thread-safe allocator.
 pub struct AdaptiveHeap<S: Source = DefaultSource> {
-    policy: Policy,
+    /// The policy, when one was given (`custom_policy`); zero otherwise,
+    /// and [`Policy::DEFAULT`] applies. Like every field that follows, it
+    /// starts at zero bytes for [`with_source`](Self::with_source), so a
+    /// `static` heap costs nothing in a binary's data (a wasm guest's size
+    /// counts it byte for byte).
+    given_policy: Policy,
+    custom_policy: bool,
     until_review: u64,
     phase: Phase,
-    stateful: bool,
+    /// The function is pure: its run heap is dropped at each end of
+    /// invocation. `false`, stateful, is the default.
+    pure: bool,
     target: u8,
     live_mask: u8,
-    /// `1 << target`, read by the dispatch over the cores other than bump
-    /// (invariant 3).
+    /// `1 << target`, or zero for bump: read by the dispatch over the cores
+    /// other than bump (invariant 3).
     target_bit: u8,
     /// The bit of the core that owns every live block when a single one
     /// holds them all, zero otherwise (invariant 2): a free goes straight
@@ -139,8 +176,8 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     buddy: ManuallyDrop<BuddyHeap<Lease<S, BUDDY>>>,
     slab: ManuallyDrop<SlabHeap<Lease<S, SLAB>>>,
     provider: Provider<S>,
-    init: ManuallyDrop<FreeListHeap<Lease<S, INIT>>>,
-    freelist: ManuallyDrop<FreeListHeap<Lease<S, FREELIST>>>,
+    init: ManuallyDrop<FreeListHeap<Lease<S, INIT_LEASE>>>,
+    freelist: ManuallyDrop<FreeListHeap<Lease<S, FREELIST_LEASE>>>,
     decision: Decision,
     blocks: [usize; SLOTS],
     /// Bytes live in the init heap (invariant 2), which outlive the run
@@ -178,27 +215,27 @@ macro_rules! with_core {
         match $slot {
             INIT => {
                 let $h = &mut *$self.init;
-                $h.source().bind(provider);
+                $h.source().bind(provider, INIT);
                 $body
             }
             BUMP => {
                 let $h = &mut *$self.bump;
-                $h.source().bind(provider);
+                $h.source().bind(provider, BUMP);
                 $body
             }
             FREELIST => {
                 let $h = &mut *$self.freelist;
-                $h.source().bind(provider);
+                $h.source().bind(provider, FREELIST);
                 $body
             }
             BUDDY => {
                 let $h = &mut *$self.buddy;
-                $h.source().bind(provider);
+                $h.source().bind(provider, BUDDY);
                 $body
             }
             _ => {
                 let $h = &mut *$self.slab;
-                $h.source().bind(provider);
+                $h.source().bind(provider, SLAB);
                 $body
             }
         }
@@ -239,6 +276,18 @@ impl<S: Source> AdaptiveHeap<S> {
     /// until the first allocation.
     #[must_use]
     pub const fn with_policy(source: S, policy: Policy) -> Self {
+        let mut heap = Self::with_source(source);
+        heap.given_policy = policy;
+        heap.custom_policy = true;
+        heap.until_review = policy.review_every;
+        heap
+    }
+
+    /// An empty heap over `source` with [`Policy::DEFAULT`]. Reserves
+    /// nothing until the first allocation; every field but the source is
+    /// zero bytes.
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
         Self {
             init: ManuallyDrop::new(FreeListHeap::with_source(Lease::new())),
             bump: ManuallyDrop::new(BumpHeap::with_source(Lease::new())),
@@ -246,13 +295,14 @@ impl<S: Source> AdaptiveHeap<S> {
             buddy: ManuallyDrop::new(BuddyHeap::with_source(Lease::new())),
             slab: ManuallyDrop::new(SlabHeap::with_source(Lease::new())),
             provider: Provider::new(source),
-            policy,
+            given_policy: UNSET_POLICY,
+            custom_policy: false,
             decision: Decision::START,
             phase: Phase::Run,
-            stateful: true,
+            pure: false,
             target: BUMP,
             live_mask: 0,
-            target_bit: 1 << BUMP,
+            target_bit: 0,
             owner_bit: 0,
             idle: 0,
             idle_age: [0; SLOTS],
@@ -263,7 +313,9 @@ impl<S: Source> AdaptiveHeap<S> {
             bump_waste: 0,
             recent: [0; RECENT],
             recent_top: 0,
-            until_review: policy.review_every,
+            // Counted down only outside bump mode, which every switch
+            // starts afresh.
+            until_review: 0,
             invocation: Usage::ZERO,
             past: Usage::ZERO,
             mark: Usage::ZERO,
@@ -273,25 +325,25 @@ impl<S: Source> AdaptiveHeap<S> {
         }
     }
 
-    /// An empty heap over `source` with [`Policy::DEFAULT`].
-    #[must_use]
-    pub const fn with_source(source: S) -> Self {
-        Self::with_policy(source, Policy::DEFAULT)
-    }
-
     /// The source the heap takes spans from.
     pub fn source(&self) -> &S {
         &self.provider.source
     }
 
     /// The policy's thresholds.
+    #[inline]
     pub fn policy(&self) -> &Policy {
-        &self.policy
+        if self.custom_policy {
+            &self.given_policy
+        } else {
+            &Policy::DEFAULT
+        }
     }
 
     /// Replaces the policy's thresholds (effective from the next decision).
     pub fn set_policy(&mut self, policy: Policy) {
-        self.policy = policy;
+        self.given_policy = policy;
+        self.custom_policy = true;
         self.until_review = policy.review_every;
     }
 
@@ -326,7 +378,7 @@ impl<S: Source> AdaptiveHeap<S> {
 
     /// Whether the function keeps its run heap across invocations.
     pub fn is_stateful(&self) -> bool {
-        self.stateful
+        !self.pure
     }
 
     /// Marks the function stateful (the default: its run heap survives
@@ -340,7 +392,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// when every export is called by a host that ends invocations, as in a
     /// wasm reactor guest; the record keeps the choice.
     pub fn set_stateful(&mut self, stateful: bool) {
-        self.stateful = stateful;
+        self.pure = !stateful;
     }
 
     /// The counters of the current invocation.
@@ -399,21 +451,21 @@ impl<S: Source> AdaptiveHeap<S> {
     /// block of a pure function after this is the caller's `unsafe` mistake.
     pub fn end_invocation(&mut self) {
         self.fold_peak();
-        let orderly = self.policy.orderly(&self.invocation);
+        let orderly = self.policy().orderly(&self.invocation);
         self.past.absorb(&self.invocation);
         self.invocation = Usage::ZERO;
         self.invocations = self.invocations.wrapping_add(1);
         if self.decision.strategy != Strategy::Bump {
             self.review();
         }
-        if !self.stateful {
+        if self.pure {
             self.forget_run();
             if orderly && self.decision.strategy != Strategy::Bump {
                 self.switch(Strategy::Bump, Reason::Ordered);
             }
         }
         self.release_long_idle();
-        self.until_review = self.policy.review_every;
+        self.until_review = self.policy().review_every;
     }
 
     /// The record to store for this function: the decision and a summary
@@ -421,7 +473,7 @@ impl<S: Source> AdaptiveHeap<S> {
     pub fn record(&self) -> Record {
         Record {
             decision: self.decision,
-            stateful: self.stateful,
+            stateful: !self.pure,
             invocations: self.invocations,
             switches: self.switches,
             usage: self.totals(),
@@ -441,13 +493,14 @@ impl<S: Source> AdaptiveHeap<S> {
                 self.invocation = Usage::ZERO;
                 self.invocations = record.invocations;
                 self.switches = record.switches;
-                self.stateful = record.stateful;
+                self.pure = !record.stateful;
                 self.decision = Decision {
                     strategy: record.decision.strategy,
                     reason: Reason::Record,
                     at_allocation: record.usage.allocations,
                 };
                 self.mark = self.totals();
+                self.until_review = self.policy().review_every;
                 self.retarget();
                 Ok(record)
             }
@@ -476,7 +529,7 @@ impl<S: Source> AdaptiveHeap<S> {
     fn set_target(&mut self, slot: u8) {
         let old = self.target;
         self.target = slot;
-        self.target_bit = 1 << slot;
+        self.target_bit = if slot == BUMP { 0 } else { 1 << slot };
         self.idle &= !(1 << slot);
         self.bare &= !(1 << slot);
         if old != slot && self.blocks[old as usize] == 0 {
@@ -520,7 +573,7 @@ impl<S: Source> AdaptiveHeap<S> {
             if self.idle & (1 << slot) == 0 {
                 continue;
             }
-            if self.idle_age[s] >= self.policy.idle_invocations {
+            if self.idle_age[s] >= self.policy().idle_invocations {
                 self.idle &= !(1 << slot);
                 self.release_core(slot);
             } else {
@@ -541,13 +594,16 @@ impl<S: Source> AdaptiveHeap<S> {
             at_allocation: totals.allocations,
         };
         self.mark = totals;
+        // The next review counts from here (a new heap starts with no
+        // count, in bump mode, where none is kept).
+        self.until_review = self.policy().review_every;
         self.retarget();
     }
 
     /// Reads the histogram since the last decision and moves to the
     /// strategy it calls for.
     fn review(&mut self) {
-        self.until_review = self.policy.review_every;
+        self.until_review = self.policy().review_every;
         let totals = self.totals();
         let mut window = totals;
         window.allocations = totals.allocations.wrapping_sub(self.mark.allocations);
@@ -557,7 +613,7 @@ impl<S: Source> AdaptiveHeap<S> {
         for (w, m) in window.histogram.iter_mut().zip(self.mark.histogram.iter()) {
             *w = w.wrapping_sub(*m);
         }
-        if let Some(pick) = self.policy.choose(&window) {
+        if let Some(pick) = self.policy().choose(&window) {
             if pick != self.decision.strategy {
                 self.switch(pick, Reason::Review);
             } else {
@@ -685,7 +741,7 @@ impl<S: Source> AdaptiveHeap<S> {
     #[cold]
     fn review_in_invocation(&mut self) {
         if self.decision.strategy == Strategy::Bump || self.phase == Phase::Init {
-            self.until_review = self.policy.review_every;
+            self.until_review = self.policy().review_every;
         } else {
             self.review();
         }
@@ -766,26 +822,26 @@ impl<S: Source> AdaptiveHeap<S> {
         match slot {
             BUMP => {
                 self.bump_waste = 0;
-                self.bump.source().bind(provider);
+                self.bump.source().bind(provider, BUMP);
                 self.bump.reset_and_release();
             }
             INIT => {
-                self.init.source().bind(provider);
+                self.init.source().bind(provider, INIT);
                 self.init.reset();
                 self.init.trim();
             }
             FREELIST => {
-                self.freelist.source().bind(provider);
+                self.freelist.source().bind(provider, FREELIST);
                 self.freelist.reset();
                 self.freelist.trim();
             }
             BUDDY => {
-                self.buddy.source().bind(provider);
+                self.buddy.source().bind(provider, BUDDY);
                 self.buddy.reset();
                 self.buddy.trim();
             }
             _ => {
-                self.slab.source().bind(provider);
+                self.slab.source().bind(provider, SLAB);
                 self.slab.reset();
                 self.slab.trim();
             }
@@ -804,10 +860,10 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bump_waste = self.bump_waste.wrapping_add(size);
         if self.decision.strategy == Strategy::Bump
             && self
-                .policy
+                .policy()
                 .bump_wastes_too_much(self.bump_waste, self.bytes_live().wrapping_sub(size))
         {
-            let pick = self.policy.pick(&self.totals());
+            let pick = self.policy().pick(&self.totals());
             self.switch(pick, Reason::Waste);
         }
     }
@@ -847,7 +903,7 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
         // The fast path while the function is in bump mode: bump's own
         // bounds check and the counters, nothing else.
         let provider = core::ptr::addr_of_mut!(self.provider);
-        self.bump.source().bind(provider);
+        self.bump.source().bind(provider, BUMP);
         match self.bump.allocate(layout) {
             Some(ptr) => {
                 if layout.size() != 0 {
@@ -936,10 +992,10 @@ impl<S: Source> AdaptiveHeap<S> {
     /// [`end_invocation`](Self::end_invocation) as for a pure function,
     /// whatever the function is: what [`Heap::reset`] means.
     fn end_invocation_as_pure(&mut self) {
-        let stateful = self.stateful;
-        self.stateful = false;
+        let pure = self.pure;
+        self.pure = true;
         self.end_invocation();
-        self.stateful = stateful;
+        self.pure = pure;
     }
 
     /// Allocates from the target when it is not bump, its core's path
@@ -1181,11 +1237,11 @@ impl<S: Source> AdaptiveHeap<S> {
 impl<S: Source> Drop for AdaptiveHeap<S> {
     fn drop(&mut self) {
         let provider = core::ptr::addr_of_mut!(self.provider);
-        self.init.source().bind(provider);
-        self.bump.source().bind(provider);
-        self.freelist.source().bind(provider);
-        self.buddy.source().bind(provider);
-        self.slab.source().bind(provider);
+        self.init.source().bind(provider, INIT);
+        self.bump.source().bind(provider, BUMP);
+        self.freelist.source().bind(provider, FREELIST);
+        self.buddy.source().bind(provider, BUDDY);
+        self.slab.source().bind(provider, SLAB);
         // SAFETY: each core is dropped exactly once, here, with its lease
         // bound to the provider, which is still alive (it is dropped after
         // this function returns); nothing uses the cores afterwards.
@@ -1206,7 +1262,7 @@ impl<S: Source> core::fmt::Debug for AdaptiveHeap<S> {
         f.debug_struct("AdaptiveHeap")
             .field("decision", &self.decision)
             .field("phase", &self.phase)
-            .field("stateful", &self.stateful)
+            .field("stateful", &!self.pure)
             .field("blocks", &self.blocks)
             .field("invocations", &self.invocations)
             .field("switches", &self.switches)

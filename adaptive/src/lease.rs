@@ -13,8 +13,8 @@
 //!
 //! 1. **Bound before use.** A lease's pointer is set (by
 //!    [`Lease::bind`]) to the provider of the adaptive heap that owns the
-//!    core, right before every call into the core, while that heap is
-//!    exclusively borrowed. The adaptive heap may move between calls; the
+//!    core, and its slot to the core's, right before every call into the
+//!    core, while that heap is exclusively borrowed. The adaptive heap may move between calls; the
 //!    pointer is refreshed each time, so it is never followed stale.
 //! 2. **Disjoint spans.** The map's entries are sorted by start, pairwise
 //!    disjoint (a source never hands out overlapping spans), each tagged
@@ -69,7 +69,8 @@ pub(crate) struct SpanMap {
     slots: [u8; INLINE_SPANS],
     /// Storage from the source, once the inline arrays are outgrown.
     storage: Option<Span>,
-    /// Entries `storage` holds; `INLINE_SPANS` while there is none.
+    /// Entries `storage` holds; zero while there is none (the inline
+    /// arrays hold [`INLINE_SPANS`]), so that a new map is all zero bytes.
     cap: usize,
     len: usize,
     overflowed: bool,
@@ -86,7 +87,7 @@ impl SpanMap {
             ends: [0; INLINE_SPANS],
             slots: [0; INLINE_SPANS],
             storage: None,
-            cap: INLINE_SPANS,
+            cap: 0,
             len: 0,
             overflowed: false,
         }
@@ -167,7 +168,14 @@ impl SpanMap {
     /// Whether the next [`insert`](Self::insert) needs more room.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        self.len == self.cap
+        self.len == self.capacity()
+    }
+
+    /// Entries the map holds before it needs more room: the inline arrays'
+    /// [`INLINE_SPANS`], or what `storage` holds (always more).
+    #[inline]
+    fn capacity(&self) -> usize {
+        self.cap.max(INLINE_SPANS)
     }
 
     /// Spans recorded.
@@ -223,7 +231,7 @@ impl SpanMap {
     /// Bytes of storage to ask for when the map is full: room for twice
     /// its entries.
     fn next_storage_bytes(&self) -> Option<usize> {
-        self.cap.checked_mul(2)?.checked_mul(ENTRY_BYTES)
+        self.capacity().checked_mul(2)?.checked_mul(ENTRY_BYTES)
     }
 
     /// Moves the entries to `storage` if it holds more of them than the map
@@ -237,7 +245,7 @@ impl SpanMap {
     /// back through this function or [`take_storage`](Self::take_storage).
     pub(crate) unsafe fn move_to(&mut self, storage: Span) -> Option<Span> {
         let cap = Self::capacity_of(storage.len());
-        if cap <= self.cap {
+        if cap <= self.capacity() {
             return Some(storage);
         }
         let len = self.len;
@@ -264,7 +272,7 @@ impl SpanMap {
     /// to its source; the map is left empty.
     pub(crate) fn take_storage(&mut self) -> Option<Span> {
         self.len = 0;
-        self.cap = INLINE_SPANS;
+        self.cap = 0;
         self.storage.take()
     }
 
@@ -458,13 +466,21 @@ impl<S: Source> Provider<S> {
     }
 }
 
+/// The `SLOT` of a [`Lease`] that learns its slot at each
+/// [`bind`](Lease::bind) instead of from its type: two cores of one type
+/// (the init heap and the run free list) then share one lease type, and
+/// their core's code is compiled once.
+pub(crate) const SLOT_AT_BIND: u8 = u8::MAX;
+
 /// A core's handle on the adaptive heap's source: every span it acquires is
 /// recorded under its slot.
 ///
-/// The slot is a type parameter, so a lease is one pointer, null until it is
-/// bound.
+/// The slot is a type parameter, or with [`SLOT_AT_BIND`] the one the last
+/// bind gave. A new lease is zero bytes: unbound, with no slot.
 pub struct Lease<S, const SLOT: u8> {
     provider: Cell<*mut Provider<S>>,
+    /// The slot, for a [`SLOT_AT_BIND`] lease; unused otherwise.
+    slot: Cell<u8>,
 }
 
 // SAFETY: a lease is only followed while the adaptive heap that owns both it
@@ -477,13 +493,30 @@ impl<S, const SLOT: u8> Lease<S, SLOT> {
     pub(crate) const fn new() -> Self {
         Self {
             provider: Cell::new(ptr::null_mut()),
+            slot: Cell::new(0),
         }
     }
 
-    /// Points the lease at `provider` (invariant 1).
+    /// Points the lease at `provider` (invariant 1), for the core of
+    /// `slot`: the type's `SLOT`, or any for a [`SLOT_AT_BIND`] lease.
     #[inline(always)]
-    pub(crate) fn bind(&self, provider: *mut Provider<S>) {
+    pub(crate) fn bind(&self, provider: *mut Provider<S>, slot: u8) {
         self.provider.set(provider);
+        if SLOT == SLOT_AT_BIND {
+            self.slot.set(slot);
+        } else {
+            debug_assert_eq!(slot, SLOT, "a lease bound for another slot");
+        }
+    }
+
+    /// The slot whose spans this lease records.
+    #[inline(always)]
+    fn slot(&self) -> u8 {
+        if SLOT == SLOT_AT_BIND {
+            self.slot.get()
+        } else {
+            SLOT
+        }
     }
 
     /// The provider, if bound.
@@ -501,7 +534,7 @@ impl<S, const SLOT: u8> Lease<S, SLOT> {
 
 impl<S, const SLOT: u8> core::fmt::Debug for Lease<S, SLOT> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Lease").field("slot", &SLOT).finish()
+        f.debug_struct("Lease").field("slot", &self.slot()).finish()
     }
 }
 
@@ -511,7 +544,7 @@ impl<S, const SLOT: u8> core::fmt::Debug for Lease<S, SLOT> {
 // disjoint from everything else pooled or held, and aligned as asked.
 unsafe impl<S: Source, const SLOT: u8> Source for Lease<S, SLOT> {
     fn acquire(&mut self, size: usize, align: usize) -> Option<Span> {
-        let slot = SLOT;
+        let slot = self.slot();
         let provider = self.provider()?;
         let span = match provider.pool.take(size, align) {
             Some(span) => span,
@@ -652,6 +685,32 @@ mod provider_tests {
         assert_eq!(p.map.storage_bytes(), 0);
         assert_eq!(p.pool.bytes(), len - p.source.remaining());
         drop(buf);
+    }
+
+    #[test]
+    fn a_lease_records_spans_under_its_slot_fixed_or_bound() {
+        let mut buf = vec![0u64; 64 * 1024 / 8];
+        let len = buf.len() * 8;
+        // SAFETY: the buffer outlives the provider and nothing else uses it.
+        let source = unsafe { RegionSource::new(buf.as_mut_ptr().cast(), len) };
+        let mut p = Provider::new(source);
+        let provider = ptr::addr_of_mut!(p);
+        let mut fixed: Lease<RegionSource, 3> = Lease::new();
+        let mut shared: Lease<RegionSource, SLOT_AT_BIND> = Lease::new();
+        fixed.bind(provider, 3);
+        let a = fixed.acquire(4096, 8).unwrap();
+        // One lease type for two cores: each bind says which.
+        shared.bind(provider, 1);
+        let b = shared.acquire(4096, 8).unwrap();
+        shared.bind(provider, 2);
+        let c = shared.acquire(4096, 8).unwrap();
+        // SAFETY: `p` is only reached through `provider` while the leases
+        // are not in a call.
+        let map = unsafe { &(*provider).map };
+        assert_eq!(map.lookup(a.start()), Some(3));
+        assert_eq!(map.lookup(b.start()), Some(1));
+        assert_eq!(map.lookup(c.start()), Some(2));
+        assert_eq!(std::format!("{shared:?}"), "Lease { slot: 2 }");
     }
 
     #[test]

@@ -298,3 +298,37 @@ fn memory_reads_are_bounds_checked() {
     assert_eq!(guest.read(size - 4, 4).unwrap(), [1, 2, 3, 4]);
     assert!(guest.call::<(), ()>("no_such_export", ()).is_err());
 }
+
+/// Bytes of initialised data a module carries (its data section).
+fn data_bytes(kind: GuestKind) -> usize {
+    let path = kind.wasm_path().unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut total = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::DataSection(reader) = payload.expect("a valid module") {
+            for segment in reader {
+                total += segment.expect("a valid data segment").data.len();
+            }
+        }
+    }
+    total
+}
+
+/// Every polyalloc allocator's `static` starts as zero bytes, so it lies in
+/// the module's zero-filled memory instead of its data section: a guest
+/// carries no more data than the same guest on dlmalloc, but for a few
+/// constant tables (slab's size classes, the adaptive guest ABI's). The
+/// adaptive heap is about 11 KB on wasm32, every byte of it in the module
+/// while a few of its words started non-zero.
+#[test]
+fn allocator_statics_add_no_data() {
+    let baseline = data_bytes(GuestKind::Dlmalloc);
+    for kind in GuestKind::ALL {
+        let data = data_bytes(kind);
+        assert!(
+            data <= baseline + 2048,
+            "{kind:?}: {data} bytes of data, dlmalloc's guest {baseline}: its allocator's \
+             static starts with non-zero bytes"
+        );
+    }
+}

@@ -113,8 +113,13 @@ impl<S: Source> AdaptiveHeap<S> {
             self.target as usize,
             target as usize,
         )?;
+        let bit = if self.target == BUMP {
+            0
+        } else {
+            1 << self.target
+        };
         ensure(
-            u32::from(self.target_bit) == 1 << self.target,
+            u32::from(self.target_bit) == bit,
             "3: target bit",
             self.target_bit as usize,
             self.target as usize,
