@@ -30,7 +30,9 @@
 //! 3. **Target.** `target` is `INIT` in the init phase and the slot of
 //!    `decision.strategy` in the run phase; `target_bit` is `1 << target`,
 //!    or zero when the target is bump (the bit is only read when it is
-//!    not).
+//!    not), and may be zero too for the free list in a build without bump,
+//!    where it is slot 0 and a new heap starts on it (the allocation then
+//!    takes the out-of-line path until the target is next set).
 //! 4. **Bump waste.** `bump_waste` is the bytes freed out of order to the
 //!    bump core since it last held no live block; it is zero whenever bump
 //!    holds none.
@@ -57,11 +59,14 @@ use core::alloc::Layout;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 
+#[cfg(feature = "buddy")]
 use polyalloc_buddy::BuddyHeap;
+#[cfg(feature = "bump")]
 use polyalloc_bump::BumpHeap;
 use polyalloc_core::source::DefaultSource;
 use polyalloc_core::{CheckError, ConstDefault, Heap, Source, Stats};
 use polyalloc_freelist::FreeListHeap;
+#[cfg(feature = "slab")]
 use polyalloc_slab::SlabHeap;
 
 use crate::lease::{Lease, Provider};
@@ -69,16 +74,21 @@ use crate::policy::{Decision, Policy, Reason, Strategy};
 use crate::record::{Record, RecordError};
 use crate::usage::{Usage, bucket_of_nonzero, near_power_of_two};
 
-#[cfg(debug_assertions)]
-mod check;
-
-/// The bump core's slot: zero, so that a new heap, which targets bump, is
-/// all zero bytes.
+// Slot 0 is the strategy a new heap targets, so that its `target` is zero
+// bytes: bump, or the free list in a build without bump (feature `bump`),
+// where the bump slot has no core and is never a target nor an owner.
+/// The bump core's slot.
+#[cfg(feature = "bump")]
 const BUMP: u8 = 0;
+#[cfg(not(feature = "bump"))]
+const BUMP: u8 = 2;
 /// The init heap's slot.
 const INIT: u8 = 1;
 /// The run free list's slot.
+#[cfg(feature = "bump")]
 const FREELIST: u8 = 2;
+#[cfg(not(feature = "bump"))]
+const FREELIST: u8 = 0;
 /// The buddy core's slot.
 const BUDDY: u8 = 3;
 /// The slab core's slot.
@@ -115,9 +125,37 @@ const UNSET_POLICY: Policy = Policy {
     idle_invocations: 0,
 };
 
-/// The slot serving `strategy` in the run phase.
+/// The strategy that serves `strategy` in this build: itself, or the free
+/// list when its core's feature is off.
+const fn served(strategy: Strategy) -> Strategy {
+    if strategy.is_enabled() {
+        strategy
+    } else {
+        Strategy::FreeList
+    }
+}
+
+/// A bit per slot with a core in this build.
+const PRESENT: u8 = 1 << INIT
+    | 1 << FREELIST
+    | (cfg!(feature = "bump") as u8) << BUMP
+    | (cfg!(feature = "buddy") as u8) << BUDDY
+    | (cfg!(feature = "slab") as u8) << SLAB;
+
+/// Whether `slot` has a core in this build.
+const fn present(slot: u8) -> bool {
+    (slot as usize) < SLOTS && PRESENT & 1 << slot != 0
+}
+
+/// Every slot with a core in this build, in slot order.
+fn present_slots() -> impl Iterator<Item = u8> {
+    (0..SLOTS as u8).filter(|&slot| present(slot))
+}
+
+/// The slot serving `strategy` in the run phase (the free list's for a
+/// strategy this build leaves out).
 const fn slot_of(strategy: Strategy) -> u8 {
-    match strategy {
+    match served(strategy) {
         Strategy::Bump => BUMP,
         Strategy::FreeList => FREELIST,
         Strategy::Buddy => BUDDY,
@@ -172,8 +210,11 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     /// Cores that gave every span back and have served nothing since
     /// (invariant 6): retiring one again has nothing to do.
     bare: u8,
+    #[cfg(feature = "bump")]
     bump: ManuallyDrop<BumpHeap<Lease<S, BUMP>>>,
+    #[cfg(feature = "buddy")]
     buddy: ManuallyDrop<BuddyHeap<Lease<S, BUDDY>>>,
+    #[cfg(feature = "slab")]
     slab: ManuallyDrop<SlabHeap<Lease<S, SLAB>>>,
     provider: Provider<S>,
     init: ManuallyDrop<FreeListHeap<Lease<S, INIT_LEASE>>>,
@@ -213,29 +254,33 @@ macro_rules! with_core {
     ($self:ident, $slot:expr, |$h:ident| $body:expr) => {{
         let provider = core::ptr::addr_of_mut!($self.provider);
         match $slot {
-            INIT => {
+            crate::heap::INIT => {
                 let $h = &mut *$self.init;
-                $h.source().bind(provider, INIT);
+                $h.source().bind(provider, crate::heap::INIT);
                 $body
             }
-            BUMP => {
+            #[cfg(feature = "bump")]
+            crate::heap::BUMP => {
                 let $h = &mut *$self.bump;
-                $h.source().bind(provider, BUMP);
+                $h.source().bind(provider, crate::heap::BUMP);
                 $body
             }
-            FREELIST => {
-                let $h = &mut *$self.freelist;
-                $h.source().bind(provider, FREELIST);
-                $body
-            }
-            BUDDY => {
+            #[cfg(feature = "buddy")]
+            crate::heap::BUDDY => {
                 let $h = &mut *$self.buddy;
-                $h.source().bind(provider, BUDDY);
+                $h.source().bind(provider, crate::heap::BUDDY);
                 $body
             }
-            _ => {
+            #[cfg(feature = "slab")]
+            crate::heap::SLAB => {
                 let $h = &mut *$self.slab;
-                $h.source().bind(provider, SLAB);
+                $h.source().bind(provider, crate::heap::SLAB);
+                $body
+            }
+            // FREELIST: callers pass only slots with a core.
+            _ => {
+                let $h = &mut *$self.freelist;
+                $h.source().bind(provider, crate::heap::FREELIST);
                 $body
             }
         }
@@ -247,24 +292,28 @@ macro_rules! with_core {
 macro_rules! with_core_ref {
     ($self:ident, $slot:expr, |$h:ident| $body:expr) => {{
         match $slot {
-            INIT => {
+            crate::heap::INIT => {
                 let $h = &*$self.init;
                 $body
             }
-            BUMP => {
+            #[cfg(feature = "bump")]
+            crate::heap::BUMP => {
                 let $h = &*$self.bump;
                 $body
             }
-            FREELIST => {
-                let $h = &*$self.freelist;
-                $body
-            }
-            BUDDY => {
+            #[cfg(feature = "buddy")]
+            crate::heap::BUDDY => {
                 let $h = &*$self.buddy;
                 $body
             }
-            _ => {
+            #[cfg(feature = "slab")]
+            crate::heap::SLAB => {
                 let $h = &*$self.slab;
+                $body
+            }
+            // FREELIST: callers pass only slots with a core.
+            _ => {
+                let $h = &*$self.freelist;
                 $body
             }
         }
@@ -290,9 +339,12 @@ impl<S: Source> AdaptiveHeap<S> {
     pub const fn with_source(source: S) -> Self {
         Self {
             init: ManuallyDrop::new(FreeListHeap::with_source(Lease::new())),
+            #[cfg(feature = "bump")]
             bump: ManuallyDrop::new(BumpHeap::with_source(Lease::new())),
             freelist: ManuallyDrop::new(FreeListHeap::with_source(Lease::new())),
+            #[cfg(feature = "buddy")]
             buddy: ManuallyDrop::new(BuddyHeap::with_source(Lease::new())),
+            #[cfg(feature = "slab")]
             slab: ManuallyDrop::new(SlabHeap::with_source(Lease::new())),
             provider: Provider::new(source),
             given_policy: UNSET_POLICY,
@@ -300,7 +352,8 @@ impl<S: Source> AdaptiveHeap<S> {
             decision: Decision::START,
             phase: Phase::Run,
             pure: false,
-            target: BUMP,
+            // Slot 0, bump's, or the free list's without bump.
+            target: slot_of(Strategy::Bump),
             live_mask: 0,
             target_bit: 0,
             owner_bit: 0,
@@ -349,12 +402,24 @@ impl<S: Source> AdaptiveHeap<S> {
 
     /// The current decision: the strategy serving the run phase and why.
     pub fn decision(&self) -> Decision {
-        self.decision
+        Decision {
+            strategy: self.current(),
+            ..self.decision
+        }
     }
 
     /// The strategy serving the run phase.
     pub fn strategy(&self) -> Strategy {
-        self.decision.strategy
+        self.current()
+    }
+
+    /// The strategy serving the run phase. The decision stores what it was
+    /// made for, which every write already maps to a strategy this build
+    /// has, but for the first: a new heap's is bump's zero bytes, the free
+    /// list in a build without bump.
+    #[inline(always)]
+    fn current(&self) -> Strategy {
+        served(self.decision.strategy)
     }
 
     /// The phase allocations are served for.
@@ -373,7 +438,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// Ends the init phase: allocations from now on are per invocation.
     pub fn end_init(&mut self) {
         self.phase = Phase::Run;
-        self.set_target(slot_of(self.decision.strategy));
+        self.set_target(slot_of(self.current()));
     }
 
     /// Whether the function keeps its run heap across invocations.
@@ -421,7 +486,11 @@ impl<S: Source> AdaptiveHeap<S> {
 
     /// Live blocks served by `strategy`'s core in the run phase.
     pub fn live_blocks(&self, strategy: Strategy) -> usize {
-        self.blocks[slot_of(strategy) as usize]
+        if strategy.is_enabled() {
+            self.blocks[slot_of(strategy) as usize]
+        } else {
+            0
+        }
     }
 
     /// Live blocks in the init heap.
@@ -437,7 +506,8 @@ impl<S: Source> AdaptiveHeap<S> {
 
     /// Serves the run phase from `strategy` from now on, whatever the
     /// policy says (until its next decision). Blocks already handed out
-    /// stay valid.
+    /// stay valid. A strategy this build leaves out (its cargo feature is
+    /// off) is served by the free list.
     pub fn force(&mut self, strategy: Strategy) {
         self.switch(strategy, Reason::Forced);
     }
@@ -455,12 +525,12 @@ impl<S: Source> AdaptiveHeap<S> {
         self.past.absorb(&self.invocation);
         self.invocation = Usage::ZERO;
         self.invocations = self.invocations.wrapping_add(1);
-        if self.decision.strategy != Strategy::Bump {
+        if self.current() != Strategy::Bump {
             self.review();
         }
         if self.pure {
             self.forget_run();
-            if orderly && self.decision.strategy != Strategy::Bump {
+            if Strategy::Bump.is_enabled() && orderly && self.current() != Strategy::Bump {
                 self.switch(Strategy::Bump, Reason::Ordered);
             }
         }
@@ -472,7 +542,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// of everything recorded.
     pub fn record(&self) -> Record {
         Record {
-            decision: self.decision,
+            decision: self.decision(),
             stateful: !self.pure,
             invocations: self.invocations,
             switches: self.switches,
@@ -495,7 +565,7 @@ impl<S: Source> AdaptiveHeap<S> {
                 self.switches = record.switches;
                 self.pure = !record.stateful;
                 self.decision = Decision {
-                    strategy: record.decision.strategy,
+                    strategy: served(record.decision.strategy),
                     reason: Reason::Record,
                     at_allocation: record.usage.allocations,
                 };
@@ -520,7 +590,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// Points `target` at the decision's core (invariant 3).
     fn retarget(&mut self) {
         if self.phase == Phase::Run {
-            self.set_target(slot_of(self.decision.strategy));
+            self.set_target(slot_of(self.current()));
         }
     }
 
@@ -568,7 +638,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// `Policy::idle_invocations` whole invocations give their memory back
     /// (invariant 6).
     fn release_long_idle(&mut self) {
-        for slot in [INIT, BUMP, FREELIST, BUDDY, SLAB] {
+        for slot in present_slots() {
             let s = slot as usize;
             if self.idle & (1 << slot) == 0 {
                 continue;
@@ -584,8 +654,9 @@ impl<S: Source> AdaptiveHeap<S> {
 
     /// Makes `strategy` the run phase's, recording why.
     fn switch(&mut self, strategy: Strategy, reason: Reason) {
+        let strategy = served(strategy);
         let totals = self.totals();
-        if strategy != self.decision.strategy {
+        if strategy != self.current() {
             self.switches = self.switches.wrapping_add(1);
         }
         self.decision = Decision {
@@ -614,7 +685,7 @@ impl<S: Source> AdaptiveHeap<S> {
             *w = w.wrapping_sub(*m);
         }
         if let Some(pick) = self.policy().choose(&window) {
-            if pick != self.decision.strategy {
+            if served(pick) != self.current() {
                 self.switch(pick, Reason::Review);
             } else {
                 self.mark = totals;
@@ -637,7 +708,9 @@ impl<S: Source> AdaptiveHeap<S> {
     fn forget_run(&mut self) {
         self.bytes_total = self.init_bytes;
         for slot in [BUMP, FREELIST, BUDDY, SLAB] {
-            self.forget_slot(slot);
+            if present(slot) {
+                self.forget_slot(slot);
+            }
         }
     }
 
@@ -684,9 +757,7 @@ impl<S: Source> AdaptiveHeap<S> {
         if !self.provider.map.overflowed() {
             return None;
         }
-        [INIT, BUMP, FREELIST, BUDDY, SLAB]
-            .into_iter()
-            .find(|&slot| with_core_ref!(self, slot, |h| h.owns(ptr)))
+        present_slots().find(|&slot| with_core_ref!(self, slot, |h| h.owns(ptr)))
     }
 
     /// The slot of a live block of `size` bytes at `ptr`: the only slot with
@@ -740,7 +811,7 @@ impl<S: Source> AdaptiveHeap<S> {
 
     #[cold]
     fn review_in_invocation(&mut self) {
-        if self.decision.strategy == Strategy::Bump || self.phase == Phase::Init {
+        if self.current() == Strategy::Bump || self.phase == Phase::Init {
             self.until_review = self.policy().review_every;
         } else {
             self.review();
@@ -802,7 +873,8 @@ impl<S: Source> AdaptiveHeap<S> {
     #[cold]
     fn allocate_elsewhere(&mut self, layout: Layout) -> Option<(u8, NonNull<u8>)> {
         for slot in [FREELIST, SLAB, BUMP, BUDDY] {
-            if slot != self.target
+            if present(slot)
+                && slot != self.target
                 && let Some(ptr) = with_core!(self, slot, |h| h.allocate(layout))
             {
                 self.idle &= !(1 << slot);
@@ -820,6 +892,7 @@ impl<S: Source> AdaptiveHeap<S> {
         self.bare |= 1 << slot;
         let provider = core::ptr::addr_of_mut!(self.provider);
         match slot {
+            #[cfg(feature = "bump")]
             BUMP => {
                 self.bump_waste = 0;
                 self.bump.source().bind(provider, BUMP);
@@ -830,26 +903,30 @@ impl<S: Source> AdaptiveHeap<S> {
                 self.init.reset();
                 self.init.trim();
             }
-            FREELIST => {
-                self.freelist.source().bind(provider, FREELIST);
-                self.freelist.reset();
-                self.freelist.trim();
-            }
+            #[cfg(feature = "buddy")]
             BUDDY => {
                 self.buddy.source().bind(provider, BUDDY);
                 self.buddy.reset();
                 self.buddy.trim();
             }
-            _ => {
+            #[cfg(feature = "slab")]
+            SLAB => {
                 self.slab.source().bind(provider, SLAB);
                 self.slab.reset();
                 self.slab.trim();
+            }
+            // FREELIST: callers pass only slots with a core.
+            _ => {
+                self.freelist.source().bind(provider, FREELIST);
+                self.freelist.reset();
+                self.freelist.trim();
             }
         }
     }
 
     /// A free bump could not reuse: counts it, and leaves bump when its
     /// waste passes the policy's thresholds.
+    #[cfg(feature = "bump")]
     #[cold]
     fn bump_free_failed(&mut self, size: usize) {
         let u = &mut self.invocation;
@@ -858,7 +935,7 @@ impl<S: Source> AdaptiveHeap<S> {
         u.out_of_order_frees = u.out_of_order_frees.wrapping_add(1);
         u.out_of_order_bytes = u.out_of_order_bytes.wrapping_add(size as u64);
         self.bump_waste = self.bump_waste.wrapping_add(size);
-        if self.decision.strategy == Strategy::Bump
+        if self.current() == Strategy::Bump
             && self
                 .policy()
                 .bump_wastes_too_much(self.bump_waste, self.bytes_live().wrapping_sub(size))
@@ -897,21 +974,16 @@ impl<S: Source + ConstDefault> ConstDefault for AdaptiveHeap<S> {
 unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
     #[inline(always)]
     fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        if self.target != BUMP {
-            return self.allocate_routed(layout);
+        #[cfg(not(feature = "bump"))]
+        {
+            self.allocate_routed(layout)
         }
-        // The fast path while the function is in bump mode: bump's own
-        // bounds check and the counters, nothing else.
-        let provider = core::ptr::addr_of_mut!(self.provider);
-        self.bump.source().bind(provider, BUMP);
-        match self.bump.allocate(layout) {
-            Some(ptr) => {
-                if layout.size() != 0 {
-                    self.note_alloc(BUMP, ptr.as_ptr().addr(), layout.size());
-                }
-                Some(ptr)
+        #[cfg(feature = "bump")]
+        {
+            if self.target != BUMP {
+                return self.allocate_routed(layout);
             }
-            None => self.allocate_after_failure(layout),
+            self.allocate_bump(layout)
         }
     }
 
@@ -921,24 +993,22 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
         if size == 0 {
             return;
         }
-        let m = self.live_mask;
-        if m == 1 << BUMP {
+        #[cfg(feature = "bump")]
+        if self.live_mask == 1 << BUMP {
             // Only bump holds live blocks, so it owns this one
             // (invariant 2): the fast path of bump mode, inlined.
             // SAFETY: forwarded from the caller; the bump core owns the
             // block (invariant 1).
-            unsafe { self.free_to_bump(ptr, layout) }
-        } else {
-            // SAFETY: forwarded from the caller.
-            unsafe { self.deallocate_routed(ptr, layout) }
+            return unsafe { self.free_to_bump(ptr, layout) };
         }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.deallocate_routed(ptr, layout) }
     }
 
     unsafe fn grow_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
         // SAFETY: forwarded from the caller.
         unsafe { self.resize_in_place(ptr, old, new, true) }
     }
-
     unsafe fn shrink_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> bool {
         // SAFETY: forwarded from the caller.
         unsafe { self.resize_in_place(ptr, old, new, false) }
@@ -959,7 +1029,7 @@ unsafe impl<S: Source> Heap for AdaptiveHeap<S> {
         // Pooled spans and the span map's storage are held from the source
         // too.
         let mut reserved = self.provider.pool.bytes() + self.provider.map.storage_bytes();
-        for slot in [INIT, BUMP, FREELIST, BUDDY, SLAB] {
+        for slot in present_slots() {
             reserved =
                 reserved.wrapping_add(with_core_ref!(self, slot, |h| h.stats().bytes_reserved));
         }
@@ -998,6 +1068,26 @@ impl<S: Source> AdaptiveHeap<S> {
         self.pure = pure;
     }
 
+    /// Allocates from the bump core, the target: the fast path while the
+    /// function is in bump mode.
+    #[cfg(feature = "bump")]
+    #[inline(always)]
+    fn allocate_bump(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // The fast path while the function is in bump mode: bump's own
+        // bounds check and the counters, nothing else.
+        let provider = core::ptr::addr_of_mut!(self.provider);
+        self.bump.source().bind(provider, BUMP);
+        match self.bump.allocate(layout) {
+            Some(ptr) => {
+                if layout.size() != 0 {
+                    self.note_alloc(BUMP, ptr.as_ptr().addr(), layout.size());
+                }
+                Some(ptr)
+            }
+            None => self.allocate_after_failure(layout),
+        }
+    }
+
     /// Allocates from the target when it is not bump, its core's path
     /// inlined: the free list, buddy and slab each get their own branch,
     /// with no call between the caller and the core; the init heap, whose
@@ -1018,11 +1108,15 @@ impl<S: Source> AdaptiveHeap<S> {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let bit = self.target_bit;
+            #[cfg(feature = "slab")]
             if bit & 1 << SLAB != 0 {
                 return self.allocate_from::<SLAB>(layout);
-            } else if bit & 1 << FREELIST != 0 {
+            }
+            if bit & 1 << FREELIST != 0 {
                 return self.allocate_from::<FREELIST>(layout);
-            } else if bit & 1 << BUDDY != 0 {
+            }
+            #[cfg(feature = "buddy")]
+            if bit & 1 << BUDDY != 0 {
                 return self.allocate_from::<BUDDY>(layout);
             }
         }
@@ -1031,17 +1125,20 @@ impl<S: Source> AdaptiveHeap<S> {
 
     /// [`allocate_from`](Self::allocate_from) the target, out of line: the
     /// init heap's path everywhere, every core's on wasm32 (see
-    /// [`allocate_routed`](Self::allocate_routed)).
+    /// [`allocate_routed`](Self::allocate_routed)), and, in a build without
+    /// bump, the free list's while `target_bit` still has a new heap's zero
+    /// (the free list is slot 0 there: invariant 3).
     #[inline(never)]
     fn allocate_outlined(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         match self.target {
             INIT => self.allocate_from::<INIT>(layout),
+            #[cfg(feature = "bump")]
             BUMP => self.allocate_from::<BUMP>(layout),
-            #[cfg(target_arch = "wasm32")]
+            #[cfg(any(target_arch = "wasm32", not(feature = "bump")))]
             FREELIST => self.allocate_from::<FREELIST>(layout),
-            #[cfg(target_arch = "wasm32")]
+            #[cfg(all(target_arch = "wasm32", feature = "buddy"))]
             BUDDY => self.allocate_from::<BUDDY>(layout),
-            #[cfg(target_arch = "wasm32")]
+            #[cfg(all(target_arch = "wasm32", feature = "slab"))]
             SLAB => self.allocate_from::<SLAB>(layout),
             _ => {
                 debug_assert!(false, "allocate_routed serves slot {}", self.target);
@@ -1091,6 +1188,7 @@ impl<S: Source> AdaptiveHeap<S> {
     /// # Safety
     ///
     /// As for [`Heap::deallocate`], and the bump core owns the block.
+    #[cfg(feature = "bump")]
     #[inline(always)]
     unsafe fn free_to_bump(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded from the caller. Bump's free never reaches its
@@ -1121,11 +1219,15 @@ impl<S: Source> AdaptiveHeap<S> {
             // the one core holding live blocks, which owns this one
             // (invariants 1 and 2).
             unsafe {
+                #[cfg(feature = "slab")]
                 if bit & 1 << SLAB != 0 {
                     return self.deallocate_from::<SLAB>(ptr, layout);
-                } else if bit & 1 << FREELIST != 0 {
+                }
+                if bit & 1 << FREELIST != 0 {
                     return self.deallocate_from::<FREELIST>(ptr, layout);
-                } else if bit & 1 << BUDDY != 0 {
+                }
+                #[cfg(feature = "buddy")]
+                if bit & 1 << BUDDY != 0 {
                     return self.deallocate_from::<BUDDY>(ptr, layout);
                 }
             }
@@ -1156,10 +1258,15 @@ impl<S: Source> AdaptiveHeap<S> {
         unsafe {
             match slot {
                 INIT => self.deallocate_from::<INIT>(ptr, layout),
+                #[cfg(feature = "bump")]
                 BUMP => self.free_to_bump(ptr, layout),
-                FREELIST => self.deallocate_from::<FREELIST>(ptr, layout),
+                #[cfg(feature = "buddy")]
                 BUDDY => self.deallocate_from::<BUDDY>(ptr, layout),
-                _ => self.deallocate_from::<SLAB>(ptr, layout),
+                #[cfg(feature = "slab")]
+                SLAB => self.deallocate_from::<SLAB>(ptr, layout),
+                // FREELIST: the map and `owner_bit` name only slots with
+                // a core.
+                _ => self.deallocate_from::<FREELIST>(ptr, layout),
             }
         }
     }
@@ -1238,18 +1345,24 @@ impl<S: Source> Drop for AdaptiveHeap<S> {
     fn drop(&mut self) {
         let provider = core::ptr::addr_of_mut!(self.provider);
         self.init.source().bind(provider, INIT);
+        #[cfg(feature = "bump")]
         self.bump.source().bind(provider, BUMP);
         self.freelist.source().bind(provider, FREELIST);
+        #[cfg(feature = "buddy")]
         self.buddy.source().bind(provider, BUDDY);
+        #[cfg(feature = "slab")]
         self.slab.source().bind(provider, SLAB);
         // SAFETY: each core is dropped exactly once, here, with its lease
         // bound to the provider, which is still alive (it is dropped after
         // this function returns); nothing uses the cores afterwards.
         unsafe {
             ManuallyDrop::drop(&mut self.init);
+            #[cfg(feature = "bump")]
             ManuallyDrop::drop(&mut self.bump);
             ManuallyDrop::drop(&mut self.freelist);
+            #[cfg(feature = "buddy")]
             ManuallyDrop::drop(&mut self.buddy);
+            #[cfg(feature = "slab")]
             ManuallyDrop::drop(&mut self.slab);
         }
         // The cores gave their spans back; the map's storage goes last.
@@ -1260,7 +1373,7 @@ impl<S: Source> Drop for AdaptiveHeap<S> {
 impl<S: Source> core::fmt::Debug for AdaptiveHeap<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AdaptiveHeap")
-            .field("decision", &self.decision)
+            .field("decision", &self.decision())
             .field("phase", &self.phase)
             .field("stateful", &!self.pure)
             .field("blocks", &self.blocks)
@@ -1270,6 +1383,12 @@ impl<S: Source> core::fmt::Debug for AdaptiveHeap<S> {
     }
 }
 
-// Last, so the tests see the macros above.
+// Last, so that they see the macros above.
+#[cfg(debug_assertions)]
+mod check;
+// The tests of the policy and lifecycle want every strategy core; those in
+// `any_build_tests` hold whichever cores the build has.
 #[cfg(test)]
+mod any_build_tests;
+#[cfg(all(test, feature = "bump", feature = "buddy", feature = "slab"))]
 mod tests;

@@ -277,7 +277,7 @@ impl SpanMap {
     }
 
     /// Marks the map overflowed, as if a span had not fitted.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "bump", feature = "buddy", feature = "slab"))]
     pub(crate) fn force_overflow(&mut self) {
         self.overflowed = true;
     }

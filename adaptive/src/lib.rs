@@ -52,6 +52,19 @@
 //! assert_eq!(next.decision().strategy, Strategy::FreeList);
 //! ```
 //!
+//! # Cargo features
+//!
+//! - `bump`, `buddy`, `slab` (all on by default): the strategy cores. The
+//!   free list is always built in (it serves the init phase and is the
+//!   fallback); a strategy whose feature is off is served by the free list
+//!   wherever it would have been picked (a forced switch, a loaded record,
+//!   the policy's choice), and [`Strategy::is_enabled`] tells which are
+//!   built. Without `bump`, functions start on the free list. A wasm guest
+//!   that counts bytes turns cores off with `default-features = false`:
+//!   `docs/wasm.md` has the module sizes of each build.
+//! - `host`: the host-shared heap (`shared::SharedHeap`), a
+//!   heap a host manages inside a guest's memory by offsets; needs `alloc`.
+//!
 //! The crate is `no_std` and never allocates. `docs/adaptive.md` in the
 //! repository has the policy's measurements, the record format and the
 //! guest ABI.

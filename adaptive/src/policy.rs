@@ -25,7 +25,9 @@ use crate::usage::Usage;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Strategy {
-    /// `polyalloc-bump`: the start of every function.
+    /// `polyalloc-bump`: the start of every function (of every function in
+    /// a build with the `bump` feature, the default; without it functions
+    /// start on the free list).
     Bump = 0,
     /// `polyalloc-freelist`: mixed sizes and random lifetimes.
     FreeList = 1,
@@ -53,6 +55,35 @@ impl Strategy {
             2 => Some(Self::Buddy),
             3 => Some(Self::Slab),
             _ => None,
+        }
+    }
+
+    /// Whether this build has the strategy's core. The free list is always
+    /// there; bump, buddy and slab each come with the cargo feature of that
+    /// name (all on by default). A strategy left out is served by the free
+    /// list: [`AdaptiveHeap::force`](crate::AdaptiveHeap::force) and a
+    /// loaded record that name it get the free list, and the policy's
+    /// choices go there too.
+    ///
+    /// ```
+    /// use polyalloc_adaptive::Strategy;
+    ///
+    /// // The strategy a forced slab is served by in this build.
+    /// let served = if Strategy::Slab.is_enabled() {
+    ///     Strategy::Slab
+    /// } else {
+    ///     Strategy::FreeList
+    /// };
+    /// assert!(served.is_enabled());
+    /// assert!(Strategy::FreeList.is_enabled());
+    /// ```
+    #[must_use]
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            Self::Bump => cfg!(feature = "bump"),
+            Self::FreeList => true,
+            Self::Buddy => cfg!(feature = "buddy"),
+            Self::Slab => cfg!(feature = "slab"),
         }
     }
 

@@ -10,7 +10,6 @@ if command -v rustup >/dev/null; then
     rustup target add "$target" >/dev/null 2>&1 || true
 fi
 
-cargo build --release --locked --target "$target" --workspace --quiet
 out="target/$target/release"
 
 # allocator name, guest crate (as its .wasm file is named)
@@ -18,11 +17,20 @@ rows=(
     "polyalloc-freelist guest_polyalloc_freelist"
     "polyalloc-bump guest_polyalloc_bump"
     "polyalloc-adaptive guest_polyalloc_adaptive"
+    "polyalloc-adaptive (bump + free list) guest_polyalloc_adaptive_bump_freelist"
+    "polyalloc-adaptive (free list only) guest_polyalloc_adaptive_freelist"
     "talc guest_talc"
     "dlmalloc guest_dlmalloc"
     "lol_alloc guest_lol_alloc"
     "none (host imports: baseline) guest_baseline"
 )
+
+# One guest at a time: built together, cargo would unify the features of
+# their shared dependencies, and the adaptive guests that turn strategy
+# cores off would get every core.
+for dir in guests/*/; do
+    cargo build --release --locked --target "$target" --manifest-path "$dir/Cargo.toml" --quiet
+done
 
 size_of() { wc -c <"$out/$1.wasm" | tr -d ' '; }
 talc=$(size_of guest_talc)

@@ -8,11 +8,9 @@ use super::{AdaptiveHeap, BUMP, INIT, Phase, SLOTS, slot_of};
 
 impl<S: Source> AdaptiveHeap<S> {
     pub(super) fn check_invariants(&self) -> Result<(), CheckError> {
-        self.init.check()?;
-        self.bump.check()?;
-        self.freelist.check()?;
-        self.buddy.check()?;
-        self.slab.check()?;
+        for slot in super::present_slots() {
+            with_core_ref!(self, slot, |h| h.check())?;
+        }
 
         // Invariant 1: the span map is sorted, disjoint, and tags real slots.
         let mut prev_end = 0;
@@ -25,8 +23,8 @@ impl<S: Source> AdaptiveHeap<S> {
             )?;
             ensure(end > start, "1: span map entries non-empty", start, end)?;
             ensure(
-                (slot as usize) < SLOTS,
-                "1: span map slot in range",
+                super::present(slot),
+                "1: span map slot of a core in this build",
                 start,
                 slot as usize,
             )?;
@@ -119,7 +117,7 @@ impl<S: Source> AdaptiveHeap<S> {
             1 << self.target
         };
         ensure(
-            u32::from(self.target_bit) == bit,
+            u32::from(self.target_bit) == bit || (self.target == 0 && self.target_bit == 0),
             "3: target bit",
             self.target_bit as usize,
             self.target as usize,
