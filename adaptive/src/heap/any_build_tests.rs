@@ -84,39 +84,30 @@ fn a_record_naming_a_strategy_left_out_starts_on_the_free_list() {
     h.check().unwrap();
 }
 
-/// A small generator, so the sequence is the same in every run.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn blocks_of_every_strategy_survive_switches_and_go_back_to_their_core() {
     let mut h = heap();
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    // xorshift64, so the sequence is the same in every run.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut below = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
     let ops = if cfg!(miri) { 150 } else { 3000 };
     let mut live: Vec<(NonNull<u8>, Layout, u8)> = Vec::new();
     for i in 0..ops {
-        match rng.below(16) {
-            0 => h.force(Strategy::ALL[rng.below(4) as usize]),
+        match below(16) {
+            0 => h.force(Strategy::ALL[below(4) as usize]),
             1 => h.end_invocation(),
             2..=8 => {
-                let size = match rng.below(8) {
-                    0 => 1 << (10 + rng.below(7)),
+                let size = match below(8) {
+                    0 => 1 << (10 + below(7)),
                     1 => 0,
-                    _ => 1 + rng.below(300) as usize,
+                    _ => 1 + below(300) as usize,
                 };
-                let align = 1 << rng.below(5);
+                let align = 1 << below(5);
                 let layout = Layout::from_size_align(size, align).unwrap();
                 let p = h.allocate(layout).expect("allocation");
                 assert_eq!(p.as_ptr().addr() % align, 0, "misaligned");
@@ -126,7 +117,7 @@ fn blocks_of_every_strategy_survive_switches_and_go_back_to_their_core() {
                 live.push((p, layout, tag));
             }
             _ if !live.is_empty() => {
-                let (p, layout, tag) = live.swap_remove(rng.below(live.len() as u64) as usize);
+                let (p, layout, tag) = live.swap_remove(below(live.len() as u64) as usize);
                 // SAFETY: `p` is a live block of `layout`, filled with `tag`.
                 let bytes = unsafe { core::slice::from_raw_parts(p.as_ptr(), layout.size()) };
                 assert!(bytes.iter().all(|&b| b == tag), "block corrupted");
