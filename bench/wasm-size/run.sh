@@ -16,6 +16,8 @@ out="target/$target/release"
 rows=(
     "polyalloc-freelist guest_polyalloc_freelist"
     "polyalloc-bump guest_polyalloc_bump"
+    "polyalloc-buddy guest_polyalloc_buddy"
+    "polyalloc-slab guest_polyalloc_slab"
     "polyalloc-adaptive guest_polyalloc_adaptive"
     "polyalloc-adaptive (bump + free list) guest_polyalloc_adaptive_bump_freelist"
     "polyalloc-adaptive (free list only) guest_polyalloc_adaptive_freelist"
