@@ -78,18 +78,20 @@ static SMALL_TABLE: [u8; TABLE_MAX / 16 + 1] = {
     t
 };
 
-/// How a slab of one class is laid out.
+/// How a slab of one class is laid out. Every field fits 16 bits (the
+/// largest stride is 16 KiB and a line, the most slots 4,092), as in the
+/// slab header: the table is 288 bytes of a wasm module's data, not 576.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ClassInfo {
     /// Bytes between consecutive slots.
-    pub(crate) stride: u32,
+    pub(crate) stride: u16,
     /// Slots per slab.
-    pub(crate) cap: u32,
+    pub(crate) cap: u16,
     /// The number of distinct colours: first-slot offsets `HEADER + i *
     /// LINE` for `i < colours` that leave room for `cap` slots.
-    pub(crate) colours: u32,
+    pub(crate) colours: u16,
     /// The alignment every slot of the class has.
-    pub(crate) align: u32,
+    pub(crate) align: u16,
 }
 
 /// The stride of a class of `size` bytes: see the module docs.
@@ -112,11 +114,15 @@ pub(crate) static INFO: [ClassInfo; CLASSES] = {
         let cap = room / stride;
         let slack = room - cap * stride;
         let low = 1 << stride.trailing_zeros();
+        let colours = slack / LINE + 1;
+        // Each field fits its 16 bits (checked at compile time).
+        assert!(stride <= u16::MAX as usize && cap <= u16::MAX as usize);
+        assert!(colours <= u16::MAX as usize);
         t[c] = ClassInfo {
-            stride: stride as u32,
-            cap: cap as u32,
-            colours: (slack / LINE + 1) as u32,
-            align: if low < MAX_ALIGN { low } else { MAX_ALIGN } as u32,
+            stride: stride as u16,
+            cap: cap as u16,
+            colours: colours as u16,
+            align: if low < MAX_ALIGN { low } else { MAX_ALIGN } as u16,
         };
         c += 1;
     }

@@ -553,8 +553,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             (*s).free = ptr::null_mut();
             (*s).fresh = first;
             (*s).used = 0;
-            (*s).cap = info.cap as u16;
-            (*s).stride = info.stride as u16;
+            (*s).cap = info.cap;
+            (*s).stride = info.stride;
             (*s).class = c as u16;
             (*s).owner = self.owner;
             Self::push(&mut self.avail[c], s);
