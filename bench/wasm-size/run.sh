@@ -24,6 +24,7 @@ rows=(
     "talc guest_talc"
     "dlmalloc guest_dlmalloc"
     "lol_alloc guest_lol_alloc"
+    "lol_alloc leaking bump guest_lol_alloc_leaking"
     "none (host imports: baseline) guest_baseline"
 )
 
