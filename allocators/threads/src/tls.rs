@@ -25,7 +25,16 @@ pub(crate) struct Slot {
     pub(crate) owner: *const (),
     /// The heap, when `owner` is an instance.
     pub(crate) heap: *mut (),
-    /// Set with `heap`.
+    /// Set with `heap`. Read only by the thread-exit hook, which a build
+    /// without per-thread heaps (no `std`, or wasm32 without threads) does
+    /// not have.
+    #[cfg_attr(
+        not(all(
+            feature = "std",
+            not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+        )),
+        allow(dead_code)
+    )]
     pub(crate) abandon: Option<Abandon>,
 }
 
