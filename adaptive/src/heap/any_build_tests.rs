@@ -18,19 +18,10 @@ fn heap() -> Test {
     AdaptiveHeap::with_source(MmapSource::new())
 }
 
-/// The strategy this build serves `strategy` from.
-fn serving(strategy: Strategy) -> Strategy {
-    if strategy.is_enabled() {
-        strategy
-    } else {
-        Strategy::FreeList
-    }
-}
-
 #[test]
 fn a_new_heap_starts_on_bump_or_else_on_the_free_list() {
     let h = heap();
-    let first = serving(Strategy::Bump);
+    let first = served(Strategy::Bump);
     assert_eq!(h.strategy(), first);
     assert_eq!(h.decision().strategy, first);
     assert_eq!(h.decision().reason, Reason::Start);
@@ -44,12 +35,12 @@ fn a_strategy_left_out_is_served_by_the_free_list() {
     let layout = Layout::from_size_align(48, 8).unwrap();
     for strategy in Strategy::ALL {
         h.force(strategy);
-        let served = serving(strategy);
-        assert_eq!(h.strategy(), served, "forced {strategy:?}");
+        let by = served(strategy);
+        assert_eq!(h.strategy(), by, "forced {strategy:?}");
         let p = h.allocate(layout).expect("allocation");
         h.check().unwrap();
-        assert_eq!(h.live_blocks(served), 1, "forced {strategy:?}");
-        if served != strategy {
+        assert_eq!(h.live_blocks(by), 1, "forced {strategy:?}");
+        if by != strategy {
             assert_eq!(h.live_blocks(strategy), 0, "{strategy:?} is not built");
         }
         // SAFETY: `p` is a live block of `layout`.
@@ -74,11 +65,11 @@ fn a_record_naming_a_strategy_left_out_starts_on_the_free_list() {
     };
     let mut h = heap();
     h.load_record(&record.to_bytes()).unwrap();
-    assert_eq!(h.strategy(), serving(Strategy::Slab));
+    assert_eq!(h.strategy(), served(Strategy::Slab));
     assert_eq!(h.decision().reason, Reason::Record);
     let layout = Layout::from_size_align(24, 8).unwrap();
     let p = h.allocate(layout).expect("allocation");
-    assert_eq!(h.live_blocks(serving(Strategy::Slab)), 1);
+    assert_eq!(h.live_blocks(served(Strategy::Slab)), 1);
     // SAFETY: `p` is a live block of `layout`.
     unsafe { h.deallocate(p, layout) };
     h.check().unwrap();
