@@ -26,6 +26,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 
 use allocator_api2::alloc::{AllocError, Allocator};
+use polyalloc_core::adapter::resize_any_size;
 use polyalloc_core::source::{DefaultSource, Source};
 use polyalloc_core::sync::Lock;
 use polyalloc_core::{CheckError, ConstDefault, Heap, LockedHeap, Recorder, Stats};
@@ -629,8 +630,8 @@ unsafe impl<H: ThreadCore, L: Heap + Send> Allocator for &ThreadCached<H, L> {
 }
 
 impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
-    /// A grow or shrink for `Allocator`, zero sizes and alignment changes
-    /// included.
+    /// A grow or shrink for `Allocator`, zero sizes (core's
+    /// [`resize_any_size`]) and alignment changes included.
     ///
     /// # Safety
     ///
@@ -641,31 +642,29 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        let me = &self;
-        if old.size() == 0 {
-            return me.allocate(new);
-        }
-        if new.size() == 0 {
-            // SAFETY: from the caller.
-            unsafe { self.dealloc_raw(ptr, old) };
-            return Ok(NonNull::slice_from_raw_parts(dangling(new.align()), 0));
-        }
-        let p = if old.align() == new.align() {
-            // SAFETY: from the caller.
-            unsafe { self.realloc_raw(ptr, old, new) }
-        } else {
-            let to = self.alloc_raw(new);
-            if !to.is_null() {
-                // SAFETY: both live and distinct.
-                unsafe {
-                    ptr::copy_nonoverlapping(ptr.as_ptr(), to, old.size().min(new.size()));
+        // SAFETY: from the caller; `resize_any_size` hands each closure the
+        // caller's live block and non-zero sizes only.
+        let p = unsafe {
+            resize_any_size(
+                ptr,
+                old,
+                new,
+                |new| NonNull::new(self.alloc_raw(new)),
+                |ptr, old| self.dealloc_raw(ptr, old),
+                |ptr, old, new| {
+                    if old.align() == new.align() {
+                        return NonNull::new(self.realloc_raw(ptr, old, new));
+                    }
+                    let to = NonNull::new(self.alloc_raw(new))?;
+                    // Both live and distinct: the old block is freed only
+                    // once its bytes are copied.
+                    ptr::copy_nonoverlapping(ptr.as_ptr(), to.as_ptr(), old.size().min(new.size()));
                     self.dealloc_raw(ptr, old);
-                }
-            }
-            to
+                    Some(to)
+                },
+            )
         };
-        NonNull::new(p)
-            .map(|p| NonNull::slice_from_raw_parts(p, new.size()))
+        p.map(|p| NonNull::slice_from_raw_parts(p, new.size()))
             .ok_or(AllocError)
     }
 }

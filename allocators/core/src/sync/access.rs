@@ -6,6 +6,7 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
+use crate::adapter::resize_any_size;
 use crate::heap::Heap;
 use crate::layout::dangling;
 
@@ -44,7 +45,7 @@ pub(crate) trait Access {
     }
 
     /// Resize for `Allocator`: grows or shrinks, handling zero-size blocks on
-    /// either side.
+    /// either side ([`resize_any_size`]).
     ///
     /// # Safety
     ///
@@ -56,16 +57,18 @@ pub(crate) trait Access {
         old: Layout,
         new: Layout,
     ) -> Option<NonNull<u8>> {
-        if old.size() == 0 {
-            return self.alloc_block(new);
+        // SAFETY: forwarded from the caller; `resize_any_size` calls each
+        // closure with the caller's block and non-zero sizes only.
+        unsafe {
+            resize_any_size(
+                ptr,
+                old,
+                new,
+                |new| self.with(move |h| h.allocate(new)),
+                |ptr, old| self.with(move |h| h.deallocate(ptr, old)),
+                |ptr, old, new| self.with(move |h| h.resize(ptr, old, new)),
+            )
         }
-        if new.size() == 0 {
-            // SAFETY: forwarded from the caller.
-            unsafe { self.dealloc_block(ptr, old) };
-            return Some(dangling(new.align()));
-        }
-        // SAFETY: forwarded from the caller; zero sizes handled above.
-        self.with(move |h| unsafe { h.resize(ptr, old, new) })
     }
 }
 
