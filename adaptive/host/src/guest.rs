@@ -90,6 +90,11 @@ impl Guest {
     ) -> Result<Self, HostError> {
         let mut store = Store::new(engine, limits);
         store.limiter(|limits| limits);
+        // An engine that meters fuel (`Config::consume_fuel`) starts every
+        // store empty, which would trap the first instruction: fill it, so
+        // that `fuel_used` counts and nothing runs out. Elsewhere this is
+        // an error, and nothing to do.
+        let _ = store.set_fuel(u64::MAX);
         let instance = Instance::new(&mut store, module, &[])?;
         let memory = instance
             .get_memory(&mut store, "memory")
@@ -142,6 +147,19 @@ impl Guest {
     /// The guest's memory, writable (see [`memory`](Self::memory)).
     pub fn memory_mut(&mut self) -> &mut [u8] {
         self.memory.data_mut(&mut self.store)
+    }
+
+    /// The fuel this instance has burnt since it was made, when its engine
+    /// meters fuel (`wasmtime::Config::consume_fuel`); `None` otherwise.
+    ///
+    /// Wasmtime charges one unit for most wasm instructions the guest runs
+    /// (none for `nop`, `drop`, `block`, `loop` and `end`; one for a bulk
+    /// `memory.copy` or `memory.fill` whatever its length), so the
+    /// difference across a call is a count of the guest's work that does
+    /// not move with the machine's load: what the benchmarks use for steady
+    /// figures, as callgrind's instruction counts are for native code.
+    pub fn fuel_used(&self) -> Option<u64> {
+        self.store.get_fuel().ok().map(|left| u64::MAX - left)
     }
 
     /// The guest's linear memory size in bytes. Linear memory never shrinks,

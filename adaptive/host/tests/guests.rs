@@ -332,3 +332,31 @@ fn allocator_statics_add_no_data() {
         );
     }
 }
+
+/// `Guest::fuel_used`: `None` on an engine that does not meter fuel; on one
+/// that does, a count that grows with the guest's work and is the same for
+/// the same invocation on two instances (what makes the benchmark's
+/// instruction counts steady).
+#[test]
+fn fuel_counts_the_guests_work_the_same_every_time() {
+    assert_eq!(instance(GuestKind::FreeList).fuel_used(), None);
+
+    let mut config = polyalloc_host::wasmtime::Config::new();
+    config.consume_fuel(true);
+    let engine = polyalloc_host::wasmtime::Engine::new(&config).unwrap();
+    let path = GuestKind::FreeList.wasm_path().unwrap();
+    let module = polyalloc_host::wasmtime::Module::from_file(&engine, path).unwrap();
+    let run = |ops: u32| {
+        let mut guest = Guest::new(&engine, &module).unwrap();
+        guest.set_stateful(false).unwrap();
+        let before = guest.fuel_used().expect("a metered engine counts");
+        let input = workloads::churn_input(3, ops);
+        let output = guest.invoke("run_churn", &input, Feed::Copy).unwrap();
+        assert_eq!(output, workloads::churn(&input).unwrap());
+        guest.fuel_used().unwrap() - before
+    };
+    let (small, again, large) = (run(200), run(200), run(2_000));
+    assert!(small > 0, "an invocation burns fuel");
+    assert_eq!(small, again, "the same invocation counts the same");
+    assert!(large > 5 * small, "ten times the operations: {small} then {large}");
+}

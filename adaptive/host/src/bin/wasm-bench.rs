@@ -5,21 +5,24 @@
 //! ```sh
 //! cargo run --release -p polyalloc-host --bin wasm-bench            # every workload
 //! cargo run --release -p polyalloc-host --bin wasm-bench -- churn   # those whose name contains "churn"
+//! cargo run --release -p polyalloc-host --bin wasm-bench -- request adaptive   # and only these allocators (dlmalloc stays: it is the base)
 //! ```
 //!
 //! Per workload and allocator, medians: time per invocation on a reused instance
 //! (the end of invocation included), the end of invocation alone, time with
 //! a fresh instance (instantiation included), linear memory after 1 and
-//! after 100 invocations, and the wasm/native ratio; then the request
-//! handler fed by copy against the host-shared heap. Every output is
-//! checked against the native build's. Markdown on stdout, for
-//! docs/benchmarks.md.
+//! after 100 invocations, and the wasm/native ratio; then the same reused
+//! invocations counted in wasm instructions (wasmtime's fuel, on an engine
+//! of its own that meters it): figures that do not move with the machine's
+//! load. Then the request handler fed by copy against the host-shared heap.
+//! Every output is checked against the native build's. Markdown on stdout,
+//! for docs/benchmarks.md.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use polyalloc_host::guests::GuestKind;
-use polyalloc_host::wasmtime::{Engine, Module};
+use polyalloc_host::wasmtime::{Config, Engine, Module};
 use polyalloc_host::{Feed, Guest, Host, HostError};
 use polyalloc_workloads as workloads;
 
@@ -114,6 +117,13 @@ struct Row {
     memory_100: usize,
 }
 
+/// One row's counts: wasm instructions (fuel) per invocation on a reused
+/// instance, its end of invocation included, and of the end alone; medians.
+struct Counts {
+    invocation: u64,
+    reset: u64,
+}
+
 fn instantiate(host: &mut Host, module: &Module, w: &Workload) -> Guest {
     let mut guest = host.instantiate(w.export, module).expect("instantiate");
     guest.set_stateful(w.stateful).expect("set_stateful");
@@ -165,9 +175,43 @@ fn measure(
     })
 }
 
+/// The reused-instance loop of [`measure`] on an engine that meters fuel:
+/// the guest's own work, counted. The counts of the first invocations
+/// include what the adaptive allocator does while it learns; the median is
+/// the steady invocation, as for the times.
+fn count(
+    host: &mut Host,
+    kind: GuestKind,
+    module: &Module,
+    w: &Workload,
+    expected: &[Vec<u8>],
+) -> Result<Counts, HostError> {
+    let mut guest = instantiate(host, module, w);
+    let used = |guest: &Guest| guest.fuel_used().expect("an engine that meters fuel");
+    let (mut invocation, mut reset) = (Vec::new(), Vec::new());
+    for (i, expected) in expected.iter().enumerate() {
+        let start = used(&guest);
+        let output = guest.invoke(w.export, w.input(i), Feed::Copy)?;
+        let call = used(&guest);
+        guest.end_invocation()?;
+        let end = used(&guest);
+        invocation.push(end - start);
+        reset.push(end - call);
+        assert_eq!(
+            &output, expected,
+            "{kind:?} {} counted invocation {i}",
+            w.export
+        );
+    }
+    Ok(Counts {
+        invocation: median(invocation),
+        reset: median(reset),
+    })
+}
+
 /// The median: on a shared machine, one slow sample should not move a
 /// figure.
-fn median(mut samples: Vec<Duration>) -> Duration {
+fn median<T: Ord + Copy>(mut samples: Vec<T>) -> T {
     samples.sort();
     samples[samples.len() / 2]
 }
@@ -182,6 +226,7 @@ fn kib(bytes: usize) -> String {
 
 fn main() -> Result<(), HostError> {
     let filter = std::env::args().nth(1).unwrap_or_default();
+    let only = std::env::args().nth(2).unwrap_or_default();
     // The A/A pair: dlmalloc measured twice, as the honest error bar.
     let mut rows: Vec<(GuestKind, &str)> = vec![(GuestKind::Dlmalloc, "dlmalloc (A)")];
     rows.extend(GuestKind::ALL.iter().map(|&k| (k, k.name())));
@@ -190,11 +235,19 @@ fn main() -> Result<(), HostError> {
         (GuestKind::LolAlloc, "lol_alloc"),
         (GuestKind::Dlmalloc, "dlmalloc (A/A)"),
     ]);
+    // The first row is the base of every ratio: it stays whatever the
+    // filter.
+    let mut first = true;
+    rows.retain(|&(_, label)| std::mem::take(&mut first) || label.contains(&only));
     // Optimised code, as a FaaS host runs it.
     let engine = Engine::default();
+    // The same modules compiled again with fuel metering, for the counts.
+    let metered = Engine::new(Config::new().consume_fuel(true))?;
     let mut modules = Vec::new();
+    let mut metered_modules = Vec::new();
     for &(kind, _) in &rows {
         modules.push(Module::from_file(&engine, kind.wasm_path()?)?);
+        metered_modules.push(Module::from_file(&metered, kind.wasm_path()?)?);
     }
     println!(
         "wasm guests in wasmtime (optimised), {REUSED} invocations on a reused instance, \
@@ -204,9 +257,9 @@ fn main() -> Result<(), HostError> {
         let (expected, native) = w.native(REUSED);
         println!("### {}\n", w.name);
         println!(
-            "| allocator | reused | vs dlmalloc | of which reset | fresh | memory after 1 | after 100 | wasm/native |"
+            "| allocator | reused | vs dlmalloc | of which reset | fresh | memory after 1 | after 100 | wasm/native | wasm instructions | vs dlmalloc | of which reset |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         // A warm-up, not shown: the first row measured would otherwise pay
         // for the process's first instances and pages.
         let (kind, _) = rows[0];
@@ -217,15 +270,25 @@ fn main() -> Result<(), HostError> {
             w,
             &expected,
         )?;
-        let mut base = None;
-        for (&(kind, label), module) in rows.iter().zip(&modules) {
+        let (mut base, mut base_count) = (None, None);
+        for ((&(kind, label), module), metered_module) in
+            rows.iter().zip(&modules).zip(&metered_modules)
+        {
             // Each row starts with no record: a host of its own.
             let mut host = Host::new(engine.clone());
             let mut row = measure(&mut host, kind, module, w, &expected)?;
             row.label = label.to_owned();
+            let counts = count(
+                &mut Host::new(metered.clone()),
+                kind,
+                metered_module,
+                w,
+                &expected,
+            )?;
             let base = *base.get_or_insert(row.reused);
+            let base_count = *base_count.get_or_insert(counts.invocation);
             println!(
-                "| {} | {} | {:.2} | {} | {} | {} | {} | {:.2} |",
+                "| {} | {} | {:.2} | {} | {} | {} | {} | {:.2} | {} | {:.3} | {} |",
                 row.label,
                 micros(row.reused),
                 row.reused.as_secs_f64() / base.as_secs_f64(),
@@ -234,6 +297,9 @@ fn main() -> Result<(), HostError> {
                 kib(row.memory_1),
                 kib(row.memory_100),
                 row.reused.as_secs_f64() / native.as_secs_f64(),
+                counts.invocation,
+                counts.invocation as f64 / base_count as f64,
+                counts.reset,
             );
         }
         println!("\nnative: {} µs per invocation\n", micros(native));
