@@ -358,5 +358,8 @@ fn fuel_counts_the_guests_work_the_same_every_time() {
     let (small, again, large) = (run(200), run(200), run(2_000));
     assert!(small > 0, "an invocation burns fuel");
     assert_eq!(small, again, "the same invocation counts the same");
-    assert!(large > 5 * small, "ten times the operations: {small} then {large}");
+    assert!(
+        large > 5 * small,
+        "ten times the operations: {small} then {large}"
+    );
 }
