@@ -1249,9 +1249,28 @@ unsafe impl<S: Source, R: Recorder> Heap for FreeListHeap<S, R> {
         self.stats.forget(0, 0);
         self.dv = ptr::null_mut();
         self.dv_size = 0;
+        // Empty the bins the bitmaps name, and only those: every other
+        // head is already null (invariant 6). A reset of a heap that used
+        // a few bins touches a few words, not the whole table (1.6 KB on
+        // wasm32, 7.3 KB on 64-bit hosts).
+        // (`get_mut`: no panic path, even for a bitmap that broke the
+        // invariant.)
+        let mut rows = self.fl_bitmap;
+        while rows != 0 {
+            let fl = rows.trailing_zeros() as usize;
+            rows &= rows - 1;
+            if let (Some(bins), Some(heads)) = (self.sl_bitmap.get_mut(fl), self.heads.get_mut(fl))
+            {
+                let mut set = core::mem::take(bins);
+                while set != 0 {
+                    if let Some(head) = heads.get_mut(set.trailing_zeros() as usize) {
+                        *head = ptr::null_mut();
+                    }
+                    set &= set - 1;
+                }
+            }
+        }
         self.fl_bitmap = 0;
-        self.sl_bitmap = [0; FL_COUNT];
-        self.heads = [[ptr::null_mut(); SL_COUNT]; FL_COUNT];
         let mut s = self.spans;
         while !s.is_null() {
             // SAFETY: `s` is a live span; the bins were just emptied, so

@@ -250,6 +250,46 @@ fn reset_frees_every_span_and_owns_nothing() {
 }
 
 #[test]
+fn reset_empties_every_bin_the_bitmaps_name() {
+    // Blocks of many sizes, every other one freed: free blocks in many
+    // bins of many rows, each kept apart by a live neighbour.
+    let mut buf = vec![0u128; 1 << 16];
+    let mut heap = FreeListHeap::counting(region(&mut buf));
+    let sizes = (0..120).map(|i| 16 + i * 37 + (i % 7) * 1000);
+    let blocks: Vec<_> = sizes
+        .map(|size| (heap.allocate(l(size, 8)).unwrap(), size))
+        .collect();
+    for &(p, size) in blocks.iter().step_by(2) {
+        // SAFETY: live with this layout.
+        unsafe { heap.deallocate(p, l(size, 8)) };
+    }
+    heap.check().unwrap();
+    let rows = heap.fl_bitmap.count_ones();
+    let bins: u32 = heap.sl_bitmap.iter().map(|b| b.count_ones()).sum();
+    assert!(rows >= 4 && bins >= 20, "{rows} rows, {bins} bins in use");
+
+    heap.reset();
+    heap.check().unwrap();
+    // Only the spans' own blocks are binned again: every other head is
+    // null, as its bit says.
+    let spans = heap.span_count() as u32;
+    let bins: u32 = heap.sl_bitmap.iter().map(|b| b.count_ones()).sum();
+    assert!(
+        bins <= spans,
+        "{bins} bins in use after a reset of {spans} span(s)"
+    );
+    let heads = heap.heads.iter().flatten().filter(|h| !h.is_null()).count() as u32;
+    assert_eq!(heads, bins, "a head is left where its bit is clear");
+    assert_eq!(
+        heap.free_bytes() + SPAN_OVERHEAD * heap.span_count(),
+        heap.stats().bytes_reserved
+    );
+    // The whole region is usable again.
+    let big = l(heap.stats().bytes_reserved - SPAN_OVERHEAD - 64, 8);
+    assert!(heap.allocate(big).is_some());
+}
+
+#[test]
 fn a_request_near_the_whole_region_fits_after_frees() {
     let mut buf = vec![0u128; 4096];
     let len = buf.len() * 16;
