@@ -30,7 +30,7 @@ use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
 
 use crate::candidate::Candidate;
-use crate::checks::{consistent, layout};
+use crate::checks::{consistent, consistent_but_contents, layout};
 use crate::fixture::{RegionFixture, default_heap};
 use crate::live::{Block, LiveSet, Outcome, counters_unchanged};
 
@@ -192,6 +192,16 @@ pub const FUZZ_REGION: usize = 1 << 20;
 /// is decoded into ops by [`Op::decode_all`] and replayed on the model. Every
 /// fuzz target in `fuzz/` is this call for one candidate.
 ///
+/// The model checks as for the proptest runs, with one difference in when:
+/// after every step the heap walk, the counters and `owns` of every block,
+/// but a block's contents only before the block leaves the set (freed,
+/// resized, reset, or freed at the end of the input). Every byte of every
+/// block is still checked before the model lets go of it, so a corruption
+/// is found in the same input, only at a later step; an input that fails
+/// replays with the per-step check ([`replay_region`] or [`replay_default`])
+/// to name the step. Reading every live byte after every step cost most of
+/// a long input's time.
+///
 /// # Panics
 ///
 /// With the candidate's name, the failed check and the ops, if the model
@@ -201,13 +211,29 @@ pub fn fuzz_one<C: Candidate>(data: &[u8]) {
         return;
     };
     let ops = Op::decode_all(rest);
-    let outcome = if which & 1 == 0 {
-        replay_region::<C>(&ops, FUZZ_REGION)
-    } else {
-        replay_default::<C>(&ops)
-    };
-    if let Err(fault) = outcome {
+    if let Err(fault) = replay_fuzz::<C>(&ops, which & 1 == 0) {
         panic!("{} model failed: {fault}\nops: {ops:?}", C::NAME);
+    }
+}
+
+/// Runs `ops` as [`fuzz_one`] does, on a fresh heap over a
+/// [`FUZZ_REGION`]-byte region (`region`) or over the default source:
+/// contents read only before a block leaves the set.
+///
+/// # Errors
+///
+/// The first check that fails, with the step that failed it.
+pub fn replay_fuzz<C: Candidate>(ops: &[Op], region: bool) -> Outcome {
+    if region {
+        let fixture = RegionFixture::<C>::new(FUZZ_REGION);
+        Model::new(fixture.heap(), LiveSet::within(fixture.range()), true)
+            .contents_on_release()
+            .run(ops)
+    } else {
+        let heap = default_heap::<C>();
+        Model::new(&heap, LiveSet::new(), false)
+            .contents_on_release()
+            .run(ops)
     }
 }
 
@@ -249,6 +275,10 @@ struct Model<'h, H: Heap + Send> {
     /// `blocks_live()` of blocks the model does not track (0 for a fresh
     /// heap and after a reset; see [`LiveSet::check_stats`]).
     baseline: u64,
+    /// Whether every block's contents are read after every step (the
+    /// default), or only before the block leaves the set
+    /// ([`contents_on_release`](Self::contents_on_release)).
+    contents_every_step: bool,
 }
 
 impl<'h, H: Heap + Send> Model<'h, H> {
@@ -259,7 +289,15 @@ impl<'h, H: Heap + Send> Model<'h, H> {
             live,
             may_fail,
             baseline,
+            contents_every_step: true,
         }
+    }
+
+    /// Reads a block's contents only before it leaves the set (freed,
+    /// resized, reset), not after every step: see [`fuzz_one`].
+    fn contents_on_release(mut self) -> Self {
+        self.contents_every_step = false;
+        self
     }
 
     /// Runs every step with the checks after each, then frees what is left.
@@ -281,7 +319,21 @@ impl<'h, H: Heap + Send> Model<'h, H> {
 
     /// The checks after every step.
     fn check(&self) -> Outcome {
-        consistent(self.heap, &self.live, self.baseline)
+        if self.contents_every_step {
+            consistent(self.heap, &self.live, self.baseline)
+        } else {
+            consistent_but_contents(self.heap, &self.live, self.baseline)
+        }
+    }
+
+    /// Before block `i` is resized (which checks only the bytes it keeps):
+    /// its whole contents, when the steps do not read them every time.
+    fn verify_before_resize(&self, i: usize) -> Outcome {
+        if self.contents_every_step {
+            Ok(())
+        } else {
+            self.live.verify(i)
+        }
     }
 
     fn pick(&self, which: usize) -> usize {
@@ -323,6 +375,7 @@ impl<'h, H: Heap + Send> Model<'h, H> {
                 align,
             } if !self.live.is_empty() => {
                 let i = self.pick(which.into());
+                self.verify_before_resize(i)?;
                 let old = self.live.get(i);
                 let size = (old.layout.size() + extra).min(MAX_SIZE);
                 let new = layout(size.max(old.layout.size()), align)?;
@@ -336,6 +389,7 @@ impl<'h, H: Heap + Send> Model<'h, H> {
             }
             Op::Shrink { which, keep, align } if !self.live.is_empty() => {
                 let i = self.pick(which.into());
+                self.verify_before_resize(i)?;
                 let old = self.live.get(i);
                 let size = old.layout.size() * usize::from(keep) / usize::from(u16::MAX);
                 let new = layout(size, align)?;
@@ -349,6 +403,7 @@ impl<'h, H: Heap + Send> Model<'h, H> {
             }
             Op::Realloc { which, size } if !self.live.is_empty() => {
                 let i = self.pick(which.into());
+                self.verify_before_resize(i)?;
                 let old = self.live.get(i);
                 if old.layout.size() == 0 {
                     return Ok(());
@@ -370,6 +425,9 @@ impl<'h, H: Heap + Send> Model<'h, H> {
                 }
             }
             Op::Reset => {
+                if !self.contents_every_step {
+                    self.live.verify_all()?;
+                }
                 let gone: Vec<Block> = (0..self.live.len()).map(|i| self.live.get(i)).collect();
                 self.live.clear();
                 // SAFETY: the model holds no block any more, and nothing else
