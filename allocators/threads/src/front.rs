@@ -26,7 +26,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 
 use allocator_api2::alloc::{AllocError, Allocator};
-use polyalloc_core::adapter::resize_any_size;
+use polyalloc_core::adapter::{resize_any_size, zero_from};
 use polyalloc_core::source::{DefaultSource, Source};
 use polyalloc_core::sync::Lock;
 use polyalloc_core::{CheckError, ConstDefault, Heap, LockedHeap, Recorder, Stats};
@@ -616,6 +616,20 @@ unsafe impl<H: ThreadCore, L: Heap + Send> Allocator for &ThreadCached<H, L> {
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: from the caller.
         unsafe { self.resize_block(ptr, old, new) }
+    }
+
+    unsafe fn grow_zeroed(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: from the caller.
+        let block = unsafe { self.resize_block(ptr, old, new) }?;
+        // SAFETY: the block is valid for `new.size()` bytes, of which the
+        // first `old.size()` hold the old contents.
+        unsafe { zero_from(block, old.size()) };
+        Ok(block)
     }
 
     unsafe fn shrink(

@@ -121,3 +121,43 @@ fn grows_keep_the_bytes_across_alignments_and_heaps() {
     unsafe { (&A).deallocate(s, back) };
     A.check().expect("the heaps' invariants hold");
 }
+
+#[test]
+fn grow_zeroed_keeps_the_bytes_zeroes_the_rest_and_stays_in_place_when_it_can() {
+    // Within one slab class: the block grows in place (the trait's default
+    // would always move it).
+    let (a, b) = (layout(20, 8), layout(24, 8));
+    let p = (&A).allocate(a).unwrap().cast::<u8>();
+    // SAFETY: 20 fresh bytes.
+    unsafe { fill(p, 20, 21) };
+    // SAFETY: `p` is live with `a`; `b` is not smaller.
+    let q = unsafe { (&A).grow_zeroed(p, a, b) }.unwrap();
+    assert_eq!(q.len(), 24);
+    let q = q.cast::<u8>();
+    assert_eq!(q, p, "a grow inside the block's slot stays in place");
+    // SAFETY: 24 bytes, the first 20 kept.
+    assert!(unsafe { holds(q, 20, 21) });
+    // SAFETY: as above.
+    assert!((20..24).all(|i| unsafe { q.as_ptr().add(i).read() } == 0));
+
+    // Past the slot, and then past the thread heaps' sizes: moved, the
+    // bytes kept, the rest zero.
+    let mut block = (q, b);
+    for size in [1000, 300 * 1024] {
+        let (ptr, old) = block;
+        // SAFETY: as above, the whole old block written.
+        unsafe { fill(ptr, old.size(), 5) };
+        let new = layout(size, 8);
+        // SAFETY: `ptr` is live with `old`.
+        let grown = unsafe { (&A).grow_zeroed(ptr, old, new) }
+            .unwrap()
+            .cast::<u8>();
+        // SAFETY: `size` bytes, the first `old.size()` kept.
+        assert!(unsafe { holds(grown, old.size(), 5) });
+        // SAFETY: as above.
+        assert!((old.size()..size).all(|i| unsafe { grown.as_ptr().add(i).read() } == 0));
+        block = (grown, new);
+    }
+    // SAFETY: live with its layout.
+    unsafe { (&A).deallocate(block.0, block.1) };
+}

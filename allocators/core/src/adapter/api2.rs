@@ -81,16 +81,8 @@ macro_rules! impl_allocator {
                 let resized = unsafe { resize(self, ptr, old, new) };
                 let block = resized.ok_or($api::alloc::AllocError)?;
                 // SAFETY: the block is valid for `new.size()` bytes, of which
-                // the first `old.size()` hold the old contents. Unlike the
-                // trait's default, which always moves, this keeps in-place
-                // grows in place.
-                unsafe {
-                    block
-                        .cast::<u8>()
-                        .as_ptr()
-                        .add(old.size())
-                        .write_bytes(0, new.size() - old.size());
-                }
+                // the first `old.size()` hold the old contents.
+                unsafe { $crate::adapter::zero_from(block, old.size()) };
                 Ok(block)
             }
 

@@ -54,3 +54,26 @@ pub unsafe fn resize_any_size(
         resize(ptr, old, new)
     }
 }
+
+/// The zeroing half of allocator-api2's `grow_zeroed`, for a block already
+/// grown by an adapter's `grow`: writes zeros over bytes `from..` of
+/// `block` (the ones past the old contents). Unlike the trait's default,
+/// which always allocates anew and copies, an adapter that grows, then
+/// calls this, keeps in-place grows in place.
+///
+/// # Safety
+///
+/// `block` is valid for writes of its whole length, and `from` is at most
+/// that length.
+#[inline]
+pub unsafe fn zero_from(block: NonNull<[u8]>, from: usize) {
+    debug_assert!(from <= block.len());
+    // SAFETY: from the caller: `from..block.len()` lies inside the block.
+    unsafe {
+        block
+            .cast::<u8>()
+            .as_ptr()
+            .add(from)
+            .write_bytes(0, block.len() - from);
+    }
+}
