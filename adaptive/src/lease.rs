@@ -208,19 +208,22 @@ impl SpanMap {
         self.len += 1;
     }
 
-    /// Forgets `span` (given back to the source).
+    /// Forgets `span` (given back to the source or the pool): every entry
+    /// that starts inside it, one for a span as it was handed out, several
+    /// for adjacent spans a core merged ([`Lease::merges`]).
     pub(crate) fn remove(&mut self, span: Span) {
-        let Some(i) = self.floor(span.start()) else {
-            return;
-        };
+        let (from, to) = (span.start(), span.end());
         let len = self.len;
         let (starts, ends, slots) = self.parts_mut();
-        if starts[i] == span.start() {
-            starts.copy_within(i + 1..len, i);
-            ends.copy_within(i + 1..len, i);
-            slots.copy_within(i + 1..len, i);
-            self.len -= 1;
+        let first = starts[..len].partition_point(|&s| s < from);
+        let last = first + starts[first..len].partition_point(|&s| s < to);
+        if first == last {
+            return;
         }
+        starts.copy_within(last..len, first);
+        ends.copy_within(last..len, first);
+        slots.copy_within(last..len, first);
+        self.len -= last - first;
     }
 
     /// Entries a span of `bytes` bytes of storage holds.
@@ -560,8 +563,9 @@ unsafe impl<S: Source, const SLOT: u8> Source for Lease<S, SLOT> {
         };
         let released = if provider.source.can_release() {
             // SAFETY: forwarded from the caller: `span` was handed out by
-            // this lease, and on a releasing source never from the pool, so
-            // exactly as the source handed it out.
+            // this lease (or is a union of adjacent spans it handed out,
+            // where the source's `merges` allows that), and on a releasing
+            // source never from the pool, so as the source handed it out.
             unsafe { provider.source.release(span) }
         } else {
             provider.pool.put(span.ptr().as_ptr(), span.end())
@@ -576,6 +580,19 @@ unsafe impl<S: Source, const SLOT: u8> Source for Lease<S, SLOT> {
         // Either the source takes spans back or the pool does.
         true
     }
+
+    fn merges(&self) -> bool {
+        // Over a source that cannot take memory back, what a core gives back
+        // goes to the pool, which takes any range, and the source's spans
+        // may be joined (one address range, one provenance: wasm32's linear
+        // memory, a region); the map forgets every entry inside a released
+        // union. Over `mmap`, never.
+        let p = self.provider.get();
+        // SAFETY: as in `provider`: a bound pointer points at the provider
+        // of the adaptive heap calling into this lease's core right now
+        // (invariant 1); only its source is read.
+        unsafe { p.as_ref() }.is_some_and(|p| p.source.merges())
+    }
 }
 
 #[cfg(test)]
@@ -587,6 +604,27 @@ mod tests {
             NonNull::new(ptr::without_provenance_mut(start)).unwrap(),
             len,
         )
+    }
+
+    #[test]
+    fn removing_a_union_of_adjacent_spans_forgets_each_of_them() {
+        let mut map = SpanMap::new();
+        // Three adjacent spans of one core (merged by it into one), with
+        // another core's spans on either side.
+        map.insert(span(0x1000, 0x1000), 1);
+        map.insert(span(0x2000, 0x1000), 2);
+        map.insert(span(0x3000, 0x2000), 2);
+        map.insert(span(0x5000, 0x1000), 2);
+        map.insert(span(0x6000, 0x1000), 3);
+        map.remove(span(0x2000, 0x4000));
+        assert!(
+            map.iter().eq([(0x1000, 0x2000, 1), (0x6000, 0x7000, 3)]),
+            "{map:?}"
+        );
+        assert_eq!(map.lookup(0x4000), None);
+        // A span the map does not hold changes nothing.
+        map.remove(span(0x2000, 0x1000));
+        assert_eq!(map.len(), 2);
     }
 
     #[test]

@@ -482,3 +482,64 @@ fn a_stack_freed_newest_first_is_in_order() {
     free(&mut h, b, 64, 2);
     assert_eq!(h.invocation().out_of_order_frees, 1);
 }
+
+/// Over a source that cannot take memory back (a region here, wasm32's
+/// `memory.grow` in a guest), the run free list merges the spans its lease
+/// hands out one after another into one span, as the stand-alone free
+/// list does; the map keeps an entry per span handed out, and when the
+/// core is left, the merged span goes to the pool whole and each of its
+/// entries leaves the map.
+#[test]
+fn the_free_lists_adjacent_spans_merge_over_a_region_and_go_back_whole() {
+    use polyalloc_core::source::RegionSource;
+    const LEN: usize = 2 * 1024 * 1024;
+    let mut buf = std::vec![0u64; LEN / 8];
+    // SAFETY: the buffer outlives the heap.
+    let src = unsafe { RegionSource::new(buf.as_mut_ptr().cast(), LEN) };
+    let mut h = AdaptiveHeap::with_source(src);
+    h.force(Strategy::FreeList);
+    let size = 24 * 1024;
+    // Under Miri, filling whole blocks is most of the time: the first bytes.
+    let filled = if cfg!(miri) { 64 } else { size };
+    let blocks: Vec<NonNull<u8>> = (0..24)
+        .map(|i| {
+            let p = h.allocate(layout(size)).expect("room in the region");
+            // SAFETY: a fresh block of `size >= filled` bytes.
+            unsafe { p.as_ptr().write_bytes(i, filled) };
+            p
+        })
+        .collect();
+    h.check().unwrap();
+    let entries =
+        |h: &AdaptiveHeap<RegionSource>| h.provider.map.iter().filter(|e| e.2 == FREELIST).count();
+    assert!(entries(&h) > 1, "the free list took more than one span");
+    assert_eq!(h.freelist.span_count(), 1, "its spans did not merge");
+
+    // Left for slab: once its last block is freed, the free list gives its
+    // one (merged) span to the pool.
+    h.force(Strategy::Slab);
+    for (i, p) in blocks.into_iter().enumerate() {
+        // SAFETY: live, its first `filled` bytes filled with `i` above.
+        let bytes = unsafe { core::slice::from_raw_parts(p.as_ptr(), filled) };
+        assert!(bytes.iter().all(|&b| b == i as u8), "block {i} corrupted");
+        // SAFETY: live with this layout.
+        unsafe { h.deallocate(p, layout(size)) };
+    }
+    h.check().unwrap();
+    assert_eq!(entries(&h), 0, "a span of the free list is still mapped");
+    assert_eq!(h.freelist.stats().bytes_reserved, 0);
+    assert!(
+        h.provider.pool.bytes() >= 24 * size,
+        "the merged span was not pooled"
+    );
+    // The next core takes it from the pool.
+    let pooled = h.provider.pool.bytes();
+    let p = h.allocate(layout(64)).expect("slab from the pool");
+    assert!(
+        h.provider.pool.bytes() < pooled,
+        "slab did not take from the pool"
+    );
+    // SAFETY: live with this layout.
+    unsafe { h.deallocate(p, layout(64)) };
+    h.check().unwrap();
+}

@@ -44,10 +44,12 @@
 //! 7. **Accounting.** `stats.bytes_reserved` is the sum of the spans'
 //!    lengths; the span list holds each span once.
 //!
-//! Spans are merged when the source cannot take memory back (wasm32's
-//! `memory.grow`, a caller's region) and a new span starts where the newest
-//! one ends: the old fence becomes the header of the new free space. With a
-//! source that takes memory back (`mmap`), spans stay as acquired, and when a
+//! Spans are merged when the source allows it ([`Source::merges`]: one that
+//! cannot take memory back, wasm32's `memory.grow` or a caller's region, or
+//! the adaptive heap's lease over one) and a new span starts where the
+//! newest one ends: the old fence becomes the header of the new free space.
+//! With a source whose spans do not merge (`mmap`), spans stay as acquired.
+//! With a source that takes memory back (`mmap`, or that lease), when a
 //! span becomes entirely free the core's [`Retention`] policy says how many
 //! bytes of such spans to keep: the heap's recent peak in use less what is
 //! in use now, at least 4 MiB; the oldest beyond that are released. A
@@ -887,7 +889,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     #[inline(never)]
     fn extend(&mut self, need: usize) -> Option<*mut u8> {
         let want = need.checked_add(SPAN_OVERHEAD)?;
-        let merging = !self.source.can_release();
+        let merging = self.source.merges();
         // No free block serves this request, so an entirely free span too
         // small for it would only sit beside the new one: give those back
         // first. Without this, a heap whose `Vec`s double past the span
@@ -1045,7 +1047,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         let newest = self.spans;
         // SAFETY: `newest`, if any, is a live span.
         unsafe {
-            if self.source.can_release()
+            if !self.source.merges()
                 || newest.is_null()
                 || fence.addr() + WORD != newest.addr() + (*newest).len
             {

@@ -132,8 +132,10 @@ pub unsafe trait Source {
     ///
     /// # Safety
     ///
-    /// `span` must be exactly a span this source handed out, and no block in
-    /// it may be used afterwards if this returns `true`.
+    /// `span` must be exactly a span this source handed out, or, where
+    /// [`merges`](Source::merges) is true, the union of adjacent spans it
+    /// handed out; no block in it may be used afterwards if this returns
+    /// `true`.
     unsafe fn release(&mut self, span: Span) -> bool;
 
     /// Whether [`release`](Source::release) can ever succeed for a span other
@@ -141,6 +143,18 @@ pub unsafe trait Source {
     /// surplus memory is their only option.
     fn can_release(&self) -> bool {
         false
+    }
+
+    /// Whether spans this source hands out that happen to be adjacent may
+    /// be joined by the caller into one: used as one piece of memory (a
+    /// block may run across the join) and given back with one
+    /// [`release`](Source::release) of their union. By default, exactly
+    /// when the source cannot take memory back: wasm32's `memory.grow` and
+    /// a caller's region are one address range with one provenance, where
+    /// nothing is released; `mmap`'s mappings are separate allocations,
+    /// which must never be joined.
+    fn merges(&self) -> bool {
+        !self.can_release()
     }
 }
 
