@@ -19,7 +19,9 @@
 //! 2. **Disjoint spans.** The map's entries are sorted by start, pairwise
 //!    disjoint (a source never hands out overlapping spans), each tagged
 //!    with the slot of the core that holds it. A span released to the source
-//!    leaves the map.
+//!    or the pool leaves the map; where a core merged adjacent spans
+//!    ([`Lease::merges`](Source::merges), over a source that cannot take
+//!    memory back), their union leaves it, every entry inside.
 //! 3. **Every span recorded, or overflow remembered.** The map keeps its
 //!    first [`INLINE_SPANS`] entries in its own arrays, then in storage from
 //!    the pool or the source that it doubles whenever it fills (a slab heap
