@@ -118,7 +118,13 @@ impl Span {
 /// alignment, be at least the requested size, end at or below `usize::MAX`,
 /// be disjoint from every other span the source has handed out and not taken
 /// back, and stay valid until it is passed to [`release`](Source::release)
-/// (when that returns `true`) or the program ends.
+/// (when that returns `true`) or the program ends. A source whose
+/// [`merges`](Source::merges) says `true` promises that any two of its spans
+/// that are adjacent may be used as one piece of memory (parts of one
+/// allocation, or memory without provenance such as wasm32's linear memory);
+/// the default says so exactly when [`can_release`](Source::can_release)
+/// does not, as polyalloc's own sources that cannot take memory back are
+/// such memory.
 pub unsafe trait Source {
     /// Hands out a span of at least `size` bytes starting at a multiple of
     /// `align` (a power of two), or `None` if the platform or region has no
