@@ -1,6 +1,7 @@
 //! Heaps the tests run against: over a region the suite owns, or over the
 //! platform's default source.
 
+use core::cell::Cell;
 use core::mem::ManuallyDrop;
 use core::ops::Range;
 use core::ptr::NonNull;
@@ -18,9 +19,12 @@ pub const REGION_ALIGN: usize = 4096;
 /// A candidate's locked heap over a buffer of its own.
 ///
 /// The buffer comes from the system allocator (or whatever the test binary's
-/// global allocator is) and is freed only after the heap has been dropped,
+/// global allocator is) and goes back only after the heap has been dropped,
 /// so a heap that touches its region while dropping stays sound and nothing
-/// leaks.
+/// leaks. A thread keeps the last buffer it dropped for the next fixture of
+/// the same size ([`Spare`]): a fuzz target builds a fixture per input, and
+/// zeroing and faulting in a fresh megabyte each time took two fifths of
+/// its run time.
 pub struct RegionFixture<C: Candidate> {
     /// Dropped by hand, before the buffer.
     heap: ManuallyDrop<LockedHeap<C::RegionHeap>>,
@@ -31,8 +35,11 @@ pub struct RegionFixture<C: Candidate> {
 }
 
 impl<C: Candidate> RegionFixture<C> {
-    /// A heap over a fresh, zeroed, page-aligned region of `len` bytes
-    /// (`len` must be at least 1).
+    /// A heap over a page-aligned region of `len` bytes (`len` must be at
+    /// least 1): zeroed when new, or, when this thread's last fixture had
+    /// the same size, that fixture's buffer as its heap left it. A strategy
+    /// must not count on what a region holds, and this way the suite checks
+    /// that it does not.
     ///
     /// # Panics
     ///
@@ -41,11 +48,11 @@ impl<C: Candidate> RegionFixture<C> {
     pub fn new(len: usize) -> Self {
         assert!(len > 0, "a region needs at least one byte");
         let layout = Layout::from_size_align(len, REGION_ALIGN).expect("region size fits a Layout");
-        // SAFETY: `layout` has a non-zero size.
-        let raw = unsafe { alloc_zeroed(layout) };
-        let Some(buf) = NonNull::new(raw) else {
-            handle_alloc_error(layout)
-        };
+        let buf = Spare::take(layout).unwrap_or_else(|| {
+            // SAFETY: `layout` has a non-zero size.
+            let raw = unsafe { alloc_zeroed(layout) };
+            NonNull::new(raw).unwrap_or_else(|| handle_alloc_error(layout))
+        });
         // SAFETY: the `len` bytes at `buf` were just allocated, are used only
         // through this source and the heap built on it, and are freed in
         // `drop` only after that heap; an allocation never wraps the address
@@ -75,13 +82,69 @@ impl<C: Candidate> RegionFixture<C> {
 impl<C: Candidate> Drop for RegionFixture<C> {
     fn drop(&mut self) {
         // SAFETY: the heap is dropped exactly once, here, and never used
-        // again; then the buffer, which nothing refers to any more, goes
-        // back with the layout it was allocated with.
+        // again; then the buffer, which nothing refers to any more, is kept
+        // for the next fixture or goes back with its layout.
         unsafe {
             ManuallyDrop::drop(&mut self.heap);
-            dealloc(self.buf.as_ptr(), self.layout);
+            Spare::keep(self.buf, self.layout);
         }
     }
+}
+
+/// The region buffer a thread's last [`RegionFixture`] left, kept for the
+/// next fixture of the same layout; freed when the thread exits or when a
+/// fixture of another size needs a buffer. Under Miri no buffer is kept, so
+/// its leak check sees every buffer freed before the test ends.
+struct Spare(Cell<Option<(NonNull<u8>, Layout)>>);
+
+impl Spare {
+    /// This thread's kept buffer, if it has `layout`.
+    fn take(layout: Layout) -> Option<NonNull<u8>> {
+        let (buf, kept) = SPARE.with(|spare| spare.0.take())?;
+        if kept == layout {
+            return Some(buf);
+        }
+        // SAFETY: the kept buffer was allocated with `kept` and nothing
+        // refers to it (its fixture is gone).
+        unsafe { dealloc(buf.as_ptr(), kept) };
+        None
+    }
+
+    /// Keeps `buf` for the next fixture, or frees it.
+    ///
+    /// # Safety
+    ///
+    /// `buf` was allocated with `layout` and nothing refers to it any more.
+    unsafe fn keep(buf: NonNull<u8>, layout: Layout) {
+        if cfg!(miri) {
+            // SAFETY: as the caller guarantees.
+            unsafe { dealloc(buf.as_ptr(), layout) };
+            return;
+        }
+        // The thread may be exiting, its `SPARE` already gone: free it then.
+        let old = SPARE
+            .try_with(|spare| spare.0.replace(Some((buf, layout))))
+            .unwrap_or(Some((buf, layout)));
+        if let Some((old, old_layout)) = old {
+            // SAFETY: the buffer replaced (or the one that could not be
+            // kept) was allocated with `old_layout` and is no fixture's.
+            unsafe { dealloc(old.as_ptr(), old_layout) };
+        }
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        if let Some((buf, layout)) = self.0.take() {
+            // SAFETY: the thread is exiting; no fixture holds the kept
+            // buffer, which was allocated with `layout`.
+            unsafe { dealloc(buf.as_ptr(), layout) };
+        }
+    }
+}
+
+std::thread_local! {
+    static SPARE: Spare = const { Spare(Cell::new(None)) };
 }
 
 /// A candidate's locked heap over the platform's default source.
