@@ -70,9 +70,9 @@ use polyalloc_freelist::FreeListHeap;
 use polyalloc_slab::SlabHeap;
 
 use crate::lease::{Lease, Provider};
-use crate::policy::{Decision, Policy, Reason, Strategy};
+use crate::policy::{Decision, Policy, Reason, Sample, Strategy};
 use crate::record::{Record, RecordError};
-use crate::usage::{Usage, bucket_of_nonzero, near_power_of_two};
+use crate::usage::{BUCKETS, Usage, bucket_of_nonzero, near_power_of_two};
 
 // Slot 0 is the strategy a new heap targets, so that its `target` is zero
 // bytes: bump, or the free list in a build without bump (feature `bump`),
@@ -242,7 +242,7 @@ pub struct AdaptiveHeap<S: Source = DefaultSource> {
     recent_top: usize,
     invocation: Usage,
     past: Usage,
-    mark: Usage,
+    mark: Mark,
     invocations: u64,
     switches: u64,
     forgotten: u64,
@@ -320,6 +320,24 @@ macro_rules! with_core_ref {
     }};
 }
 
+/// The function's totals at its last decision, of the counters a review
+/// reads: the window a review judges is the totals less this.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    allocations: u64,
+    near_power_of_two: u64,
+    histogram: [u64; BUCKETS],
+}
+
+impl Mark {
+    /// A new function's mark: nothing counted.
+    const ZERO: Self = Self {
+        allocations: 0,
+        near_power_of_two: 0,
+        histogram: [0; BUCKETS],
+    };
+}
+
 impl<S: Source> AdaptiveHeap<S> {
     /// An empty heap over `source` with the given policy. Reserves nothing
     /// until the first allocation.
@@ -371,7 +389,7 @@ impl<S: Source> AdaptiveHeap<S> {
             until_review: 0,
             invocation: Usage::ZERO,
             past: Usage::ZERO,
-            mark: Usage::ZERO,
+            mark: Mark::ZERO,
             invocations: 0,
             switches: 0,
             forgotten: 0,
@@ -569,7 +587,7 @@ impl<S: Source> AdaptiveHeap<S> {
                     reason: Reason::Record,
                     at_allocation: record.usage.allocations,
                 };
-                self.mark = self.totals();
+                self.mark_now();
                 self.until_review = self.policy().review_every;
                 self.retarget();
                 Ok(record)
@@ -577,7 +595,7 @@ impl<S: Source> AdaptiveHeap<S> {
             Err(e) => {
                 self.past = Usage::ZERO;
                 self.invocation = Usage::ZERO;
-                self.mark = Usage::ZERO;
+                self.mark = Mark::ZERO;
                 self.invocations = 0;
                 self.switches = 0;
                 self.decision = Decision::START;
@@ -655,16 +673,18 @@ impl<S: Source> AdaptiveHeap<S> {
     /// Makes `strategy` the run phase's, recording why.
     fn switch(&mut self, strategy: Strategy, reason: Reason) {
         let strategy = served(strategy);
-        let totals = self.totals();
         if strategy != self.current() {
             self.switches = self.switches.wrapping_add(1);
         }
         self.decision = Decision {
             strategy,
             reason,
-            at_allocation: totals.allocations,
+            at_allocation: self
+                .past
+                .allocations
+                .wrapping_add(self.invocation.allocations),
         };
-        self.mark = totals;
+        self.mark_now();
         // The next review counts from here (a new heap starts with no
         // count, in bump mode, where none is kept).
         self.until_review = self.policy().review_every;
@@ -675,21 +695,54 @@ impl<S: Source> AdaptiveHeap<S> {
     /// strategy it calls for.
     fn review(&mut self) {
         self.until_review = self.policy().review_every;
-        let totals = self.totals();
-        let mut window = totals;
-        window.allocations = totals.allocations.wrapping_sub(self.mark.allocations);
-        window.near_power_of_two = totals
-            .near_power_of_two
-            .wrapping_sub(self.mark.near_power_of_two);
-        for (w, m) in window.histogram.iter_mut().zip(self.mark.histogram.iter()) {
-            *w = w.wrapping_sub(*m);
-        }
-        if let Some(pick) = self.policy().choose(&window) {
+        if let Some(pick) = self.policy().choose_from(&self.window()) {
             if served(pick) != self.current() {
                 self.switch(pick, Reason::Review);
             } else {
-                self.mark = totals;
+                self.mark_now();
             }
+        }
+    }
+
+    /// What the policy reads of the allocations since the last decision:
+    /// the totals less the mark, added up bucket by bucket in one pass,
+    /// with no `Usage` of the window built (a review ends every
+    /// invocation that is not in bump mode). Too few allocations for the
+    /// policy to judge ([`Policy::min_sample`]) leave the buckets unread.
+    fn window(&self) -> Sample {
+        let (past, now, mark) = (&self.past, &self.invocation, &self.mark);
+        let allocations = past
+            .allocations
+            .wrapping_add(now.allocations)
+            .wrapping_sub(mark.allocations);
+        let near = past
+            .near_power_of_two
+            .wrapping_add(now.near_power_of_two)
+            .wrapping_sub(mark.near_power_of_two);
+        let policy = self.policy();
+        if allocations < policy.min_sample {
+            return Sample {
+                allocations,
+                small: 0,
+                large: 0,
+                near_power_of_two: near,
+            };
+        }
+        Sample::of(policy, allocations, near, |b| {
+            past.histogram[b]
+                .wrapping_add(now.histogram[b])
+                .wrapping_sub(mark.histogram[b])
+        })
+    }
+
+    /// Starts the next window of allocations here: the mark becomes the
+    /// totals of what the policy reads.
+    fn mark_now(&mut self) {
+        let (past, now, mark) = (&self.past, &self.invocation, &mut self.mark);
+        mark.allocations = past.allocations.wrapping_add(now.allocations);
+        mark.near_power_of_two = past.near_power_of_two.wrapping_add(now.near_power_of_two);
+        for b in 0..BUCKETS {
+            mark.histogram[b] = past.histogram[b].wrapping_add(now.histogram[b]);
         }
     }
 

@@ -19,7 +19,7 @@
 //! The thresholds are plain fields, so a host can tune them per function;
 //! `docs/adaptive.md` gives the measurements behind the defaults.
 
-use crate::usage::Usage;
+use crate::usage::{BUCKETS, LARGE, Usage, bucket};
 
 /// A strategy the adaptive heap can serve the run phase from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -212,10 +212,7 @@ impl Policy {
     /// bump; `None` when the window holds too few allocations to say.
     #[must_use]
     pub fn choose(&self, window: &Usage) -> Option<Strategy> {
-        if window.allocations < self.min_sample.max(1) {
-            return None;
-        }
-        Some(self.pick(window))
+        self.choose_from(&self.sample(window))
     }
 
     /// The strategy the allocations counted in `window` call for, other than
@@ -224,13 +221,33 @@ impl Policy {
     /// allocations). An empty window picks the free list.
     #[must_use]
     pub fn pick(&self, window: &Usage) -> Strategy {
-        let n = window.allocations;
+        self.pick_from(&self.sample(window))
+    }
+
+    /// What [`choose`](Self::choose) and [`pick`](Self::pick) read of
+    /// `window`.
+    pub(crate) fn sample(&self, window: &Usage) -> Sample {
+        Sample::of(self, window.allocations, window.near_power_of_two, |b| {
+            window.histogram[b]
+        })
+    }
+
+    /// [`choose`](Self::choose) over what a [`Sample`] kept of the window.
+    pub(crate) fn choose_from(&self, s: &Sample) -> Option<Strategy> {
+        if s.allocations < self.min_sample.max(1) {
+            return None;
+        }
+        Some(self.pick_from(s))
+    }
+
+    /// [`pick`](Self::pick) over what a [`Sample`] kept of the window.
+    pub(crate) fn pick_from(&self, s: &Sample) -> Strategy {
+        let n = s.allocations;
         if n == 0 {
             return Strategy::FreeList;
         }
-        let small = window.allocations_up_to(self.small_limit);
-        let pow2 = window.near_power_of_two.min(window.large_allocations());
-        if small * 100 >= n * u64::from(self.slab_percent) {
+        let pow2 = s.near_power_of_two.min(s.large);
+        if s.small * 100 >= n * u64::from(self.slab_percent) {
             Strategy::Slab
         } else if pow2 * 100 >= n * u64::from(self.buddy_percent) {
             Strategy::Buddy
@@ -244,6 +261,47 @@ impl Policy {
     #[must_use]
     pub const fn orderly(&self, invocation: &Usage) -> bool {
         invocation.allocations > 0 && (invocation.out_of_order_bytes as usize) < self.min_waste
+    }
+}
+
+/// What a decision reads of a window of allocations: how many there were,
+/// how many were small (up to [`Policy::small_limit`]) and how many large
+/// (at least [`LARGE`]), by histogram bucket, and how many were near a
+/// power of two. The adaptive heap adds these up bucket by bucket from its
+/// counters at a review, without building the window's [`Usage`] first
+/// (the end of an invocation reviews, and a host times it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sample {
+    pub(crate) allocations: u64,
+    pub(crate) small: u64,
+    pub(crate) large: u64,
+    pub(crate) near_power_of_two: u64,
+}
+
+impl Sample {
+    /// The sample of a window of `allocations`, `near_power_of_two` of them
+    /// near a power of two, whose histogram bucket `b` counts `count(b)`
+    /// (`b < BUCKETS`). Only the buckets the policy sums are read: those up
+    /// to the small limit's and those from [`LARGE`]'s on.
+    #[inline]
+    pub(crate) fn of(
+        policy: &Policy,
+        allocations: u64,
+        near_power_of_two: u64,
+        count: impl Fn(usize) -> u64,
+    ) -> Self {
+        let small = (0..=bucket(policy.small_limit))
+            .map(&count)
+            .fold(0, u64::wrapping_add);
+        let large = (bucket(LARGE)..BUCKETS)
+            .map(&count)
+            .fold(0, u64::wrapping_add);
+        Self {
+            allocations,
+            small,
+            large,
+            near_power_of_two,
+        }
     }
 }
 

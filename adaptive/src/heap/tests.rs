@@ -173,6 +173,56 @@ fn a_review_corrects_the_choice_when_sizes_change() {
     }
 }
 
+/// Checks that the review's window (`window`, summed from the counters in
+/// one pass) is what `Policy::choose` reads of the totals less the mark,
+/// that window built as a `Usage` field by field; below `min_sample` the
+/// window skips the buckets, and both must decline to choose.
+fn check_window(h: &Test, what: &str) {
+    let t = h.totals();
+    let mut w = t;
+    w.allocations = t.allocations - h.mark.allocations;
+    w.near_power_of_two = t.near_power_of_two - h.mark.near_power_of_two;
+    for (b, n) in w.histogram.iter_mut().enumerate() {
+        *n -= h.mark.histogram[b];
+    }
+    let policy = h.policy();
+    assert_eq!(policy.choose_from(&h.window()), policy.choose(&w), "{what}");
+    if w.allocations >= policy.min_sample {
+        assert_eq!(h.window(), policy.sample(&w), "{what}");
+    } else {
+        assert_eq!(h.window().allocations, w.allocations, "{what}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "hundreds of fills up to a megabyte: too slow under Miri"
+)]
+fn the_review_window_is_the_totals_less_the_mark() {
+    let mut h = heap();
+    h.force(Strategy::FreeList);
+    // Every bucket the policy sums and some it skips: small, between, large
+    // and near a power of two, large and not.
+    let sizes = [1, 8, 200, 256, 257, 3000, 4096, 5000, 65536, 1 << 20];
+    for round in 0..3 {
+        for (i, &size) in sizes.iter().enumerate() {
+            for _ in 0..(i + 1) * (round + 5) {
+                let p = alloc(&mut h, size, 3);
+                free(&mut h, p, size, 3);
+            }
+            check_window(&h, &std::format!("round {round}, size {size}"));
+        }
+        let before = h.mark.allocations;
+        // The end of the invocation reviews: enough allocations to judge,
+        // so the mark moves (a confirmed choice or a switch).
+        h.end_invocation();
+        assert_ne!(h.mark.allocations, before, "round {round}: no review");
+        assert_eq!(h.window().allocations, 0);
+        check_window(&h, &std::format!("round {round}, after the review"));
+    }
+}
+
 #[test]
 fn a_pure_function_that_turns_orderly_goes_back_to_bump() {
     let mut h = heap();
