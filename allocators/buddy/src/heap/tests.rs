@@ -390,3 +390,29 @@ fn a_reset_clears_the_bits_of_every_order_split_to_since_the_last() {
     let _ = h.allocate(l(MIN_BLOCK, 8)).unwrap();
     assert_eq!(h.floor, MIN_ORDER as usize);
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "the walk skips the lookup cache under Miri")]
+fn the_walk_finds_a_tag_of_no_arena_in_the_lookup_cache() {
+    let mut heap = BuddyHeap::<MmapSource, Counting>::counting(MmapSource::new());
+    let p = heap.allocate(l(64, 8)).unwrap();
+    heap.check().unwrap();
+    // The walk passes over runs of 64 empty entries with one test each:
+    // a tag in such a run must still be looked at.
+    let slot = (0..LOOKUP)
+        .rev()
+        .find(|&i| heap.lookup[i].is_null())
+        .unwrap();
+    heap.lookup[slot] = ptr::without_provenance_mut(0x1234_5000);
+    let err = heap.check().unwrap_err();
+    assert_eq!(
+        err.invariant,
+        "1: every tag in the lookup cache is an arena's of the table"
+    );
+    assert_eq!(err.at, 0x1234_5000);
+    heap.lookup[slot] = ptr::null_mut();
+    heap.check().unwrap();
+    // SAFETY: `p` is live with this layout.
+    unsafe { heap.deallocate(p, l(64, 8)) };
+    heap.check().unwrap();
+}

@@ -394,3 +394,36 @@ fn a_request_no_empty_span_fits_gives_those_spans_back_first() {
     unsafe { heap.deallocate(r, whole) };
     heap.check().unwrap();
 }
+
+#[test]
+fn the_walk_finds_a_free_block_in_a_row_its_bitmap_calls_empty() {
+    let mut buf = vec![0u128; 1 << 14];
+    let mut heap = FreeListHeap::with_source(region(&mut buf));
+    // A free block with a live neighbour after it, so it stays in a bin.
+    let a = heap.allocate(l(100, 8)).unwrap();
+    let b = heap.allocate(l(100, 8)).unwrap();
+    // SAFETY: `a` is live with this layout.
+    unsafe { heap.deallocate(a, l(100, 8)) };
+    heap.check().unwrap();
+    assert_ne!(heap.fl_bitmap, 0, "the freed block is in a bin");
+    let fl = heap.fl_bitmap.trailing_zeros() as usize;
+    let sl = heap.sl_bitmap[fl].trailing_zeros() as usize;
+    // The walk passes over a row its bitmap calls empty with one test:
+    // that test must still see a head left there.
+    let empty = (0..FL_COUNT)
+        .rev()
+        .find(|&r| heap.sl_bitmap[r] == 0)
+        .unwrap();
+    heap.heads[empty][3] = heap.heads[fl][sl];
+    let err = heap.check().unwrap_err();
+    assert_eq!(
+        err.invariant,
+        "6: sl_bitmap marks exactly the non-empty bins"
+    );
+    assert_eq!(err.at, empty);
+    heap.heads[empty][3] = core::ptr::null_mut();
+    heap.check().unwrap();
+    // SAFETY: `b` is live with this layout.
+    unsafe { heap.deallocate(b, l(100, 8)) };
+    heap.check().unwrap();
+}
