@@ -316,18 +316,29 @@ impl LiveSet {
     ///
     /// At the first byte `owns` denies.
     pub fn check_owned(&self, owns: impl Fn(NonNull<u8>) -> bool) -> Outcome {
-        for b in self.blocks.iter().filter(|b| b.layout.size() != 0) {
-            // SAFETY: the last byte lies inside the live block.
-            let last = unsafe { b.ptr.add(b.layout.size() - 1) };
-            for p in [b.ptr, last] {
-                if !owns(p) {
-                    return Err(format!(
-                        "owns({:#x}) is false for a byte of live block {:#x} ({:?})",
-                        p.as_ptr().addr(),
-                        b.addr(),
-                        b.layout
-                    ));
-                }
+        (0..self.blocks.len()).try_for_each(|i| self.check_owned_block(i, &owns))
+    }
+
+    /// [`check_owned`](Self::check_owned) for live block `i` alone.
+    ///
+    /// # Errors
+    ///
+    /// If `owns` denies its first or its last byte.
+    pub fn check_owned_block(&self, i: usize, owns: impl Fn(NonNull<u8>) -> bool) -> Outcome {
+        let b = self.blocks[i];
+        if b.layout.size() == 0 {
+            return Ok(());
+        }
+        // SAFETY: the last byte lies inside the live block.
+        let last = unsafe { b.ptr.add(b.layout.size() - 1) };
+        for p in [b.ptr, last] {
+            if !owns(p) {
+                return Err(format!(
+                    "owns({:#x}) is false for a byte of live block {:#x} ({:?})",
+                    p.as_ptr().addr(),
+                    b.addr(),
+                    b.layout
+                ));
             }
         }
         Ok(())

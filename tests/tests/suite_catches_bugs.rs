@@ -20,6 +20,11 @@ trait Fault: 'static + Send {
         inner: &mut dyn FnMut(Layout) -> Option<NonNull<u8>>,
         layout: Layout,
     ) -> Option<NonNull<u8>>;
+
+    /// Changes `owns`' correct answer, `inner`, for `ptr`; by default not.
+    fn owns(inner: bool, _ptr: NonNull<u8>) -> bool {
+        inner
+    }
 }
 
 /// The correct core, with one fault.
@@ -41,7 +46,7 @@ unsafe impl<F: Fault, S: polyalloc_core::Source> Heap for Broken<F, S> {
         unsafe { self.inner.deallocate(ptr, layout) }
     }
     fn owns(&self, ptr: NonNull<u8>) -> bool {
-        self.inner.owns(ptr)
+        F::owns(self.inner.owns(ptr), ptr)
     }
     fn reset(&mut self) {
         self.inner.reset();
@@ -113,6 +118,21 @@ impl Fault for Scribbles {
             unsafe { p.as_ptr().with_addr(last + 10).write(0x5A) };
         }
         Some(p)
+    }
+}
+
+/// Denies owning any byte off an 8-byte boundary (the last byte of most
+/// blocks): a heap that would not recognise its blocks' interiors.
+struct Disowns;
+impl Fault for Disowns {
+    fn allocate(
+        inner: &mut dyn FnMut(Layout) -> Option<NonNull<u8>>,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        inner(layout)
+    }
+    fn owns(inner: bool, ptr: NonNull<u8>) -> bool {
+        inner && ptr.as_ptr().addr() % 8 == 0
     }
 }
 
@@ -216,6 +236,30 @@ fn the_model_and_the_fuzz_replay_report_a_block_written_over() {
     LAST.store(0, std::sync::atomic::Ordering::Relaxed);
     let on_release = replay_fuzz::<Cand<Scribbles>>(&ops, true).unwrap_err();
     assert!(on_release.contains("overwritten"), "{on_release}");
+}
+
+#[test]
+fn the_model_and_the_fuzz_replay_report_a_block_owns_denies() {
+    let ops = [
+        Op::Alloc { size: 64, align: 8 },
+        Op::Alloc {
+            size: 100,
+            align: 8,
+        },
+    ];
+    // After every step: the first step's block (its last byte is at +63).
+    let every_step = replay_region::<Cand<Disowns>>(&ops, 1 << 20).unwrap_err();
+    assert!(
+        every_step.contains("owns(") && every_step.contains("step 0"),
+        "{every_step}"
+    );
+    // The fuzz targets ask `owns` as blocks leave the set: the same fault,
+    // found when the blocks are freed at the end of the input.
+    let on_release = replay_fuzz::<Cand<Disowns>>(&ops, true).unwrap_err();
+    assert!(
+        on_release.contains("owns(") && on_release.contains("freeing the blocks left"),
+        "{on_release}"
+    );
 }
 
 #[test]

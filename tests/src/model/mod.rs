@@ -30,7 +30,7 @@ use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
 
 use crate::candidate::Candidate;
-use crate::checks::{consistent, consistent_but_contents, layout};
+use crate::checks::{consistent, consistent_structure, layout};
 use crate::fixture::{RegionFixture, default_heap};
 use crate::live::{Block, LiveSet, Outcome, counters_unchanged};
 
@@ -193,14 +193,15 @@ pub const FUZZ_REGION: usize = 1 << 20;
 /// fuzz target in `fuzz/` is this call for one candidate.
 ///
 /// The model checks as for the proptest runs, with one difference in when:
-/// after every step the heap walk, the counters and `owns` of every block,
-/// but a block's contents only before the block leaves the set (freed,
-/// resized, reset, or freed at the end of the input). Every byte of every
+/// after every step the heap walk and the counters, but a block's contents
+/// and `owns` of its first and last byte only before the block leaves the
+/// set (freed, resized, reset, or freed at the end of the input). Every
 /// block is still checked before the model lets go of it, so a corruption
 /// is found in the same input, only at a later step; an input that fails
-/// replays with the per-step check ([`replay_region`] or [`replay_default`])
-/// to name the step. Reading every live byte after every step cost most of
-/// a long input's time.
+/// replays with the per-step checks ([`replay_region`] or
+/// [`replay_default`]) to name the step. Reading every live byte after
+/// every step cost most of a long input's time, and asking `owns` of every
+/// live block most of the rest for a heap whose `owns` walks its slabs.
 ///
 /// # Panics
 ///
@@ -275,8 +276,8 @@ struct Model<'h, H: Heap + Send> {
     /// `blocks_live()` of blocks the model does not track (0 for a fresh
     /// heap and after a reset; see [`LiveSet::check_stats`]).
     baseline: u64,
-    /// Whether every block's contents are read after every step (the
-    /// default), or only before the block leaves the set
+    /// Whether every block's contents and `owns` are checked after every
+    /// step (the default), or only before the block leaves the set
     /// ([`contents_on_release`](Self::contents_on_release)).
     contents_every_step: bool,
 }
@@ -293,8 +294,8 @@ impl<'h, H: Heap + Send> Model<'h, H> {
         }
     }
 
-    /// Reads a block's contents only before it leaves the set (freed,
-    /// resized, reset), not after every step: see [`fuzz_one`].
+    /// Checks a block's contents and `owns` only before it leaves the set
+    /// (freed, resized, reset), not after every step: see [`fuzz_one`].
     fn contents_on_release(mut self) -> Self {
         self.contents_every_step = false;
         self
@@ -322,17 +323,19 @@ impl<'h, H: Heap + Send> Model<'h, H> {
         if self.contents_every_step {
             consistent(self.heap, &self.live, self.baseline)
         } else {
-            consistent_but_contents(self.heap, &self.live, self.baseline)
+            consistent_structure(self.heap, &self.live, self.baseline)
         }
     }
 
     /// Before block `i` is resized (which checks only the bytes it keeps):
-    /// its whole contents, when the steps do not read them every time.
+    /// its whole contents and `owns`, when the steps do not check them
+    /// every time.
     fn verify_before_resize(&self, i: usize) -> Outcome {
         if self.contents_every_step {
             Ok(())
         } else {
-            self.live.verify(i)
+            self.live.verify(i)?;
+            self.live.check_owned_block(i, |p| self.heap.owns(p))
         }
     }
 
@@ -427,6 +430,7 @@ impl<'h, H: Heap + Send> Model<'h, H> {
             Op::Reset => {
                 if !self.contents_every_step {
                     self.live.verify_all()?;
+                    self.live.check_owned(|p| self.heap.owns(p))?;
                 }
                 let gone: Vec<Block> = (0..self.live.len()).map(|i| self.live.get(i)).collect();
                 self.live.clear();
@@ -460,6 +464,9 @@ impl<'h, H: Heap + Send> Model<'h, H> {
     }
 
     fn dealloc(&mut self, i: usize) -> Outcome {
+        if !self.contents_every_step {
+            self.live.check_owned_block(i, |p| self.heap.owns(p))?;
+        }
         let block = self.live.release(i)?;
         // SAFETY: the block was live with this layout, and the model has
         // just forgotten it.
