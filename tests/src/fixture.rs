@@ -22,7 +22,7 @@ pub const REGION_ALIGN: usize = 4096;
 /// global allocator is) and goes back only after the heap has been dropped,
 /// so a heap that touches its region while dropping stays sound and nothing
 /// leaks. A thread keeps the last buffer it dropped for the next fixture of
-/// the same size ([`Spare`]): a fuzz target builds a fixture per input, and
+/// the same size: a fuzz target builds a fixture per input, and
 /// zeroing and faulting in a fresh megabyte each time took two fifths of
 /// its run time.
 pub struct RegionFixture<C: Candidate> {
