@@ -783,7 +783,19 @@ impl<S: Source> AdaptiveHeap<S> {
             self.bump_waste = 0;
         }
         if slot == self.target {
-            with_core!(self, slot, |h| h.reset());
+            match slot {
+                // Bump keeps its spare chunks while it serves: a function
+                // that alternates small and large invocations would map
+                // and fault in the large ones' chunks every time (invariant
+                // 6 gives them back once bump is idle).
+                #[cfg(feature = "bump")]
+                BUMP => {
+                    let provider = core::ptr::addr_of_mut!(self.provider);
+                    self.bump.source().bind(provider, BUMP);
+                    self.bump.reset_keeping_spares();
+                }
+                _ => with_core!(self, slot, |h| h.reset()),
+            }
         } else {
             // Forgotten and idle: invariant 6.
             self.retire(slot);

@@ -593,3 +593,31 @@ fn the_free_lists_adjacent_spans_merge_over_a_region_and_go_back_whole() {
     unsafe { h.deallocate(p, layout(64)) };
     h.check().unwrap();
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "megabytes of fills: too slow under Miri")]
+fn bump_keeps_its_spare_chunks_between_small_and_large_invocations() {
+    let mut h = heap();
+    h.set_stateful(false);
+    // A large invocation: blocks kept to its end, so bump wastes nothing
+    // and the function stays on bump, which grows chunk after chunk.
+    let large = |h: &mut Test| {
+        for i in 0..40 {
+            alloc(h, 60 * 1024, i as u8);
+        }
+        h.end_invocation();
+    };
+    large(&mut h);
+    assert_eq!(h.strategy(), Strategy::Bump);
+    let reserved = h.stats().bytes_reserved;
+    // A small one uses one chunk; the large one's spares must stay mapped
+    // (a plain reset gives back the spares an epoch did not use) ...
+    alloc(&mut h, 64, 1);
+    h.end_invocation();
+    assert_eq!(h.stats().bytes_reserved, reserved, "the spares were kept");
+    // ... so the next large invocation maps nothing new.
+    large(&mut h);
+    assert_eq!(h.strategy(), Strategy::Bump);
+    assert_eq!(h.stats().bytes_reserved, reserved, "the spares were reused");
+    h.check().unwrap();
+}

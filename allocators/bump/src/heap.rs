@@ -214,6 +214,22 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         }
     }
 
+    /// Forgets every block, as [`reset`](Heap::reset) does, but keeps every
+    /// spare chunk, also those the epoch did not use (`reset` gives them
+    /// back to a source that takes memory back). For a caller that knows
+    /// the footprint will come back: the adaptive heap resets bump this way
+    /// while bump serves its function, so that the chunks a mixed-size
+    /// invocation grew are still there, faulted in, when the next one comes
+    /// (docs/benchmarks.md, faas-phases: 19,967 page faults over 100
+    /// rounds fell to 1,566). [`reset_and_release`](Self::reset_and_release)
+    /// gives everything back.
+    ///
+    /// Safe on a `&mut` heap for the reason `reset` is: using a block after
+    /// this is the caller's `unsafe` mistake.
+    pub fn reset_keeping_spares(&mut self) {
+        self.end_epoch(false);
+    }
+
     /// Forgets every block, as [`reset`](Heap::reset) does, and gives every
     /// chunk back to a source that takes memory back; returns the bytes
     /// released. The heap stays usable and starts afresh: an empty chunk
@@ -511,6 +527,32 @@ impl<S: Source, R: Recorder> BumpHeap<S, R> {
         Some(unsafe { self.take(at, new_top, layout.size()) })
     }
 
+    /// Ends the epoch, as [`Heap::reset`] does: every block is forgotten,
+    /// the newest chunk stays current and the older ones become spares.
+    /// With `release`, the spares left unused through the epoch go back to
+    /// the source first.
+    fn end_epoch(&mut self, release: bool) {
+        self.epoch = self.epoch.wrapping_add(1);
+        self.stats.forget(0, 0);
+        if release {
+            self.release_spares();
+        }
+        if self.current.is_null() {
+            return;
+        }
+        // Keep the newest (largest) used chunk as current; the older ones
+        // become spares, ahead of any surplus the source would not take.
+        let newest = self.current;
+        // SAFETY: `newest` is the live current chunk.
+        let older = unsafe { (*newest).next };
+        let surplus = self.spare;
+        self.spare = older;
+        self.append_spares(surplus);
+        self.set_empty();
+        // SAFETY: `newest` is a live chunk of ours, now on neither list.
+        unsafe { self.push_current(newest) };
+    }
+
     /// Gives surplus spares (unused for a whole epoch) back to the source.
     fn release_spares(&mut self) {
         let mut kept: *mut ChunkHeader = ptr::null_mut();
@@ -651,26 +693,8 @@ unsafe impl<S: Source, R: Recorder> Heap for BumpHeap<S, R> {
     }
 
     fn reset(&mut self) {
-        self.epoch = self.epoch.wrapping_add(1);
-        self.stats.forget(0, 0);
         // Spares that went unused for a whole epoch are surplus.
-        if self.source.can_release() {
-            self.release_spares();
-        }
-        if self.current.is_null() {
-            return;
-        }
-        // Keep the newest (largest) used chunk as current; the older ones
-        // become spares, ahead of any surplus the source would not take.
-        let newest = self.current;
-        // SAFETY: `newest` is the live current chunk.
-        let older = unsafe { (*newest).next };
-        let surplus = self.spare;
-        self.spare = older;
-        self.append_spares(surplus);
-        self.set_empty();
-        // SAFETY: `newest` is a live chunk of ours, now on neither list.
-        unsafe { self.push_current(newest) };
+        self.end_epoch(self.source.can_release());
     }
 
     fn stats(&self) -> Stats {

@@ -209,6 +209,32 @@ fn reset_keeps_spares_then_releases_unused_ones() {
 }
 
 #[test]
+fn reset_keeping_spares_keeps_the_unused_ones() {
+    let mut h = mmap_heap();
+    for _ in 0..100 {
+        h.allocate(layout(60 * 1024, 8)).unwrap();
+    }
+    let (used, _) = h.chunk_counts();
+    let reserved = h.stats().bytes_reserved;
+    h.reset_keeping_spares();
+    assert_eq!(h.chunk_counts(), (1, used - 1));
+    // A small epoch leaves the spares unused; where `reset` would give them
+    // back, this keeps them, and the large epoch after it maps nothing.
+    h.allocate(layout(100, 8)).unwrap();
+    h.reset_keeping_spares();
+    assert_eq!(h.chunk_counts(), (1, used - 1));
+    for _ in 0..100 {
+        h.allocate(layout(60 * 1024, 8)).unwrap();
+    }
+    assert_eq!(h.stats().bytes_reserved, reserved, "the spares were reused");
+    h.check().unwrap();
+    // `reset_and_release` still gives everything back.
+    h.reset_and_release();
+    assert_eq!(h.chunk_counts(), (0, 0));
+    assert_eq!(h.stats().bytes_reserved, 0);
+}
+
+#[test]
 fn reset_with_a_source_that_keeps_memory_reuses_spares() {
     let mut h = region_heap(4 * 1024 * 1024);
     let mut first_round = Vec::new();
