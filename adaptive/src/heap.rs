@@ -113,6 +113,13 @@ const FREELIST_LEASE: u8 = FREELIST;
 /// out-of-order one: a stack of frees this deep is recognised as such.
 const RECENT: usize = 32;
 
+/// For [`AdaptiveHeap::review`] and the reads under it: the invocation's
+/// counters were just folded into the past ones (and zeroed).
+const SETTLED: bool = true;
+/// For [`AdaptiveHeap::review`] and the reads under it: the invocation's
+/// counters hold its allocations so far.
+const LIVE: bool = false;
+
 /// The `policy` field of a heap without a policy of its own: zero bytes.
 const UNSET_POLICY: Policy = Policy {
     min_waste: 0,
@@ -322,7 +329,7 @@ macro_rules! with_core_ref {
 
 /// The function's totals at its last decision, of the counters a review
 /// reads: the window a review judges is the totals less this.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Mark {
     allocations: u64,
     near_power_of_two: u64,
@@ -544,7 +551,8 @@ impl<S: Source> AdaptiveHeap<S> {
         self.invocation = Usage::ZERO;
         self.invocations = self.invocations.wrapping_add(1);
         if self.current() != Strategy::Bump {
-            self.review();
+            // The invocation's counters were just folded into the past.
+            self.review::<SETTLED>();
         }
         if self.pure {
             self.forget_run();
@@ -587,7 +595,8 @@ impl<S: Source> AdaptiveHeap<S> {
                     reason: Reason::Record,
                     at_allocation: record.usage.allocations,
                 };
-                self.mark_now();
+                // The invocation's counters were just zeroed.
+                self.mark_now::<SETTLED>();
                 self.until_review = self.policy().review_every;
                 self.retarget();
                 Ok(record)
@@ -684,7 +693,7 @@ impl<S: Source> AdaptiveHeap<S> {
                 .allocations
                 .wrapping_add(self.invocation.allocations),
         };
-        self.mark_now();
+        self.mark_now::<LIVE>();
         // The next review counts from here (a new heap starts with no
         // count, in bump mode, where none is kept).
         self.until_review = self.policy().review_every;
@@ -692,15 +701,29 @@ impl<S: Source> AdaptiveHeap<S> {
     }
 
     /// Reads the histogram since the last decision and moves to the
-    /// strategy it calls for.
-    fn review(&mut self) {
+    /// strategy it calls for. `SETTLED` ([`SETTLED`] or [`LIVE`]) says
+    /// whether the invocation's counters were just folded into the past
+    /// ones, as at the end of an invocation: the window and the mark then
+    /// skip reading them (they are zero), a third of the review's loads.
+    fn review<const SETTLED: bool>(&mut self) {
         self.until_review = self.policy().review_every;
-        if let Some(pick) = self.policy().choose_from(&self.window()) {
+        if let Some(pick) = self.policy().choose_from(&self.window::<SETTLED>()) {
             if served(pick) != self.current() {
                 self.switch(pick, Reason::Review);
             } else {
-                self.mark_now();
+                self.mark_now::<SETTLED>();
             }
+        }
+    }
+
+    /// The function's total of one counter: its past invocations' `past`
+    /// plus this one's `now`, which is zero when `SETTLED` (and not read).
+    #[inline(always)]
+    fn total<const SETTLED: bool>(past: u64, now: impl FnOnce() -> u64) -> u64 {
+        if SETTLED {
+            past
+        } else {
+            past.wrapping_add(now())
         }
     }
 
@@ -709,15 +732,13 @@ impl<S: Source> AdaptiveHeap<S> {
     /// with no `Usage` of the window built (a review ends every
     /// invocation that is not in bump mode). Too few allocations for the
     /// policy to judge ([`Policy::min_sample`]) leave the buckets unread.
-    fn window(&self) -> Sample {
+    /// `SETTLED`: as for [`review`](Self::review).
+    fn window<const SETTLED: bool>(&self) -> Sample {
         let (past, now, mark) = (&self.past, &self.invocation, &self.mark);
-        let allocations = past
-            .allocations
-            .wrapping_add(now.allocations)
+        debug_assert!(!SETTLED || *now == Usage::ZERO, "settled with counts left");
+        let allocations = Self::total::<SETTLED>(past.allocations, || now.allocations)
             .wrapping_sub(mark.allocations);
-        let near = past
-            .near_power_of_two
-            .wrapping_add(now.near_power_of_two)
+        let near = Self::total::<SETTLED>(past.near_power_of_two, || now.near_power_of_two)
             .wrapping_sub(mark.near_power_of_two);
         let policy = self.policy();
         if allocations < policy.min_sample {
@@ -729,20 +750,26 @@ impl<S: Source> AdaptiveHeap<S> {
             };
         }
         Sample::of(policy, allocations, near, |b| {
-            past.histogram[b]
-                .wrapping_add(now.histogram[b])
+            Self::total::<SETTLED>(past.histogram[b], || now.histogram[b])
                 .wrapping_sub(mark.histogram[b])
         })
     }
 
     /// Starts the next window of allocations here: the mark becomes the
-    /// totals of what the policy reads.
-    fn mark_now(&mut self) {
+    /// totals of what the policy reads. `SETTLED`: as for
+    /// [`review`](Self::review) (the mark is then a copy of the past).
+    fn mark_now<const SETTLED: bool>(&mut self) {
         let (past, now, mark) = (&self.past, &self.invocation, &mut self.mark);
-        mark.allocations = past.allocations.wrapping_add(now.allocations);
-        mark.near_power_of_two = past.near_power_of_two.wrapping_add(now.near_power_of_two);
-        for b in 0..BUCKETS {
-            mark.histogram[b] = past.histogram[b].wrapping_add(now.histogram[b]);
+        debug_assert!(!SETTLED || *now == Usage::ZERO, "settled with counts left");
+        mark.allocations = Self::total::<SETTLED>(past.allocations, || now.allocations);
+        mark.near_power_of_two =
+            Self::total::<SETTLED>(past.near_power_of_two, || now.near_power_of_two);
+        if SETTLED {
+            mark.histogram = past.histogram;
+        } else {
+            for b in 0..BUCKETS {
+                mark.histogram[b] = past.histogram[b].wrapping_add(now.histogram[b]);
+            }
         }
     }
 
@@ -879,7 +906,7 @@ impl<S: Source> AdaptiveHeap<S> {
         if self.current() == Strategy::Bump || self.phase == Phase::Init {
             self.until_review = self.policy().review_every;
         } else {
-            self.review();
+            self.review::<LIVE>();
         }
     }
 
