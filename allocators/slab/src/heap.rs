@@ -11,10 +11,14 @@
 //! [`SLAB`]: blocks carry no header.
 //!
 //! Each slab is on exactly one list: its class's *available* list (some slot
-//! free), the *full* list (every slot handed out), or the *pool* of empty
-//! slabs shared by every class. An allocation takes a slot from the first
-//! slab of its class's list, so partly used slabs are filled before an empty
-//! one is taken from the pool, and the pool before the source.
+//! free, or full since its last allocation), the *full* list (every slot
+//! handed out), or the *pool* of empty slabs shared by every class. An
+//! allocation takes a slot from the first slab of its class's list, so
+//! partly used slabs are filled before an empty one is taken from the pool,
+//! and the pool before the source. A slab that an allocation fills stays
+//! where it is; the next allocation that finds it full at the head moves it
+//! to the full list (off the fast path), and a free into a slab on the full
+//! list moves it back.
 //!
 //! Larger requests (above [`MAX_SMALL`](crate::MAX_SMALL)) and alignments
 //! above [`MAX_ALIGN`](crate::MAX_ALIGN) take the *large-object* path: a
@@ -38,7 +42,10 @@
 //!    handed out; no slot at or above `fresh` is on the free list; `used` is
 //!    the number handed out: `used + free slots + (cap - n) == cap`.
 //! 3. **Lists.** A slab with `0 < used < cap` is on its class's available
-//!    list; one with `used == cap` on the full list; an empty slab is in
+//!    list; one with `used == cap` on the full list (`on_full` set) or on
+//!    its class's list (`on_full` clear: it filled there, and the next
+//!    allocation that finds it at the head moves it); `on_full` is set
+//!    exactly on the full list's slabs; an empty slab is in
 //!    the pool, or on its class's list, which then holds no other empty
 //!    slab (a slab that empties while it is its class's only available slab
 //!    stays, so a class that frees and allocates one block over and over
@@ -76,7 +83,7 @@ use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB, class_of};
 
 /// The `class` of a slab in the pool.
-pub(crate) const POOLED: u16 = u16::MAX;
+pub(crate) const POOLED: u8 = u8::MAX;
 /// The page size Miri's `mmap` works in (see [`SlabHeap::acquire_aligned`]).
 const MIRI_PAGE: usize = 4096;
 
@@ -99,7 +106,11 @@ pub(crate) struct Slab {
     /// Bytes between slots.
     pub(crate) stride: u16,
     /// The class served, or [`POOLED`].
-    pub(crate) class: u16,
+    pub(crate) class: u8,
+    /// Whether the slab is on the full list (invariant 3): a full slab may
+    /// also still be on its class's list, until an allocation finds it
+    /// there.
+    pub(crate) on_full: bool,
     /// The owner tag of the heap that laid the slab out
     /// ([`SlabHeap::set_owner`]), read by [`SlabHeap::owner_of`].
     pub(crate) owner: *mut (),
@@ -428,12 +439,20 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     #[inline(always)]
     fn alloc_small(&mut self, c: usize) -> Option<NonNull<u8>> {
         let mut s = self.avail[c];
-        if s.is_null() {
-            s = self.new_slab(c)?;
+        let mut used = 0;
+        if !s.is_null() {
+            // SAFETY: the head of class `c`'s list is a live slab.
+            used = unsafe { Slab::used(s) };
         }
-        // SAFETY: `s` heads class `c`'s list, so it has a free slot
-        // (invariant 3): on its free list or, when that is empty, at
-        // `fresh` (invariant 2).
+        // SAFETY: as above, when not null.
+        if s.is_null() || used == unsafe { (*s).cap } {
+            s = self.next_available(c)?;
+            // SAFETY: `next_available` returns a live slab.
+            used = unsafe { Slab::used(s) };
+        }
+        // SAFETY: `s` heads class `c`'s list and is not full, so it has a
+        // free slot: on its free list or, when that is empty, at `fresh`
+        // (invariant 2).
         unsafe {
             let p = (*s).free;
             let p = if p.is_null() {
@@ -447,13 +466,36 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 (*s).free = next;
                 p
             };
-            let used = Slab::used(s) + 1;
-            (*s).used = used;
-            if used == (*s).cap {
+            // A slab this fills stays at the head of its class's list
+            // until the next allocation finds it full (invariant 3): in a
+            // churn that frees a slot and takes one back, a slab would
+            // otherwise go to the full list and back on every turn.
+            (*s).used = used + 1;
+            Some(NonNull::new_unchecked(p))
+        }
+    }
+
+    /// The head of class `c`'s list is full or there is none: moves full
+    /// slabs at the head to the full list, and returns the first slab with
+    /// a free slot, a new one if none is left.
+    #[cold]
+    #[inline(never)]
+    fn next_available(&mut self, c: usize) -> Option<*mut Slab> {
+        loop {
+            let s = self.avail[c];
+            if s.is_null() {
+                return self.new_slab(c);
+            }
+            // SAFETY: the head of a class list is a live slab; a full one
+            // moves to the full list and is marked so (invariant 3).
+            unsafe {
+                if (*s).used != (*s).cap {
+                    return Some(s);
+                }
                 Self::unlink(&mut self.avail[c], s);
                 Self::push(&mut self.full, s);
+                (*s).on_full = true;
             }
-            Some(NonNull::new_unchecked(p))
         }
     }
 
@@ -471,14 +513,14 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             p.cast::<*mut u8>().write((*s).free);
             (*s).free = p;
             let used = Slab::used(s);
-            let was_full = used == (*s).cap;
             (*s).used = used - 1;
             let c = (*s).class as usize;
             #[cfg(feature = "checking")]
             Self::poison_slot(p, c);
-            if was_full {
+            if (*s).on_full {
                 // Every slab holds at least two slots, so it is not empty.
                 Self::unlink(&mut self.full, s);
+                (*s).on_full = false;
                 Self::push(&mut self.avail[c], s);
             } else if used == 1 && !(self.avail[c] == s && (*s).next.is_null()) {
                 // A slab that empties while it is its class's only
@@ -543,6 +585,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         // SAFETY: `s` is live and on no list.
         unsafe {
             (*s).class = POOLED;
+            (*s).on_full = false;
             (*s).used = 0;
             Self::push(&mut self.pool, s);
         }
@@ -582,7 +625,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             (*s).used = 0;
             (*s).cap = info.cap;
             (*s).stride = info.stride;
-            (*s).class = c as u16;
+            (*s).class = c as u8;
+            (*s).on_full = false;
             (*s).owner = self.owner;
             Self::push(&mut self.avail[c], s);
         }

@@ -25,7 +25,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             let mut empties = 0;
             total += self.walk_list(self.avail[c], limit, |s| {
                 // SAFETY: `walk_list` passes live slab headers.
-                let (class, used, cap) = unsafe { ((*s).class, (*s).used, (*s).cap) };
+                let (class, used, cap, on_full) =
+                    unsafe { ((*s).class, (*s).used, (*s).cap, (*s).on_full) };
                 ensure(
                     class as usize == c,
                     "3: a class list holds slabs of its class",
@@ -33,8 +34,14 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                     class as usize,
                 )?;
                 ensure(
-                    used < cap,
-                    "3: a class list holds slabs with a free slot",
+                    used <= cap,
+                    "3: a class list holds slabs with at most cap slots used",
+                    s.addr(),
+                    used as usize,
+                )?;
+                ensure(
+                    !on_full,
+                    "3: a class list holds no slab marked on the full list",
                     s.addr(),
                     used as usize,
                 )?;
@@ -50,10 +57,17 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         }
         total += self.walk_list(self.full, limit, |s| {
             // SAFETY: `walk_list` passes live slab headers.
-            let (class, used, cap) = unsafe { ((*s).class, (*s).used, (*s).cap) };
+            let (class, used, cap, on_full) =
+                unsafe { ((*s).class, (*s).used, (*s).cap, (*s).on_full) };
             ensure(
                 (class as usize) < CLASSES && used == cap,
                 "3: the full list holds full slabs",
+                s.addr(),
+                used as usize,
+            )?;
+            ensure(
+                on_full,
+                "3: the full list's slabs are marked on it",
                 s.addr(),
                 used as usize,
             )?;
