@@ -8,8 +8,8 @@ use core::alloc::Layout;
 use std::vec;
 use std::vec::Vec;
 
-use polyalloc_core::Heap;
 use polyalloc_core::source::{MmapSource, RegionSource};
+use polyalloc_core::{Counting, Heap};
 
 use super::*;
 use crate::class::{MAX_ALIGN, MAX_SMALL, class_of_size, class_size};
@@ -108,16 +108,31 @@ fn slots_have_no_header_and_are_carved_in_order() {
     heap.check().unwrap();
 }
 
+/// A counting heap over `buf` with `n` blocks of 1,000 bytes allocated,
+/// their class and its slots per slab.
+fn thousands(
+    buf: &mut Vec<u128>,
+    n: impl Fn(usize) -> usize,
+) -> (
+    SlabHeap<RegionSource, Counting>,
+    usize,
+    usize,
+    Vec<NonNull<u8>>,
+) {
+    let mut heap = SlabHeap::counting(region(buf));
+    let c = class_of_size(1000).unwrap();
+    let cap = INFO[c].cap as usize;
+    let blocks = (0..n(cap))
+        .map(|_| heap.allocate(l(1000, 8)).unwrap())
+        .collect();
+    (heap, c, cap, blocks)
+}
+
 #[test]
 fn partial_slabs_are_filled_before_new_ones_and_full_slabs_move() {
     let mut buf = buffer(1024);
-    let mut heap = SlabHeap::counting(region(&mut buf));
-    let c = class_of_size(1000).unwrap();
-    let cap = INFO[c].cap as usize;
     // Two slabs' worth and one more.
-    let blocks: Vec<_> = (0..2 * cap + 1)
-        .map(|_| heap.allocate(l(1000, 8)).unwrap())
-        .collect();
+    let (mut heap, _, _, blocks) = thousands(&mut buf, |cap| 2 * cap + 1);
     heap.check().unwrap();
     assert_eq!(heap.counts().0, 3);
     // A slot freed in the first (full) slab: that slab is available again,
@@ -141,9 +156,7 @@ fn partial_slabs_are_filled_before_new_ones_and_full_slabs_move() {
 #[test]
 fn a_slab_that_fills_moves_to_the_full_list_at_the_next_allocation() {
     let mut buf = buffer(1024);
-    let mut heap = SlabHeap::counting(region(&mut buf));
-    let c = class_of_size(1000).unwrap();
-    let cap = INFO[c].cap as usize;
+    let (mut heap, c, _, blocks) = thousands(&mut buf, |cap| cap);
     let on_full = |heap: &SlabHeap<_, _>, s: *mut Slab| {
         let mut f = heap.full;
         while !f.is_null() {
@@ -155,9 +168,6 @@ fn a_slab_that_fills_moves_to_the_full_list_at_the_next_allocation() {
         }
         false
     };
-    let blocks: Vec<_> = (0..cap)
-        .map(|_| heap.allocate(l(1000, 8)).unwrap())
-        .collect();
     let first = slab_of(blocks[0].as_ptr());
     // The allocation that filled the slab left it at the head of its class.
     assert_eq!(heap.avail[c], first);
@@ -193,12 +203,7 @@ fn a_slab_that_fills_moves_to_the_full_list_at_the_next_allocation() {
 #[test]
 fn the_walk_catches_a_full_list_slab_not_marked() {
     let mut buf = buffer(1024);
-    let mut heap = SlabHeap::counting(region(&mut buf));
-    let c = class_of_size(1000).unwrap();
-    let cap = INFO[c].cap as usize;
-    let blocks: Vec<_> = (0..=cap)
-        .map(|_| heap.allocate(l(1000, 8)).unwrap())
-        .collect();
+    let (heap, _, _, blocks) = thousands(&mut buf, |cap| cap + 1);
     let first = slab_of(blocks[0].as_ptr());
     heap.check().unwrap();
     // SAFETY: `first` is a live slab on the full list; only its mark is
