@@ -32,6 +32,12 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         for j in 0..ORDERS as u32 {
             free_blocks += self.check_list(j, limit)?;
         }
+        // With every list whole (acyclic, links mirrored, blocks in their
+        // arenas), no free block may overlap another or sit beside a free
+        // buddy.
+        for j in 0..ORDERS as u32 {
+            self.check_overlaps(j, limit)?;
+        }
         let set_bits: usize = self.arenas().iter().map(bitmap_ones).sum();
         ensure(
             set_bits == free_blocks,
@@ -104,6 +110,8 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     }
 
     /// Whether `b` is on list `j` (a walk of at most `limit` blocks).
+    ///
+    /// Called once every list has passed [`check_list`](Self::check_list).
     fn on_list(&self, b: *mut u8, j: u32, limit: usize) -> bool {
         let mut p = self.heads[j as usize];
         for _ in 0..limit {
@@ -113,11 +121,88 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             if p == b {
                 return true;
             }
-            // SAFETY: the lists hold free blocks (walked by `check_list`
-            // first, in order, so lists below `j` are known good).
+            // SAFETY: every list holds free blocks in live arenas (checked
+            // by `check_list` before any walk).
             p = unsafe { next_free(p) };
         }
         false
+    }
+
+    /// Whether block `x` of order `j` (at an offset of its arena that is a
+    /// multiple of `2^j`) can be on list `j`, in constant time: a block on
+    /// a list is its head, or its `prev` link names a block of the list
+    /// (checked by `check_list`: in an arena, aligned to `2^j`, past the
+    /// bitmap) whose `next` link names it back. `false` is the answer;
+    /// `true` is to be confirmed by a walk ([`on_list`](Self::on_list)),
+    /// since `x`'s words may hold anything when it is not free.
+    fn may_be_on_list(&self, x: *mut u8, j: u32) -> bool {
+        if self.heads[j as usize] == x {
+            return true;
+        }
+        // SAFETY: `x` is a block of order `j >= MIN_ORDER` inside a live
+        // arena: its first two words lie in that arena.
+        let p = unsafe { prev_free(x) };
+        // Arenas are aligned to their size, above `2^j`: a block of the list
+        // is at a multiple of `2^j`. (The cheap test first: the binary search
+        // below is most of this function's cost.)
+        if p.is_null() || p.addr() % (1 << j) != 0 {
+            return false;
+        }
+        let Some(i) = self.arena_index(p.addr()) else {
+            return false;
+        };
+        let a = self.arenas[i];
+        let off = p.addr() - a.base.addr();
+        if j >= a.order || off % (1 << j) != 0 || off < 1 << meta_order(a.order) {
+            return false;
+        }
+        // SAFETY: `p` is at a multiple of `2^j` inside arena `a`, below its
+        // order: its first two words lie in the arena.
+        unsafe { next_free(p) == x }
+    }
+
+    /// Checks that no block on list `j` overlaps a free block of a higher
+    /// order or has a free buddy (invariants 3 and 4). Each question is
+    /// answered by [`may_be_on_list`](Self::may_be_on_list) first, so a
+    /// list is walked only when the constant-time test cannot say no: the
+    /// walk of every ancestor's list for every free block made the heap walk
+    /// quadratic, and most of the fuzzer's time.
+    fn check_overlaps(&self, j: u32, limit: usize) -> Result<(), CheckError> {
+        let mut b = self.heads[j as usize];
+        while !b.is_null() {
+            let addr = b.addr();
+            // `check_list` found every block in an arena.
+            let Some(i) = self.arena_index(addr) else {
+                return Err(CheckError::new(
+                    "2: a free block lies in an arena",
+                    addr,
+                    j as usize,
+                ));
+            };
+            let a = self.arenas[i];
+            let off = addr - a.base.addr();
+            // SAFETY: the buddy lies in the arena (`j` is below its order).
+            let buddy = unsafe { a.at(off ^ (1 << j)) };
+            ensure(
+                !(self.may_be_on_list(buddy, j) && self.on_list(buddy, j, limit)),
+                "4: no free block's buddy is free at the same order",
+                addr,
+                buddy.addr(),
+            )?;
+            for i in j + 1..a.order {
+                // SAFETY: the ancestor lies in the arena.
+                let up = unsafe { a.at(off & !((1 << i) - 1)) };
+                ensure(
+                    !(self.may_be_on_list(up, i) && self.on_list(up, i, limit)),
+                    "3: no two free blocks overlap",
+                    addr,
+                    up.addr(),
+                )?;
+            }
+            // SAFETY: `b` is a free block (checked by `check_list`).
+            b = unsafe { next_free(b) };
+        }
+        Ok(())
     }
 
     /// Checks list `j` and each block on it; returns its length.
@@ -175,24 +260,6 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             // SAFETY: `j` is below the arena's order and `off` inside it.
             let bit = unsafe { a.bit(j, off) };
             ensure(bit, "5: a free block's pair bit is set", addr, j as usize)?;
-            // SAFETY: the buddy lies in the arena (`j` is below its order).
-            let buddy = unsafe { a.at(off ^ (1 << j)) };
-            ensure(
-                !self.on_list(buddy, j, limit),
-                "4: no free block's buddy is free at the same order",
-                addr,
-                buddy.addr(),
-            )?;
-            for i in j + 1..a.order {
-                // SAFETY: the ancestor lies in the arena.
-                let up = unsafe { a.at(off & !((1 << i) - 1)) };
-                ensure(
-                    !self.on_list(up, i, limit),
-                    "3: no two free blocks overlap",
-                    addr,
-                    up.addr(),
-                )?;
-            }
             if j > MIN_ORDER {
                 // SAFETY: a free block of more than two words.
                 let tag = unsafe { tag_of(b) };
@@ -211,14 +278,22 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
     }
 }
 
-/// The set bits of an arena's bitmap block.
+/// The set bits of an arena's bitmap block, read 32 bytes at a time (the
+/// smallest bitmap, a 4 KiB arena's, is 32 bytes): most of a bitmap is
+/// zero (only the pairs of free blocks have a bit), and each zero run costs
+/// one test. (Under the fuzzer every load and comparison is instrumented,
+/// so fewer and wider ones are what make this walk cheap there.)
 fn bitmap_ones(a: &Arena) -> usize {
-    let words = (1usize << meta_order(a.order)) / core::mem::size_of::<usize>();
-    (0..words)
-        .map(|w| {
-            // SAFETY: the bitmap block is the arena's first `2^m` bytes,
-            // word-aligned.
-            unsafe { a.base.cast::<usize>().add(w).read() }.count_ones() as usize
-        })
+    const _: () = assert!(1 << meta_order(MIN_ARENA_ORDER) >= 32);
+    let runs = (1usize << meta_order(a.order)) / 32;
+    // SAFETY: the bitmap block is the arena's first `2^m >= 32` bytes, live,
+    // aligned to the arena's size (at least 4 KiB) and initialised (zeroed
+    // when the arena was made, written by the heap since); nothing writes
+    // it while `&self` is held.
+    let bitmap = unsafe { core::slice::from_raw_parts(a.base.cast::<[u128; 2]>(), runs) };
+    bitmap
+        .iter()
+        .filter(|&&[x, y]| x | y != 0)
+        .map(|&[x, y]| (x.count_ones() + y.count_ones()) as usize)
         .sum()
 }

@@ -416,3 +416,68 @@ fn the_walk_finds_a_tag_of_no_arena_in_the_lookup_cache() {
     unsafe { heap.deallocate(p, l(64, 8)) };
     heap.check().unwrap();
 }
+
+/// A heap over 64 KiB with one 32-byte block at the start of its arena: the
+/// spine's free blocks are its buddy (order 5) and one block of each order
+/// from 6 up, each the only block on its list.
+fn one_block_heap(buf: &Buf) -> (BuddyHeap<RegionSource, Counting>, NonNull<u8>, Arena) {
+    let mut heap = BuddyHeap::counting(buf.source());
+    let first = heap.allocate(l(32, 8)).unwrap();
+    let arena = heap.arenas()[0];
+    assert_eq!(
+        first.as_ptr().addr(),
+        arena.base.addr() + (1 << meta_order(16))
+    );
+    heap.check().unwrap();
+    (heap, first, arena)
+}
+
+#[test]
+fn the_walk_catches_a_free_block_inside_a_free_ancestor() {
+    let buf = Buf::new(1 << 16);
+    let (mut heap, first, arena) = one_block_heap(&buf);
+    // The 128-byte block at `first` holds `first` (allocated) and the free
+    // blocks of orders 5 and 6 after it: listing it as free makes it
+    // overlap them. Its pair bit is set already (its buddy is free).
+    // SAFETY: a deliberate corruption: `first` is live, so the list now
+    // lies; the heap is only checked and dropped afterwards.
+    unsafe { heap.push(first.as_ptr(), 7, arena.tag()) };
+    let err = heap.check().unwrap_err();
+    assert_eq!(err.invariant, "3: no two free blocks overlap");
+    // Found from the lowest free block inside it, the order-5 buddy.
+    assert_eq!(err.at, first.as_ptr().addr() + 32);
+}
+
+#[test]
+fn the_walk_catches_a_block_free_beside_its_free_buddy() {
+    let buf = Buf::new(1 << 16);
+    let (mut heap, first, arena) = one_block_heap(&buf);
+    // `first` listed at its own order, ahead of its free buddy: found
+    // through the buddy's `prev` link, not the list's head.
+    // SAFETY: a deliberate corruption, as above.
+    unsafe { heap.push(first.as_ptr(), 5, arena.tag()) };
+    let err = heap.check().unwrap_err();
+    assert_eq!(
+        err.invariant,
+        "4: no free block's buddy is free at the same order"
+    );
+    assert_eq!(err.at, first.as_ptr().addr());
+}
+
+#[test]
+fn the_walk_catches_one_block_on_two_lists() {
+    let buf = Buf::new(1 << 16);
+    let (mut heap, first, arena) = one_block_heap(&buf);
+    // The free 64-byte block after `first`, made the order-5 list's only
+    // block too, with the pair bit that listing needs: every list and bit
+    // reads as consistent, but the block is free twice over.
+    let twice = first.as_ptr().wrapping_add(64);
+    assert_eq!(heap.heads[6], twice);
+    heap.heads[5] = twice;
+    let off = twice.addr() - arena.base.addr();
+    // SAFETY: order 5 is below the arena's and `off` inside it.
+    assert!(unsafe { arena.toggle(bit_index(arena.order, 5, off)) });
+    let err = heap.check().unwrap_err();
+    assert_eq!(err.invariant, "3: no two free blocks overlap");
+    assert_eq!(err.at, twice.addr());
+}
