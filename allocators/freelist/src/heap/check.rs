@@ -20,11 +20,24 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         // reported instead of looping forever.
         let reserved = self.stats.bytes_reserved();
         let limit = reserved / MIN_BLOCK + 1;
+        // The span list must end before anything searches it.
+        let mut spans = 0usize;
+        let mut table = SpanTable::new();
+        for span in self.span_iter() {
+            spans += 1;
+            ensure(
+                spans <= limit,
+                "7: the span list is acyclic",
+                span.addr(),
+                spans,
+            )?;
+            table.insert(span);
+        }
         // The bins first: `walk_span` follows their links.
-        let binned = self.walk_bins(limit)?;
+        let binned = self.walk_bins(limit, &table)?;
         let mut total = 0usize;
         let mut free_blocks = 0usize;
-        let mut spans = 0usize;
+        spans = 0;
         let mut newer: *mut SpanHeader = core::ptr::null_mut();
         for span in self.span_iter() {
             spans += 1;
@@ -88,7 +101,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
             return Ok(0);
         }
         ensure(
-            dv.addr() % GRAN == WORD && self.in_some_span(dv.addr()),
+            dv.addr() % GRAN == WORD && self.in_some_span(dv.addr(), &SpanTable::new()),
             "5: the victim is a block header in a span",
             dv.addr(),
             0,
@@ -223,7 +236,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
     }
 
     /// Walks every bin; returns the number of entries.
-    fn walk_bins(&self, limit: usize) -> Result<usize, CheckError> {
+    fn walk_bins(&self, limit: usize, table: &SpanTable) -> Result<usize, CheckError> {
         let mut count = 0;
         let mut fl_expected = 0usize;
         for fl in 0..FL_COUNT {
@@ -253,7 +266,7 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
                     count += 1;
                     ensure(count <= limit, "5: the lists are acyclic", e.addr(), count)?;
                     ensure(
-                        e.addr() % GRAN == WORD && self.in_some_span(e.addr()),
+                        e.addr() % GRAN == WORD && self.in_some_span(e.addr(), table),
                         "5: list entries are block headers in a span",
                         e.addr(),
                         0,
@@ -296,12 +309,76 @@ impl<S: Source, R: Recorder> FreeListHeap<S, R> {
         Ok(count)
     }
 
-    /// Whether `addr` is inside a span's blocks.
-    fn in_some_span(&self, addr: usize) -> bool {
+    /// Whether `addr` is inside a span's blocks: a binary search of
+    /// `table` when it holds every span, else a search of the span list (a
+    /// search of the list for each free block was the walk's largest cost
+    /// under the fuzzer).
+    fn in_some_span(&self, addr: usize, table: &SpanTable) -> bool {
+        if let Some(found) = table.holds(addr) {
+            return found;
+        }
         self.span_iter().any(|span| {
             // SAFETY: every span on the list is live.
             let len = unsafe { (*span).len };
             addr >= span.addr() + SPAN_HEADER && addr + MIN_BLOCK <= span.addr() + len - WORD
         })
+    }
+}
+
+/// Spans in a table for the heap walk: the first [`SpanTable::CAP`] spans'
+/// block ranges, sorted by address (on the stack: the walk allocates
+/// nothing).
+struct SpanTable {
+    /// How many ranges are held, or `CAP + 1` once a span did not fit.
+    n: usize,
+    /// Where each span's first block header may be.
+    start: [usize; SpanTable::CAP],
+    /// How far each span's blocks reach (its fence).
+    end: [usize; SpanTable::CAP],
+}
+
+impl SpanTable {
+    /// Spans held; a heap with more is searched span by span.
+    const CAP: usize = 64;
+
+    /// A table holding no span (asked, it says nothing is held).
+    fn new() -> Self {
+        Self {
+            n: 0,
+            start: [0; Self::CAP],
+            end: [0; Self::CAP],
+        }
+    }
+
+    /// Adds `span` (live), kept in address order: spans come newest first,
+    /// which is mostly one address order or the other, so the shifting is
+    /// short.
+    fn insert(&mut self, span: *mut SpanHeader) {
+        if self.n >= Self::CAP {
+            self.n = Self::CAP + 1;
+            return;
+        }
+        // SAFETY: the caller passes a span of the list, which is live.
+        let len = unsafe { (*span).len };
+        let (lo, hi) = (span.addr() + SPAN_HEADER, span.addr() + len - WORD);
+        let mut i = self.n;
+        while i > 0 && self.start[i - 1] > lo {
+            self.start[i] = self.start[i - 1];
+            self.end[i] = self.end[i - 1];
+            i -= 1;
+        }
+        self.start[i] = lo;
+        self.end[i] = hi;
+        self.n += 1;
+    }
+
+    /// Whether `addr` is inside a span's blocks, or `None` when the table
+    /// does not hold every span (or holds none).
+    fn holds(&self, addr: usize) -> Option<bool> {
+        if self.n == 0 || self.n > Self::CAP {
+            return None;
+        }
+        let i = self.start[..self.n].partition_point(|&lo| lo <= addr);
+        Some(i > 0 && addr + MIN_BLOCK <= self.end[i - 1])
     }
 }

@@ -427,3 +427,42 @@ fn the_walk_finds_a_free_block_in_a_row_its_bitmap_calls_empty() {
     unsafe { heap.deallocate(b, l(100, 8)) };
     heap.check().unwrap();
 }
+
+#[test]
+fn the_walk_catches_a_list_entry_outside_every_span() {
+    let mut buf = vec![0u128; 1 << 14];
+    let other = vec![0u128; 64];
+    let mut heap = FreeListHeap::with_source(region(&mut buf));
+    // A free block with a live neighbour after it, so it stays in a bin.
+    let a = heap.allocate(l(100, 8)).unwrap();
+    let b = heap.allocate(l(100, 8)).unwrap();
+    // SAFETY: `a` is live with this layout.
+    unsafe { heap.deallocate(a, l(100, 8)) };
+    heap.check().unwrap();
+    let fl = heap.fl_bitmap.trailing_zeros() as usize;
+    let sl = heap.sl_bitmap[fl].trailing_zeros() as usize;
+    let entry = heap.heads[fl][sl];
+    let span = heap.spans.cast::<u8>();
+    // Each looks like a block header (a multiple of GRAN plus a word): in
+    // another buffer, in the span's own header, and past the span's fence.
+    // SAFETY: `len` is the live span's length.
+    let len = unsafe { (*heap.spans).len };
+    for bad in [
+        other.as_ptr().cast::<u8>().cast_mut().wrapping_add(WORD),
+        span.wrapping_add(WORD),
+        span.wrapping_add(len + WORD),
+    ] {
+        // SAFETY: a deliberate corruption of a free block's link, undone
+        // below; the walk must report it without following it.
+        unsafe { set_next_free(entry, bad) };
+        let err = heap.check().unwrap_err();
+        assert_eq!(err.invariant, "5: list entries are block headers in a span");
+        assert_eq!(err.at, bad.addr());
+    }
+    // SAFETY: the block was its bin's only entry.
+    unsafe { set_next_free(entry, core::ptr::null_mut()) };
+    heap.check().unwrap();
+    // SAFETY: `b` is live with this layout.
+    unsafe { heap.deallocate(b, l(100, 8)) };
+    heap.check().unwrap();
+}
