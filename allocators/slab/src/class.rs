@@ -11,20 +11,43 @@
 //! class whose size is a multiple of 1 KiB gets one more cache line, so that
 //! the slots of one slab do not fall at power-of-two strides, where they
 //! would all share a few cache sets (see `docs/slab.md`). A slab's first slot
-//! starts [`HEADER`] bytes in plus its colour (a multiple of [`LINE`]), so
+//! starts [`HEADER`] bytes after its header plus its colour (a multiple of
+//! [`LINE`]; the header itself is a whole number of lines in), so
 //! every slot is aligned to `min(lowest set bit of the stride, 64)`: the
 //! class's alignment. A layout whose alignment its class lacks takes the
 //! next class that has it; one aligned to more than [`MAX_ALIGN`] takes the
 //! large-object path.
 
 /// The size and alignment of a slab: the unit the source hands out for
-/// small blocks (one wasm page). A block's slab header is at its address
-/// rounded down to a multiple of this.
+/// small blocks (one wasm page). A block's slab starts at its address
+/// rounded down to a multiple of this, and the slab's header a few lines in
+/// from there (by the slab's address alone).
 pub const SLAB: usize = 64 * 1024;
-/// The slab header's room at the start of every slab: one cache line.
+/// The slab header's room: one cache line.
 pub(crate) const HEADER: usize = 64;
 /// A cache line: the unit of colouring.
 pub(crate) const LINE: usize = 64;
+/// The number of places a slab's header can take: it lies `(base / SLAB) mod
+/// HEADER_PLACES` lines into the slab, by the slab's address. Headers at
+/// multiples of [`SLAB`] all fall in one set of each cache (64 KiB apart:
+/// the 8 ways of a 32 KiB L1 set, and of a 1 MiB L2's two sets), so a
+/// workload that takes from 20 classes in turn missed both caches on every
+/// header; spread over 8 lines, they use 8 sets.
+pub(crate) const HEADER_PLACES: usize = 8;
+/// The room a slab keeps for its header and the lines before it.
+pub(crate) const HEADER_ROOM: usize = HEADER + (HEADER_PLACES - 1) * LINE;
+
+/// Where the header of the slab holding the byte at `addr` lies, in bytes
+/// from the slab's start: `(addr / SLAB) mod HEADER_PLACES` lines (see
+/// [`HEADER_PLACES`]), read off `addr`'s bits with one shift and one mask.
+#[inline(always)]
+#[must_use]
+pub(crate) const fn header_offset(addr: usize) -> usize {
+    (addr / (SLAB / LINE)) & ((HEADER_PLACES - 1) * LINE)
+}
+
+const _: () = assert!(SLAB.is_power_of_two() && LINE.is_power_of_two());
+const _: () = assert!(HEADER_PLACES.is_power_of_two());
 /// The largest alignment a slot gives: a cache line (colours move first
 /// slots by whole lines). Larger alignments take the large-object path.
 pub const MAX_ALIGN: usize = LINE;
@@ -88,7 +111,8 @@ pub(crate) struct ClassInfo {
     /// Slots per slab.
     pub(crate) cap: u16,
     /// The number of distinct colours: first-slot offsets `HEADER + i *
-    /// LINE` for `i < colours` that leave room for `cap` slots.
+    /// LINE` after the header, for `i < colours`, that leave room for `cap`
+    /// slots wherever the header lies.
     pub(crate) colours: u16,
     /// The alignment every slot of the class has.
     pub(crate) align: u16,
@@ -110,7 +134,7 @@ pub(crate) static INFO: [ClassInfo; CLASSES] = {
     let mut c = 0;
     while c < CLASSES {
         let stride = stride_of(class_size(c));
-        let room = SLAB - HEADER;
+        let room = SLAB - HEADER_ROOM;
         let cap = room / stride;
         let slack = room - cap * stride;
         let low = 1 << stride.trailing_zeros();
@@ -132,7 +156,7 @@ pub(crate) static INFO: [ClassInfo; CLASSES] = {
 // The largest class is 16 KiB, and every slab holds at least two slots (so
 // a slab that was full never becomes empty on one free).
 const _: () = assert!(MAX_SMALL == 16 * 1024);
-const _: () = assert!((SLAB - HEADER) / stride_of(MAX_SMALL) >= 2);
+const _: () = assert!((SLAB - HEADER_ROOM) / stride_of(MAX_SMALL) >= 2);
 const _: () = assert!(class_above_128(MAX_SMALL) == CLASSES - 1);
 
 /// The class of a non-zero `size` at most 16-byte alignment, or `None`

@@ -1,14 +1,16 @@
 //! The slab strategy core: size classes served from size-aligned slabs.
 //!
 //! Memory for small blocks comes in *slabs* of [`SLAB`] bytes aligned to
-//! [`SLAB`]. A slab starts with a [`Slab`] header (one cache line); the rest
-//! holds the equal *slots* of one size class, the first of them `HEADER +
-//! colour × LINE` bytes in. Slots are handed out from the slab's intrusive
+//! [`SLAB`]. A slab's [`Slab`] header (one cache line) lies a few lines into
+//! it, by its address ([`header_offset`]: headers all at multiples of
+//! [`SLAB`] would share one set of each cache); the slab's *slots*, all of
+//! one size class, follow it, the first of them `HEADER + colour × LINE`
+//! bytes after the header. Slots are handed out from the slab's intrusive
 //! free list (a freed slot's first word points to the next free slot) or,
 //! when that is empty, from its *fresh* pointer, which carves the never-used
 //! slots in address order, so a new slab touches only the pages it hands
 //! out. A block's slab is its address rounded down to a multiple of
-//! [`SLAB`]: blocks carry no header.
+//! [`SLAB`], and its header is found from there: blocks carry no header.
 //!
 //! Each slab is on exactly one list: its class's *available* list (some slot
 //! free, or full since its last allocation), the *full* list (every slot
@@ -33,10 +35,11 @@
 //! # Invariants
 //!
 //! 1. **Slabs.** Every slab is [`SLAB`] bytes at a multiple of [`SLAB`],
-//!    inside a span this heap holds; its header's `class` is the class it
-//!    serves, or [`POOLED`] for a slab in the pool.
+//!    inside a span this heap holds; its header is [`header_offset`]`(base)`
+//!    bytes in (a slab is named by its header's address), and its `class`
+//!    is the class it serves, or [`POOLED`] for a slab in the pool.
 //! 2. **Slots.** In a slab of class `c` (stride `s`, `cap` slots, first slot
-//!    `first`): `first` is `HEADER + i × LINE` bytes in, with `i` below the
+//!    `first`): `first` is `HEADER + i × LINE` bytes after the header, with `i` below the
 //!    class's colour count; `fresh` is `first + n × s` with `n <= cap`; every
 //!    slot below `fresh` is either on the slab's free list exactly once or
 //!    handed out; no slot at or above `fresh` is on the free list; `used` is
@@ -80,14 +83,14 @@ use polyalloc_core::layout::{align_up, dangling};
 use polyalloc_core::source::{DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 
-use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB, class_of};
+use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB, class_of, header_offset};
 
 /// The `class` of a slab in the pool.
 pub(crate) const POOLED: u8 = u8::MAX;
 /// The page size Miri's `mmap` works in (see [`SlabHeap::acquire_aligned`]).
 const MIRI_PAGE: usize = 4096;
 
-/// The header at the start of every slab.
+/// The header of every slab, [`header_offset`] bytes into it.
 #[repr(C)]
 pub(crate) struct Slab {
     /// The next slab on the list this slab is on, or null.
@@ -182,10 +185,22 @@ const fn large_offset(align: usize) -> usize {
     if align > HEADER { align } else { HEADER }
 }
 
-/// The slab holding the byte at `p`.
+/// The header of the slab holding the byte at `p`.
 #[inline(always)]
 fn slab_of(p: *mut u8) -> *mut Slab {
-    p.map_addr(|a| a & !(SLAB - 1)).cast()
+    p.map_addr(|a| (a & !(SLAB - 1)) | header_offset(a)).cast()
+}
+
+/// The header of the slab starting at `base` (a multiple of [`SLAB`]).
+#[inline(always)]
+fn header_at(base: *mut u8) -> *mut Slab {
+    base.wrapping_add(header_offset(base.addr())).cast()
+}
+
+/// The start of the slab whose header is `s`.
+#[inline(always)]
+fn base_of(s: *mut Slab) -> *mut u8 {
+    s.cast::<u8>().map_addr(|a| a & !(SLAB - 1))
 }
 
 impl<S: Source, R: Recorder> SlabHeap<S, R> {
@@ -637,7 +652,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// span. Its header records the span to give back.
     fn fresh_slab(&mut self) -> Option<*mut Slab> {
         if let Some(base) = self.take_run(SLAB) {
-            let s = base.cast::<Slab>();
+            let s = header_at(base);
             // SAFETY: the run's front slab is ours and unused.
             unsafe {
                 (*s).span = base;
@@ -647,7 +662,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         }
         let (span, base) = self.acquire_aligned(SLAB, SLAB)?;
         let span_len = self.keep_rest(span, base, SLAB);
-        let s = base.cast::<Slab>();
+        let s = header_at(base);
         // SAFETY: `base` starts `SLAB` bytes of the new span, unused.
         unsafe {
             (*s).span = if span_len == SLAB {
@@ -790,7 +805,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             unsafe {
                 Self::unlink(&mut self.pool, s);
                 self.pool_bytes -= (*s).span_len;
-                self.insert_run(s.cast(), SLAB);
+                self.insert_run(base_of(s), SLAB);
             }
         }
     }
@@ -1174,7 +1189,8 @@ unsafe impl<S: Source, R: Recorder> Heap for SlabHeap<S, R> {
         let mut found = false;
         self.for_each_slab(|s| {
             // SAFETY: every slab on a list is live.
-            found |= s.addr() == base && addr >= base + HEADER && unsafe { (*s).used } != 0;
+            found |=
+                base_of(s).addr() == base && addr >= s.addr() + HEADER && unsafe { (*s).used } != 0;
         });
         if found {
             return true;

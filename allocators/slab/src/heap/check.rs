@@ -5,7 +5,7 @@ use polyalloc_core::heap::ensure;
 use polyalloc_core::source::Source;
 use polyalloc_core::{CheckError, Recorder};
 
-use super::{Large, POOLED, Run, Slab, SlabHeap};
+use super::{Large, POOLED, Run, Slab, SlabHeap, base_of, header_at};
 use crate::class::{CLASSES, HEADER, INFO, SLAB};
 
 /// The most slots a slab can have (16-byte slots), for the seen-bitmap.
@@ -119,8 +119,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             n += 1;
             ensure(n <= limit, "3: slab lists are acyclic", s.addr(), n)?;
             ensure(
-                s.addr() % SLAB == 0,
-                "1: slabs lie at multiples of SLAB",
+                header_at(base_of(s)) == s,
+                "1: a slab's header lies at its place in a slab at a multiple of SLAB",
                 s.addr(),
                 s.addr(),
             )?;
@@ -133,7 +133,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 p.addr(),
             )?;
             ensure(
-                span.addr() <= s.addr() && s.addr() + SLAB <= span.addr() + len,
+                span.addr() <= base_of(s).addr() && base_of(s).addr() + SLAB <= span.addr() + len,
                 "1: a slab lies inside its span",
                 s.addr(),
                 len,

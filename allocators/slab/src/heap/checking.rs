@@ -26,7 +26,7 @@ use polyalloc_core::Recorder;
 use polyalloc_core::checking::{self, Misuse};
 use polyalloc_core::source::Source;
 
-use super::{Run, SLAB, Slab, SlabHeap, large_offset, slab_of};
+use super::{Run, SLAB, Slab, SlabHeap, base_of, large_offset, slab_of};
 use crate::class::{class_of, class_size};
 
 /// The name reports give this strategy.
@@ -107,7 +107,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             // The walk in debug builds names this; a free cannot go on.
             fail(Misuse::NotOwned, p);
         };
-        if addr < first || addr >= s.addr() + SLAB {
+        if addr < first || addr >= base_of(s).addr() + SLAB {
             fail(Misuse::NotOwned, p);
         }
         if (addr - first) % stride != 0 {

@@ -12,7 +12,7 @@ use polyalloc_core::source::{MmapSource, RegionSource};
 use polyalloc_core::{Counting, Heap};
 
 use super::*;
-use crate::class::{MAX_ALIGN, MAX_SMALL, class_of_size, class_size};
+use crate::class::{HEADER_PLACES, HEADER_ROOM, MAX_ALIGN, MAX_SMALL, class_of_size, class_size};
 
 fn l(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -62,8 +62,23 @@ fn every_slab_layout_fits_its_slots_and_colours() {
         let (stride, cap) = (info.stride as usize, info.cap as usize);
         assert!(stride >= class_size(c) && cap >= 2);
         let last_colour = (info.colours as usize - 1) * LINE;
-        assert!(HEADER + last_colour + cap * stride <= SLAB, "class {c}");
+        // Wherever the header lies, the last colour's slots fit.
+        assert!(
+            HEADER_ROOM + last_colour + cap * stride <= SLAB,
+            "class {c}"
+        );
         assert!(info.align as usize <= MAX_ALIGN && stride % info.align as usize == 0);
+    }
+}
+
+#[test]
+fn a_header_lies_by_its_slab_number() {
+    for slab in [0usize, 1, 2, 7, 8, 9, 1 << 20, (1 << 20) + 5] {
+        let base = slab * SLAB;
+        let want = slab % HEADER_PLACES * LINE;
+        for addr in [base, base + 1, base + 4095, base + SLAB - 1] {
+            assert_eq!(header_offset(addr), want, "slab {slab}, byte {addr:#x}");
+        }
     }
 }
 
@@ -98,9 +113,11 @@ fn slots_have_no_header_and_are_carved_in_order() {
     let b = heap.allocate(l(100, 8)).unwrap();
     let c = class_of_size(100).unwrap();
     assert_eq!(b.as_ptr().addr() - a.as_ptr().addr(), class_size(c));
-    // The slab header is at the slab's start, one line before the first
-    // slot of the first slab (colour 0).
-    assert_eq!(a.as_ptr().addr() % SLAB, HEADER);
+    // The slab header is at its place in the slab, one line before the
+    // first slot of the first slab (colour 0).
+    let base = a.as_ptr().addr() & !(SLAB - 1);
+    assert_eq!(a.as_ptr().addr() - base, header_offset(base) + HEADER);
+    assert_eq!(slab_of(a.as_ptr()).addr(), base + header_offset(base));
     // A freed slot comes back first.
     // SAFETY: `a` is live with this layout.
     unsafe { heap.deallocate(a, l(100, 8)) };
@@ -254,10 +271,19 @@ fn slabs_of_a_class_are_coloured() {
     let firsts: Vec<usize> = blocks
         .iter()
         .step_by(cap)
-        .map(|b| b.as_ptr().addr() % SLAB)
+        .map(|b| b.as_ptr().addr() - slab_of(b.as_ptr()).addr())
         .collect();
     let expected: Vec<usize> = (0..8).map(|i| HEADER + i * LINE).collect();
     assert_eq!(firsts, expected);
+    // And the headers of those eight slabs, one after another in memory,
+    // lie at eight different lines: eight cache sets, not one.
+    let mut places: Vec<usize> = blocks
+        .iter()
+        .step_by(cap)
+        .map(|b| slab_of(b.as_ptr()).addr() % SLAB)
+        .collect();
+    places.sort_unstable();
+    assert_eq!(places, (0..8).map(|i| i * LINE).collect::<Vec<_>>());
     // Within a slab, 4 KiB slots are a line more than 4 KiB apart.
     let gap = blocks[1].as_ptr().addr() - blocks[0].as_ptr().addr();
     assert_eq!(gap, 4096 + LINE);
