@@ -171,15 +171,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         let mut b = self.heads[j as usize];
         while !b.is_null() {
             let addr = b.addr();
-            // `check_list` found every block in an arena.
-            let Some(i) = self.arena_index(addr) else {
-                return Err(CheckError::new(
-                    "2: a free block lies in an arena",
-                    addr,
-                    j as usize,
-                ));
-            };
-            let a = self.arenas[i];
+            let a = self.arena_of_free(addr, j)?;
             let off = addr - a.base.addr();
             // SAFETY: the buddy lies in the arena (`j` is below its order).
             let buddy = unsafe { a.at(off ^ (1 << j)) };
@@ -205,6 +197,18 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
         Ok(())
     }
 
+    /// The arena holding the free block at `addr`, on list `j`.
+    fn arena_of_free(&self, addr: usize, j: u32) -> Result<Arena, CheckError> {
+        match self.arena_index(addr) {
+            Some(i) => Ok(self.arenas[i]),
+            None => Err(CheckError::new(
+                "2: a free block lies in an arena",
+                addr,
+                j as usize,
+            )),
+        }
+    }
+
     /// Checks list `j` and each block on it; returns its length.
     fn check_list(&self, j: u32, limit: usize) -> Result<usize, CheckError> {
         let head = self.heads[j as usize];
@@ -221,14 +225,7 @@ impl<S: Source, R: Recorder> BuddyHeap<S, R> {
             n += 1;
             ensure(n <= limit, "3: the lists are acyclic", b.addr(), j as usize)?;
             let addr = b.addr();
-            let Some(i) = self.arena_index(addr) else {
-                return Err(CheckError::new(
-                    "2: a free block lies in an arena",
-                    addr,
-                    j as usize,
-                ));
-            };
-            let a = self.arenas[i];
+            let a = self.arena_of_free(addr, j)?;
             let off = addr - a.base.addr();
             ensure(
                 j >= MIN_ORDER && j < a.order,
