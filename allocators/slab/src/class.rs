@@ -31,8 +31,8 @@ pub(crate) const LINE: usize = 64;
 /// HEADER_PLACES` lines into the slab, by the slab's address. Headers at
 /// multiples of [`SLAB`] all fall in one set of each cache (64 KiB apart:
 /// the 8 ways of a 32 KiB L1 set, and of a 1 MiB L2's two sets), so a
-/// workload that takes from 20 classes in turn missed both caches on every
-/// header; spread over 8 lines, they use 8 sets.
+/// workload that takes from 20 classes in turn missed both on most header
+/// reads; spread over 8 lines, they use 8 sets.
 pub(crate) const HEADER_PLACES: usize = 8;
 /// The room a slab keeps for its header and the lines before it.
 pub(crate) const HEADER_ROOM: usize = HEADER + (HEADER_PLACES - 1) * LINE;

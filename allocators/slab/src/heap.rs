@@ -39,11 +39,12 @@
 //!    bytes in (a slab is named by its header's address), and its `class`
 //!    is the class it serves, or [`POOLED`] for a slab in the pool.
 //! 2. **Slots.** In a slab of class `c` (stride `s`, `cap` slots, first slot
-//!    `first`): `first` is `HEADER + i × LINE` bytes after the header, with `i` below the
-//!    class's colour count; `fresh` is `first + n × s` with `n <= cap`; every
-//!    slot below `fresh` is either on the slab's free list exactly once or
-//!    handed out; no slot at or above `fresh` is on the free list; `used` is
-//!    the number handed out: `used + free slots + (cap - n) == cap`.
+//!    `first`): `first` is `HEADER + i × LINE` bytes after the header, with
+//!    `i` below the class's colour count; `fresh` is `first + n × s` with
+//!    `n <= cap`; every slot below `fresh` is either on the slab's free list
+//!    exactly once or handed out; no slot at or above `fresh` is on the free
+//!    list; `used` is the number handed out: `used + free slots + (cap - n)
+//!    == cap`.
 //! 3. **Lists.** A slab with `0 < used < cap` is on its class's available
 //!    list; one with `used == cap` on the full list (`on_full` set) or on
 //!    its class's list (`on_full` clear: it filled there, and the next
