@@ -5,11 +5,19 @@
 //! it, by its address ([`header_offset`]: headers all at multiples of
 //! [`SLAB`] would share one set of each cache); the slab's *slots*, all of
 //! one size class, follow it, the first of them `HEADER + colour × LINE`
-//! bytes after the header. Slots are handed out from the slab's intrusive
-//! free list (a freed slot's first word points to the next free slot) or,
-//! when that is empty, from its *fresh* pointer, which carves the never-used
-//! slots in address order, so a new slab touches only the pages it hands
-//! out. A block's slab is its address rounded down to a multiple of
+//! bytes after the header. Free slots are on intrusive lists (a free slot's
+//! first word points to the next): the slab's own free list, or, for one
+//! slab per class, the *hot* slab, the class's *allocation list*, which the
+//! heap holds. An allocation pops the allocation list and touches nothing
+//! else: not the slab's header, which lies in memory the program's own
+//! traffic evicts. When the list is empty, a *refill* makes the first slab
+//! of the class with a free slot the hot slab and moves its whole free list
+//! over or, when it has none, links its never-used slots from its *fresh*
+//! pointer to the end of that page (slots are carved in address order, so a
+//! new slab touches only the pages it hands out). A free into the hot slab
+//! goes onto the allocation list, also without touching the header (the
+//! layout names the class); a free into any other slab onto that slab's
+//! list. A block's slab is its address rounded down to a multiple of
 //! [`SLAB`], and its header is found from there: blocks carry no header.
 //!
 //! Each slab is on exactly one list: its class's *available* list (some slot
@@ -41,10 +49,11 @@
 //! 2. **Slots.** In a slab of class `c` (stride `s`, `cap` slots, first slot
 //!    `first`): `first` is `HEADER + i × LINE` bytes after the header, with
 //!    `i` below the class's colour count; `fresh` is `first + n × s` with
-//!    `n <= cap`; every slot below `fresh` is either on the slab's free list
-//!    exactly once or handed out; no slot at or above `fresh` is on the free
-//!    list; `used` is the number handed out: `used + free slots + (cap - n)
-//!    == cap`.
+//!    `n <= cap`, and `carved` is `n`; every slot below `fresh` is handed out, or on the slab's
+//!    free list or its class's allocation list exactly once (invariant 9);
+//!    no slot at or above `fresh` is on a list; `used` is the number handed
+//!    out or on the allocation list: `used + slots on the slab's own free
+//!    list + (cap - n) == cap`.
 //! 3. **Lists.** A slab with `0 < used < cap` is on its class's available
 //!    list; one with `used == cap` on the full list (`on_full` set) or on
 //!    its class's list (`on_full` clear: it filled there, and the next
@@ -75,6 +84,17 @@
 //!    large requests that fit them without wasting more than half, while
 //!    the pool and the cache hold less than the retention policy keeps
 //!    (invariant 4); beyond that they go back at once.
+//! 9. **Hot slabs.** Each class's `hot` entry names no slab, with an
+//!    empty allocation list, or a *hot* slab of that class on its class's
+//!    list or the full list. Every slot on the allocation list is a free,
+//!    carved slot of the hot slab, counted in its `used`; the hot slab's
+//!    own free list is empty. So a hot slab never empties while it is hot:
+//!    a free into it does not lower `used`. It stops being hot when a
+//!    refill picks another slab (its allocation list is then empty), or
+//!    when the lists are flushed back to the slabs (`trim`) or forgotten
+//!    (a reset). Empty slabs merged into runs for a large block
+//!    (`pool_class_empties`) do not include a hot one: flushing every list
+//!    on each such request would cost a step per listed slot.
 
 use core::alloc::Layout;
 use core::fmt;
@@ -98,17 +118,21 @@ pub(crate) struct Slab {
     pub(crate) next: *mut Slab,
     /// The previous slab on that list, or null for a head.
     pub(crate) prev: *mut Slab,
-    /// The first free slot, or null; each free slot's first word is the
-    /// next (invariant 2).
+    /// The first slot on the slab's own free list, or null; each free
+    /// slot's first word is the next (invariant 2). Empty while the slab
+    /// is hot (invariant 9).
     pub(crate) free: *mut u8,
     /// The first never-used slot; `end` once all are carved.
     pub(crate) fresh: *mut u8,
-    /// Slots handed out.
+    /// Slots handed out, and slots on the class's allocation list while
+    /// the slab is hot (invariant 9).
     pub(crate) used: u16,
     /// Slots in all.
     pub(crate) cap: u16,
-    /// Bytes between slots.
-    pub(crate) stride: u16,
+    /// Slots carved so far (below `fresh`): the slots handed out, on the
+    /// slab's free list or on the allocation list, so that a refill that
+    /// takes the free list knows its length without walking it.
+    pub(crate) carved: u16,
     /// The class served, or [`POOLED`].
     pub(crate) class: u8,
     /// Whether the slab is on the full list (invariant 3): a full slab may
@@ -174,8 +198,36 @@ pub(crate) struct Run {
     pub(crate) len: usize,
 }
 
+/// A class's allocation list (invariant 9): free slots of its *hot* slab,
+/// kept in the heap so that an allocation reads and writes the heap and
+/// the slot it hands out, not the slab's header.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Hot {
+    /// The first slot on the list, or null; each slot's first word is the
+    /// next.
+    free: *mut u8,
+    /// The slab those slots belong to, or null: the slab the last refill
+    /// took them from.
+    slab: *mut Slab,
+}
+
+impl Hot {
+    /// No hot slab.
+    const EMPTY: Self = Self {
+        free: ptr::null_mut(),
+        slab: ptr::null_mut(),
+    };
+}
+
+/// Slots a refill carves from a slab's never-used part stop at the end of
+/// the page the first of them starts in: linking them writes the first word
+/// of each, and a new slab should touch only the pages it hands out.
+const CARVE_PAGE: usize = 4096;
+
 const _: () = assert!(size_of::<Slab>() <= HEADER && size_of::<Large>() <= HEADER);
-// A slab's counts, stride and class fit its header's 16-bit fields.
+// A slab's counts, a slot's stride and the class fit the header's 16-bit
+// and 8-bit fields.
 const _: () = assert!(SLAB / 16 < u16::MAX as usize && CLASSES < POOLED as usize);
 const _: () = assert!(crate::MAX_SMALL + LINE <= u16::MAX as usize);
 const _: () = assert!(HEADER % LINE == 0);
@@ -214,12 +266,24 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     #[cfg(any(debug_assertions, feature = "checking"))]
     pub(crate) fn first_slot(s: *mut Slab) -> Option<usize> {
         // SAFETY: `s` is a live slab serving a class (the caller's).
-        let (class, stride, fresh) =
-            unsafe { ((*s).class as usize, (*s).stride as usize, (*s).fresh.addr()) };
-        let colours = crate::class::INFO.get(class)?.colours as usize;
+        let (class, fresh) = unsafe { ((*s).class as usize, (*s).fresh.addr()) };
+        let info = crate::class::INFO.get(class)?;
+        let (colours, stride) = (info.colours as usize, info.stride as usize);
         (0..colours)
             .map(|i| s.addr() + HEADER + i * LINE)
             .find(|&f| f <= fresh && (fresh - f) % stride == 0)
+    }
+}
+
+impl<S: Source, R: Recorder> SlabHeap<S, R> {
+    /// The allocation list holding free slots of `s` (invariant 9): class
+    /// `class`'s, if `s` is its hot slab; null otherwise.
+    #[cfg(any(debug_assertions, feature = "checking"))]
+    pub(crate) fn hot_list_of(&self, s: *mut Slab, class: usize) -> *mut u8 {
+        match self.hot.get(class) {
+            Some(h) if h.slab == s => h.free,
+            _ => ptr::null_mut(),
+        }
     }
 }
 
@@ -232,6 +296,9 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
 /// See the [crate docs](crate) for what it is for, and `docs/slab.md` for
 /// its layout and invariants.
 pub struct SlabHeap<S: Source = DefaultSource, R: Recorder = Uncounted> {
+    /// Each class's allocation list and hot slab (invariant 9): what an
+    /// allocation reads first, so it comes first.
+    hot: [Hot; CLASSES],
     /// Each class's available slabs (invariant 3).
     avail: [*mut Slab; CLASSES],
     /// The next colour each class gives a new slab.
@@ -276,6 +343,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     #[must_use]
     pub const fn with_recorder(source: S) -> Self {
         Self {
+            hot: [Hot::EMPTY; CLASSES],
             avail: [ptr::null_mut(); CLASSES],
             colour: [0; CLASSES],
             full: ptr::null_mut(),
@@ -353,7 +421,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
 
     /// Frees a block allocated with a layout the slabs serve (non-zero,
     /// at most [`MAX_SMALL`](crate::MAX_SMALL) bytes at most
-    /// [`MAX_ALIGN`](crate::MAX_ALIGN)), skipping the large-object test.
+    /// [`MAX_ALIGN`](crate::MAX_ALIGN)), skipping the large-object test:
+    /// the counterpart of [`allocate_small`](Self::allocate_small).
     ///
     /// # Safety
     ///
@@ -363,8 +432,14 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         debug_assert!(layout.size() != 0 && class_of(layout.size(), layout.align()).is_some());
         #[cfg(feature = "checking")]
         self.check_free(ptr.as_ptr(), layout);
-        // SAFETY: from the caller: a live slot of this heap.
-        unsafe { self.free_small(ptr.as_ptr()) };
+        // The class from the slab's header, not from the layout: a front end
+        // that routes frees by the block's owner has just read that line.
+        // SAFETY: from the caller: a live slot of this heap, whose slab's
+        // header names its class (invariant 1).
+        unsafe {
+            let c = (*slab_of(ptr.as_ptr())).class as usize;
+            self.free_small(ptr.as_ptr(), c);
+        }
         self.stats.record_dealloc(layout.size());
     }
 
@@ -451,42 +526,96 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
 
     // ---- small blocks --------------------------------------------------
 
-    /// Hands out a slot of class `c`.
+    /// Hands out a slot of class `c`: the first on the class's allocation
+    /// list, which lives in the heap (invariant 9), so the slab's header is
+    /// not read; a refill when the list is empty.
     #[inline(always)]
     fn alloc_small(&mut self, c: usize) -> Option<NonNull<u8>> {
-        let mut s = self.avail[c];
-        let mut used = 0;
-        if !s.is_null() {
-            // SAFETY: the head of class `c`'s list is a live slab.
-            used = unsafe { Slab::used(s) };
+        let p = self.hot[c].free;
+        if p.is_null() {
+            return self.refill(c);
         }
-        // SAFETY: as above, when not null.
-        if s.is_null() || used == unsafe { (*s).cap } {
-            s = self.next_available(c)?;
-            // SAFETY: `next_available` returns a live slab.
-            used = unsafe { Slab::used(s) };
-        }
-        // SAFETY: `s` heads class `c`'s list and is not full, so it has a
-        // free slot: on its free list or, when that is empty, at `fresh`
-        // (invariant 2).
+        // SAFETY: a slot on the allocation list is a free, carved slot of
+        // the hot slab; its first word is the next slot on the list
+        // (invariant 9).
+        let next = unsafe { p.cast::<*mut u8>().read() };
+        #[cfg(feature = "checking")]
+        // SAFETY: `p` was the head of the hot slab's allocation list,
+        // poisoned when it went on it.
         unsafe {
+            Self::check_reuse(self.hot[c].slab, p, next, c);
+        }
+        self.hot[c].free = next;
+        // SAFETY: `p` is not null (tested above).
+        Some(unsafe { NonNull::new_unchecked(p) })
+    }
+
+    /// Class `c`'s allocation list is empty: makes the first slab of its
+    /// list with a free slot the hot slab, hands out one of its free slots
+    /// and moves the others to the allocation list: the slab's whole free
+    /// list if it has one, else the never-used slots from `fresh` to the
+    /// end of that page (`CARVE_PAGE`). `None` when no slab has a free
+    /// slot and the source has no memory for a new one.
+    #[inline(never)]
+    fn refill(&mut self, c: usize) -> Option<NonNull<u8>> {
+        let mut s = self.avail[c];
+        // SAFETY: the head of class `c`'s list, when not null, is a live
+        // slab.
+        if s.is_null() || unsafe { Slab::used(s) == (*s).cap } {
+            s = self.next_available(c)?;
+        }
+        self.hot[c].slab = s;
+        // SAFETY: `s` is a live slab of class `c` with a free slot; the
+        // allocation list is empty, so every carved slot of `s` is on its
+        // free list or handed out, and `used` counts the handed-out ones
+        // (invariants 2 and 9). Slots moved to the allocation list are
+        // counted in `used` from here on.
+        unsafe {
+            let used = Slab::used(s);
             let p = (*s).free;
-            let p = if p.is_null() {
-                let p = (*s).fresh;
-                (*s).fresh = p.add((*s).stride as usize);
-                p
-            } else {
+            let carved = (*s).carved;
+            if !p.is_null() {
+                // The list holds every carved slot not handed out (the
+                // count, not a walk: a walk would miss on every slot now
+                // and again when it is handed out).
                 let next = p.cast::<*mut u8>().read();
                 #[cfg(feature = "checking")]
                 Self::check_reuse(s, p, next, c);
-                (*s).free = next;
-                p
-            };
-            // A slab this fills stays at the head of its class's list
-            // until the next allocation finds it full (invariant 3): in a
-            // churn that frees a slot and takes one back, a slab would
-            // otherwise go to the full list and back on every turn.
-            (*s).used = used + 1;
+                (*s).free = ptr::null_mut();
+                (*s).used = carved;
+                self.hot[c].free = next;
+                return Some(NonNull::new_unchecked(p));
+            }
+            // Nothing freed: every carved slot is handed out, and the
+            // slots from `fresh` on, `cap - carved` of them, have never
+            // been used.
+            let stride = INFO[c].stride as usize;
+            let left = (*s).cap - carved;
+            let p = (*s).fresh;
+            let page_end = (p.addr() | (CARVE_PAGE - 1)).wrapping_add(1);
+            let mut n: u16 = 1;
+            let mut last = p;
+            let mut q = p.add(stride);
+            self.hot[c].free = ptr::null_mut();
+            if n < left && q.addr() < page_end {
+                self.hot[c].free = q;
+                while n < left && q.addr() < page_end {
+                    last.cast::<*mut u8>().write(q);
+                    #[cfg(feature = "checking")]
+                    if last != p {
+                        Self::poison_slot(last, c);
+                    }
+                    last = q;
+                    n += 1;
+                    q = q.add(stride);
+                }
+                last.cast::<*mut u8>().write(ptr::null_mut());
+                #[cfg(feature = "checking")]
+                Self::poison_slot(last, c);
+            }
+            (*s).fresh = q;
+            (*s).carved = carved + n;
+            (*s).used = used + n;
             Some(NonNull::new_unchecked(p))
         }
     }
@@ -515,24 +644,54 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         }
     }
 
-    /// Takes the slot at `p` back.
+    /// Takes the slot at `p`, of class `c`, back: onto the class's
+    /// allocation list if its slab is the hot slab (the header is not
+    /// touched), else onto its slab's free list.
     ///
     /// # Safety
     ///
-    /// `p` is a slot handed out by this heap and not freed since.
+    /// `p` is a slot of class `c` handed out by this heap and not freed
+    /// since.
     #[inline(always)]
-    unsafe fn free_small(&mut self, p: *mut u8) {
+    unsafe fn free_small(&mut self, p: *mut u8, c: usize) {
         let s = slab_of(p);
         // SAFETY: `p` is a handed-out slot, so `s` is its live slab
-        // (invariant 1), on the list its state says (invariant 3).
+        // (invariant 1).
+        debug_assert_eq!(unsafe { (*s).class } as usize, c);
+        #[cfg(feature = "checking")]
+        // SAFETY: `p` is a slot of class `c`, free from here on.
+        unsafe {
+            Self::poison_slot(p, c);
+        }
+        let hot = &mut self.hot[c];
+        if hot.slab == s {
+            // SAFETY: `p` is a free slot of the hot slab, already counted
+            // in its `used` (invariant 9); its first word is ours to link.
+            unsafe { p.cast::<*mut u8>().write(hot.free) };
+            hot.free = p;
+            return;
+        }
+        // SAFETY: as above; `s` is on the list its state says (invariant
+        // 3).
+        unsafe { self.free_to_slab(p, s, c) };
+    }
+
+    /// Puts the slot at `p` on its slab `s`'s free list, and moves the slab
+    /// to the list its new state calls for.
+    ///
+    /// # Safety
+    ///
+    /// `p` is a slot of class `c` of the live slab `s`, counted in its
+    /// `used`, on no free list.
+    #[inline(always)]
+    unsafe fn free_to_slab(&mut self, p: *mut u8, s: *mut Slab, c: usize) {
+        // SAFETY: from the caller; `s` is on the list its state says
+        // (invariant 3).
         unsafe {
             p.cast::<*mut u8>().write((*s).free);
             (*s).free = p;
             let used = Slab::used(s);
             (*s).used = used - 1;
-            let c = (*s).class as usize;
-            #[cfg(feature = "checking")]
-            Self::poison_slot(p, c);
             if (*s).on_full {
                 // Every slab holds at least two slots, so it is not empty.
                 Self::unlink(&mut self.full, s);
@@ -544,6 +703,26 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 // class that frees and allocates one block over and over
                 // never makes the call.
                 self.slab_emptied(s, c);
+            }
+        }
+    }
+
+    /// Gives every allocation list's slots back to their slabs' free lists
+    /// and leaves no class with a hot slab, so a slab whose blocks are all
+    /// free shows as empty (before a trim).
+    fn flush_hot(&mut self) {
+        for c in 0..CLASSES {
+            let Hot { mut free, slab } = self.hot[c];
+            self.hot[c] = Hot::EMPTY;
+            while !free.is_null() {
+                // SAFETY: a slot on the allocation list is a free slot of
+                // the hot slab, counted in its `used`, on no free list
+                // (invariant 9), which stops holding once it is cleared.
+                unsafe {
+                    let next = free.cast::<*mut u8>().read();
+                    self.free_to_slab(free, slab, c);
+                    free = next;
+                }
             }
         }
     }
@@ -613,17 +792,30 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     #[cold]
     #[inline(never)]
     fn new_slab(&mut self, c: usize) -> Option<*mut Slab> {
-        let s = if self.pool.is_null() {
-            self.fresh_slab()?
-        } else {
-            let s = self.pool;
-            // SAFETY: the pool's head is a live, pooled slab.
-            unsafe {
-                Self::unlink(&mut self.pool, s);
-                self.pool_bytes -= (*s).span_len;
+        if self.pool.is_null() {
+            if let Some(s) = self.fresh_slab() {
+                return Some(self.lay_out(s, c));
             }
-            s
-        };
+            // No memory for a slab: any slab whose every slot is free (a
+            // hot one, or one its class kept) can serve instead.
+            self.flush_hot();
+            self.pool_class_empties();
+            if self.pool.is_null() {
+                return None;
+            }
+        }
+        let s = self.pool;
+        // SAFETY: the pool's head is a live, pooled slab.
+        unsafe {
+            Self::unlink(&mut self.pool, s);
+            self.pool_bytes -= (*s).span_len;
+        }
+        Some(self.lay_out(s, c))
+    }
+
+    /// Lays the empty slab `s`, on no list, out for class `c` and puts it
+    /// on the class's list.
+    fn lay_out(&mut self, s: *mut Slab, c: usize) -> *mut Slab {
         let info = INFO[c];
         let colour = self.colour[c] as usize;
         self.colour[c] = if colour + 1 >= info.colours as usize {
@@ -640,13 +832,13 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             (*s).fresh = first;
             (*s).used = 0;
             (*s).cap = info.cap;
-            (*s).stride = info.stride;
+            (*s).carved = 0;
             (*s).class = c as u8;
             (*s).on_full = false;
             (*s).owner = self.owner;
             Self::push(&mut self.avail[c], s);
         }
-        Some(s)
+        s
     }
 
     /// A slab's worth of memory not yet used: cut from a run, or from a new
@@ -911,6 +1103,10 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         if let Some(h) = self.take_run(len) {
             return Some(h);
         }
+        // Hot slabs whose slots are all free count as empty once their
+        // allocation lists go back (a step per listed slot, on a request
+        // that is about to merge slabs or grow the heap anyway).
+        self.flush_hot();
         self.pool_class_empties();
         if self.pool.is_null() {
             return None;
@@ -999,6 +1195,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         if !self.source.can_release() {
             return 0;
         }
+        self.flush_hot();
         self.pool_class_empties();
         self.retention.forget();
         let before = self.stats.bytes_reserved();
@@ -1057,6 +1254,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
 
     /// Empties every slab into the pool and frees every large block.
     fn clear(&mut self) {
+        // Every slot is forgotten, those on the allocation lists too.
+        self.hot = [Hot::EMPTY; CLASSES];
         let mut slabs: *mut Slab = ptr::null_mut();
         // Gather first: `retire` changes the lists being walked.
         for c in 0..CLASSES {
@@ -1131,7 +1330,7 @@ unsafe impl<S: Source, R: Recorder> Heap for SlabHeap<S, R> {
         match class_of(layout.size(), layout.align()) {
             // SAFETY: `ptr` is a live block allocated with `layout`, so a
             // slot of this class (the class depends on the layout alone).
-            Some(_) => unsafe { self.free_small(ptr.as_ptr()) },
+            Some(c) => unsafe { self.free_small(ptr.as_ptr(), c) },
             // SAFETY: likewise a large block, whose header is found from
             // the layout's alignment.
             None => unsafe { self.free_large(Self::large_header(ptr.as_ptr(), layout.align())) },

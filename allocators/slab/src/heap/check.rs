@@ -1,5 +1,5 @@
 //! The debug-only heap walk behind [`Heap::check`](polyalloc_core::Heap::check):
-//! verifies invariants 1 to 7 of the parent module.
+//! verifies invariants 1 to 9 of the parent module.
 
 use polyalloc_core::heap::ensure;
 use polyalloc_core::source::Source;
@@ -21,7 +21,9 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         let reserved = self.stats.bytes_reserved();
         let limit = reserved / SLAB + 1;
         let mut total = self.stranded;
-        for c in 0..CLASSES {
+        // Which classes' hot slabs the walk of the lists met (invariant 9).
+        let mut hot_seen = [false; CLASSES];
+        for (c, seen) in hot_seen.iter_mut().enumerate() {
             let mut empties = 0;
             total += self.walk_list(self.avail[c], limit, |s| {
                 // SAFETY: `walk_list` passes live slab headers.
@@ -46,6 +48,7 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                     used as usize,
                 )?;
                 empties += usize::from(used == 0);
+                *seen |= self.hot[c].slab == s;
                 self.check_slots(s)
             })?;
             ensure(
@@ -71,8 +74,23 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 s.addr(),
                 used as usize,
             )?;
+            hot_seen[class as usize] |= self.hot[class as usize].slab == s;
             self.check_slots(s)
         })?;
+        for (c, hot) in self.hot.iter().enumerate() {
+            ensure(
+                hot.slab.is_null() || hot_seen[c],
+                "9: a hot slab is a slab of its class, on its class's list or the full list",
+                c,
+                hot.slab.addr(),
+            )?;
+            ensure(
+                !hot.slab.is_null() || hot.free.is_null(),
+                "9: an allocation list belongs to a hot slab",
+                c,
+                hot.free.addr(),
+            )?;
+        }
         let mut pooled = 0usize;
         total += self.walk_list(self.pool, limit, |s| {
             // SAFETY: `walk_list` passes live slab headers.
@@ -149,20 +167,21 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// Invariant 2 for the slab at `s`, which serves a class.
     fn check_slots(&self, s: *mut Slab) -> Result<(), CheckError> {
         // SAFETY: `s` is a live slab serving a class.
-        let (class, used, cap, stride, fresh, mut free) = unsafe {
+        let (class, used, cap, count, fresh, mut free) = unsafe {
             (
                 (*s).class as usize,
                 (*s).used as usize,
                 (*s).cap as usize,
-                (*s).stride as usize,
+                (*s).carved as usize,
                 (*s).fresh,
                 (*s).free,
             )
         };
         let info = INFO[class];
+        let stride = info.stride as usize;
         ensure(
-            cap == info.cap as usize && stride == info.stride as usize,
-            "2: a slab's cap and stride are its class's",
+            cap == info.cap as usize,
+            "2: a slab's cap is its class's",
             s.addr(),
             cap,
         )?;
@@ -182,8 +201,27 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             base,
             carved,
         )?;
+        ensure(
+            count == carved,
+            "2: carved counts the slots below fresh",
+            base,
+            count,
+        )?;
         let mut seen = [0u64; MAX_SLOTS.div_ceil(64)];
         let mut nfree = 0usize;
+        // The hot slab's free slots are on its class's allocation list, and
+        // its own free list is empty (invariant 9).
+        let hot = self.hot_list_of(s, class);
+        let is_hot = self.hot[class].slab == s;
+        ensure(
+            !is_hot || free.is_null(),
+            "9: a hot slab's own free list is empty",
+            base,
+            free.addr(),
+        )?;
+        if is_hot {
+            free = hot;
+        }
         while !free.is_null() {
             let a = free.addr();
             ensure(
@@ -203,6 +241,17 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             nfree += 1;
             // SAFETY: a free slot's first word is the next free slot.
             free = unsafe { free.cast::<*mut u8>().read() };
+        }
+        if is_hot {
+            // Every carved slot is handed out or on the allocation list,
+            // and `used` counts both.
+            ensure(
+                nfree <= used && used == carved,
+                "9: a hot slab's used counts its slots handed out and those on the allocation list",
+                base,
+                used,
+            )?;
+            return Ok(());
         }
         ensure(
             used + nfree == carved,

@@ -13,8 +13,9 @@
 //!   holds with nothing live in it (a block there was freed already);
 //! - in the slab: the first slot (found from `fresh` and the class's
 //!   colours, [`SlabHeap::first_slot`]), so an address that is not a slot
-//!   boundary below `fresh` is named; then the slab's free list, so a slot
-//!   already on it is a double free.
+//!   boundary below `fresh` is named; then the slab's free list and, for
+//!   its class's hot slab, the allocation list, so a slot already on one
+//!   is a double free.
 //!
 //! Costs: a step per slab in use, per large block, per pooled or cached
 //! span, and per free slot of the block's slab, on every free; a pass over
@@ -27,7 +28,7 @@ use polyalloc_core::checking::{self, Misuse};
 use polyalloc_core::source::Source;
 
 use super::{Run, SLAB, Slab, SlabHeap, base_of, large_offset, slab_of};
-use crate::class::{class_of, class_size};
+use crate::class::{INFO, class_of, class_size};
 
 /// The name reports give this strategy.
 const NAME: &str = "slab";
@@ -101,8 +102,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         }
         let s = found;
         // SAFETY: `s` is a live slab serving a class.
-        let (slab_class, stride, fresh) =
-            unsafe { ((*s).class as usize, (*s).stride as usize, (*s).fresh.addr()) };
+        let (slab_class, fresh) = unsafe { ((*s).class as usize, (*s).fresh.addr()) };
+        let stride = INFO[slab_class].stride as usize;
         let Some(first) = Self::first_slot(s) else {
             // The walk in debug builds names this; a free cannot go on.
             fail(Misuse::NotOwned, p);
@@ -116,14 +117,18 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         if addr >= fresh {
             fail(Misuse::NotOwned, p);
         }
-        // SAFETY: `s` is live; its free list holds its free slots.
-        let mut f = unsafe { (*s).free };
-        while !f.is_null() {
-            if f == p {
-                fail(Misuse::DoubleFree, p);
+        // SAFETY: `s` is live; its free list and, if it is its class's hot
+        // slab, the allocation list hold its free slots (invariant 9).
+        let own = unsafe { (*s).free };
+        let lists = [own, self.hot_list_of(s, slab_class)];
+        for mut f in lists {
+            while !f.is_null() {
+                if f == p {
+                    fail(Misuse::DoubleFree, p);
+                }
+                // SAFETY: a free slot's first word is the next free slot.
+                f = unsafe { f.cast::<*mut u8>().read() };
             }
-            // SAFETY: a free slot's first word is the next free slot.
-            f = unsafe { f.cast::<*mut u8>().read() };
         }
         if class != Some(slab_class) {
             fail(Misuse::WrongLayout, p);
@@ -153,7 +158,8 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     pub(super) unsafe fn check_reuse(s: *mut Slab, p: *mut u8, next: *mut u8, c: usize) {
         if !next.is_null() {
             // SAFETY: `s` is live.
-            let (stride, fresh) = unsafe { ((*s).stride as usize, (*s).fresh.addr()) };
+            let fresh = unsafe { (*s).fresh.addr() };
+            let stride = INFO[c].stride as usize;
             let ok = slab_of(next) == s
                 && Self::first_slot(s)
                     .is_some_and(|f| next.addr() >= f && (next.addr() - f) % stride == 0)

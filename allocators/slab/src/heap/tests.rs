@@ -154,13 +154,15 @@ fn partial_slabs_are_filled_before_new_ones_and_full_slabs_move() {
     heap.check().unwrap();
     assert_eq!(heap.counts().0, 3);
     // A slot freed in the first (full) slab: that slab is available again,
-    // and the next allocation fills the slot rather than the third slab.
+    // and once the third (hot) slab's allocation list is used up the slot
+    // is filled, before the third slab carves another page.
     // SAFETY: `blocks[3]` is live with this layout.
     unsafe { heap.deallocate(blocks[3], l(1000, 8)) };
     heap.check().unwrap();
-    assert_eq!(heap.allocate(l(1000, 8)).unwrap(), blocks[3]);
+    let third = slab_of(blocks[blocks.len() - 1].as_ptr());
+    let before = hot_until(&mut heap, blocks[3], third);
     heap.check().unwrap();
-    for &b in &blocks {
+    for &b in blocks.iter().chain(&before) {
         // SAFETY: every block is live with this layout.
         unsafe { heap.deallocate(b, l(1000, 8)) };
         heap.check().unwrap();
@@ -208,14 +210,36 @@ fn a_slab_that_fills_moves_to_the_full_list_at_the_next_allocation() {
     assert_ne!(slab_of(next.as_ptr()), first);
     assert!(on_full(&heap, first));
     heap.check().unwrap();
-    // A free into it brings it back to the head of its class.
+    // A free into it brings it back to the head of its class, and its slot
+    // is the first handed out once the new hot slab's allocation list is
+    // used up.
     // SAFETY: `blocks[7]` is live with this layout.
     unsafe { heap.deallocate(blocks[7], l(1000, 8)) };
     assert_eq!(heap.avail[c], first);
     assert!(!on_full(&heap, first));
     heap.check().unwrap();
-    assert_eq!(heap.allocate(l(1000, 8)).unwrap(), blocks[7]);
+    hot_until(&mut heap, blocks[7], slab_of(next.as_ptr()));
     heap.check().unwrap();
+}
+
+/// Allocates 1,000-byte blocks until `want` comes back, checking that
+/// every block before it comes from `hot` (the hot slab's allocation list,
+/// one page of slots at most); returns those blocks.
+fn hot_until(
+    heap: &mut SlabHeap<RegionSource, Counting>,
+    want: NonNull<u8>,
+    hot: *mut Slab,
+) -> Vec<NonNull<u8>> {
+    let mut before = Vec::new();
+    loop {
+        let p = heap.allocate(l(1000, 8)).unwrap();
+        if p == want {
+            return before;
+        }
+        assert_eq!(slab_of(p.as_ptr()), hot);
+        before.push(p);
+        assert!(before.len() * 1000 < super::CARVE_PAGE);
+    }
 }
 
 #[test]
@@ -624,4 +648,116 @@ fn owner_tags_are_read_back_from_any_small_block() {
             b.deallocate_small(pb, layout);
         }
     }
+}
+
+#[test]
+fn a_refill_links_the_fresh_slots_to_the_page_end() {
+    let mut buf = buffer(256);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let c = class_of_size(48).unwrap();
+    let stride = INFO[c].stride as usize;
+    let a = heap.allocate(l(48, 8)).unwrap();
+    let s = slab_of(a.as_ptr());
+    assert_eq!(heap.hot[c].slab, s);
+    // Every slot starting before the end of `a`'s page is on the
+    // allocation list, in address order, and counted in `used`.
+    let page_end = (a.as_ptr().addr() | (CARVE_PAGE - 1)) + 1;
+    let want = (page_end - a.as_ptr().addr()).div_ceil(stride);
+    let mut n = 1;
+    let mut p = heap.hot[c].free;
+    while !p.is_null() {
+        assert_eq!(p.addr(), a.as_ptr().addr() + n * stride);
+        n += 1;
+        // SAFETY: a slot on the allocation list links the next.
+        p = unsafe { p.cast::<*mut u8>().read() };
+    }
+    assert_eq!(n, want);
+    // SAFETY: `s` is a live slab.
+    unsafe {
+        assert_eq!((*s).used as usize, want);
+        assert_eq!((*s).fresh.addr(), a.as_ptr().addr() + want * stride);
+    }
+    heap.check().unwrap();
+    // The list serves the next allocations, in order.
+    for i in 1..want {
+        let b = heap.allocate(l(48, 8)).unwrap();
+        assert_eq!(b.as_ptr().addr(), a.as_ptr().addr() + i * stride);
+    }
+    assert!(heap.hot[c].free.is_null());
+    heap.check().unwrap();
+}
+
+#[test]
+fn frees_and_allocations_in_the_hot_slab_leave_its_header_alone() {
+    let mut buf = buffer(256);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let c = class_of_size(100).unwrap();
+    let blocks: Vec<_> = (0..5).map(|_| heap.allocate(l(100, 8)).unwrap()).collect();
+    let s = slab_of(blocks[0].as_ptr());
+    // SAFETY: `s` is a live slab.
+    let header = || unsafe { ((*s).used, (*s).free, (*s).fresh, (*s).next, (*s).prev) };
+    let before = header();
+    for &b in blocks.iter().rev() {
+        // SAFETY: every block is live with this layout.
+        unsafe { heap.deallocate(b, l(100, 8)) };
+        assert_eq!(heap.hot[c].free, b.as_ptr());
+        heap.check().unwrap();
+    }
+    for &b in &blocks {
+        assert_eq!(heap.allocate(l(100, 8)).unwrap(), b);
+    }
+    assert_eq!(header(), before);
+    assert_eq!(heap.stats().bytes_live, 500);
+    heap.check().unwrap();
+}
+
+#[test]
+fn a_hot_slab_whose_slots_are_all_free_serves_another_class_when_memory_runs_out() {
+    // Room for two slabs and nothing more.
+    let mut buf = buffer(3 * SLAB / 1024);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let a = heap.allocate(l(100, 8)).unwrap();
+    // SAFETY: `a` is live with this layout.
+    unsafe { heap.deallocate(a, l(100, 8)) };
+    // The 100-byte slab stays hot, every slot free; 2,000-byte blocks take
+    // the other slab, then that one.
+    let c = class_of_size(2000).unwrap();
+    let cap = INFO[c].cap as usize;
+    let big: Vec<_> = (0..2 * cap)
+        .map(|_| heap.allocate(l(2000, 8)).unwrap())
+        .collect();
+    assert_eq!(slab_of(big[2 * cap - 1].as_ptr()), slab_of(a.as_ptr()));
+    assert!(heap.allocate(l(2000, 8)).is_none());
+    heap.check().unwrap();
+    for &b in &big {
+        // SAFETY: every block is live with this layout.
+        unsafe { heap.deallocate(b, l(2000, 8)) };
+    }
+    heap.check().unwrap();
+    // `trim` flushes the allocation lists too (a region keeps its memory:
+    // nothing is released, and every slab shows as empty).
+    assert_eq!(heap.trim(), 0);
+    heap.check().unwrap();
+}
+
+#[test]
+fn the_walk_catches_a_hot_slab_with_its_own_free_list() {
+    let mut buf = buffer(256);
+    let mut heap = SlabHeap::with_source(region(&mut buf));
+    let a = heap.allocate(l(16, 8)).unwrap();
+    let b = heap.allocate(l(16, 8)).unwrap();
+    let s = slab_of(a.as_ptr());
+    heap.check().unwrap();
+    // SAFETY: `s` is the live hot slab of `a` and `b`; `b` is put on its
+    // own free list, as a free that missed the allocation list would, and
+    // left handed out.
+    unsafe {
+        b.as_ptr().cast::<*mut u8>().write(ptr::null_mut());
+        (*s).free = b.as_ptr();
+    }
+    let err = heap.check().unwrap_err();
+    assert_eq!(err.invariant, "9: a hot slab's own free list is empty");
+    // SAFETY: as above; the list is emptied again.
+    unsafe { (*s).free = ptr::null_mut() };
+    heap.check().unwrap();
 }
