@@ -443,6 +443,37 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         self.stats.record_dealloc(layout.size());
     }
 
+    /// Frees `ptr` if it lies in the hot slab of its layout's class
+    /// (invariant 9), and says whether it did: the test is the block's
+    /// address against the heap's own record, so it reads nothing of the
+    /// block's memory or its slab's header. A front end that runs a heap
+    /// per thread (`polyalloc-threads`) asks its thread's heap first, and
+    /// reads the block's owner from the header only when this says no.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of some `SlabHeap` (this one or another),
+    /// allocated with `layout`, a layout the slabs serve (non-zero, at most
+    /// [`MAX_SMALL`](crate::MAX_SMALL) bytes at most
+    /// [`MAX_ALIGN`](crate::MAX_ALIGN)); when this returns `true` it has
+    /// been freed, and is this heap's to free (its slab is this heap's).
+    #[inline(always)]
+    pub unsafe fn deallocate_if_hot(&mut self, ptr: NonNull<u8>, layout: Layout) -> bool {
+        let Some(c) = class_of(layout.size(), layout.align()) else {
+            return false;
+        };
+        if self.hot[c].slab != slab_of(ptr.as_ptr()) {
+            return false;
+        }
+        #[cfg(feature = "checking")]
+        self.check_free(ptr.as_ptr(), layout);
+        // SAFETY: a live block in this heap's hot slab of class `c` is a
+        // slot of this heap of that class (invariants 1 and 9).
+        unsafe { self.free_small(ptr.as_ptr(), c) };
+        self.stats.record_dealloc(layout.size());
+        true
+    }
+
     /// Bytes in empty slabs kept for reuse (the pool).
     #[must_use]
     pub fn pooled_bytes(&self) -> usize {
