@@ -734,9 +734,26 @@ fn a_hot_slab_whose_slots_are_all_free_serves_another_class_when_memory_runs_out
         unsafe { heap.deallocate(b, l(2000, 8)) };
     }
     heap.check().unwrap();
-    // `trim` flushes the allocation lists too (a region keeps its memory:
-    // nothing is released, and every slab shows as empty).
-    assert_eq!(heap.trim(), 0);
+}
+
+#[test]
+fn trim_gives_back_a_hot_slab_whose_slots_are_all_free() {
+    let mut heap = SlabHeap::counting(MmapSource::new());
+    let blocks: Vec<_> = (0..10).map(|_| heap.allocate(l(48, 8)).unwrap()).collect();
+    for &b in &blocks {
+        // SAFETY: every block is live with this layout.
+        unsafe { heap.deallocate(b, l(48, 8)) };
+    }
+    // The slab is hot, its slots on the allocation list and counted as
+    // used: only a flush of the list shows it empty.
+    assert!(heap.stats().bytes_reserved >= SLAB);
+    assert!(heap.trim() >= SLAB);
+    assert_eq!(heap.stats().bytes_reserved, 0);
+    heap.check().unwrap();
+    // The class serves again from a new slab.
+    let p = heap.allocate(l(48, 8)).unwrap();
+    // SAFETY: `p` is live with this layout.
+    unsafe { heap.deallocate(p, l(48, 8)) };
     heap.check().unwrap();
 }
 
