@@ -443,37 +443,6 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         self.stats.record_dealloc(layout.size());
     }
 
-    /// Frees `ptr` if it lies in the hot slab of its layout's class
-    /// (invariant 9), and says whether it did: the test is the block's
-    /// address against the heap's own record, so it reads nothing of the
-    /// block's memory or its slab's header. A front end that runs a heap
-    /// per thread (`polyalloc-threads`) asks its thread's heap first, and
-    /// reads the block's owner from the header only when this says no.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is a live block of some `SlabHeap` (this one or another),
-    /// allocated with `layout`, a layout the slabs serve (non-zero, at most
-    /// [`MAX_SMALL`](crate::MAX_SMALL) bytes at most
-    /// [`MAX_ALIGN`](crate::MAX_ALIGN)); when this returns `true` it has
-    /// been freed, and is this heap's to free (its slab is this heap's).
-    #[inline(always)]
-    pub unsafe fn deallocate_if_hot(&mut self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        let Some(c) = class_of(layout.size(), layout.align()) else {
-            return false;
-        };
-        if self.hot[c].slab != slab_of(ptr.as_ptr()) {
-            return false;
-        }
-        #[cfg(feature = "checking")]
-        self.check_free(ptr.as_ptr(), layout);
-        // SAFETY: a live block in this heap's hot slab of class `c` is a
-        // slot of this heap of that class (invariants 1 and 9).
-        unsafe { self.free_small(ptr.as_ptr(), c) };
-        self.stats.record_dealloc(layout.size());
-        true
-    }
-
     /// Bytes in empty slabs kept for reuse (the pool).
     #[must_use]
     pub fn pooled_bytes(&self) -> usize {
@@ -624,26 +593,29 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             let left = (*s).cap - carved;
             let p = (*s).fresh;
             let page_end = (p.addr() | (CARVE_PAGE - 1)).wrapping_add(1);
+            // `p` is handed out; the slots after it that start in its
+            // page (at most `left - 1` of them) are linked in order.
             let mut n: u16 = 1;
             let mut last = p;
             let mut q = p.add(stride);
-            self.hot[c].free = ptr::null_mut();
-            if n < left && q.addr() < page_end {
-                self.hot[c].free = q;
-                while n < left && q.addr() < page_end {
+            while n < left && q.addr() < page_end {
+                if last != p {
                     last.cast::<*mut u8>().write(q);
                     #[cfg(feature = "checking")]
-                    if last != p {
-                        Self::poison_slot(last, c);
-                    }
-                    last = q;
-                    n += 1;
-                    q = q.add(stride);
+                    Self::poison_slot(last, c);
                 }
+                last = q;
+                n += 1;
+                q = q.add(stride);
+            }
+            self.hot[c].free = if last == p {
+                ptr::null_mut()
+            } else {
                 last.cast::<*mut u8>().write(ptr::null_mut());
                 #[cfg(feature = "checking")]
                 Self::poison_slot(last, c);
-            }
+                p.add(stride)
+            };
             (*s).fresh = q;
             (*s).carved = carved + n;
             (*s).used = used + n;

@@ -79,24 +79,6 @@ pub trait ThreadCore: Heap + Send + Sized {
         // SAFETY: from the caller.
         unsafe { self.deallocate(ptr, layout) }
     }
-
-    /// Frees `ptr` and returns `true` if the core can tell from the
-    /// address and layout alone, without reading the block's memory, that
-    /// it holds the block; `false` (the default) leaves the block alone,
-    /// and the caller finds its owner with [`owner_of`](Self::owner_of).
-    /// The first thing a free on a heap's own thread tries.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is a live block that some core of this type allocated through
-    /// [`allocate_served`](Self::allocate_served) with `layout`, a layout
-    /// it serves of at least [`MIN_BLOCK`] bytes; when this returns `true`
-    /// the block was this core's and is freed.
-    #[inline(always)]
-    unsafe fn deallocate_if_known(&mut self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        let _ = (ptr, layout);
-        false
-    }
 }
 
 impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
@@ -129,15 +111,6 @@ impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
     unsafe fn deallocate_served(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: from the caller: a served, non-zero layout is a slab slot's.
         unsafe { self.deallocate_small(ptr, layout) }
-    }
-
-    /// A block in the hot slab of its class: the heap's own record of that
-    /// slab against the block's address, no header read.
-    #[inline(always)]
-    unsafe fn deallocate_if_known(&mut self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        // SAFETY: from the caller: a live block of a slab heap, of a served
-        // non-zero layout.
-        unsafe { self.deallocate_if_hot(ptr, layout) }
     }
 }
 
@@ -443,19 +416,10 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
     #[inline(always)]
     unsafe fn dealloc_raw(&self, ptr: NonNull<u8>, layout: Layout) {
         if PER_THREAD && H::serves(layout) {
-            let mine = self.current();
-            if !mine.is_null() {
-                // SAFETY: a served layout's block was allocated by a thread
-                // heap's core with `thread_layout` (invariant 1), and is
-                // live (the caller's); `mine` is this thread's heap, which
-                // only this thread uses.
-                let freed = unsafe { (*mine).core.deallocate_if_known(ptr, thread_layout(layout)) };
-                if freed {
-                    return;
-                }
-            }
-            // SAFETY: as above.
+            // SAFETY: a served layout's block was allocated by a thread
+            // heap's core (invariant 1), and is live (the caller's).
             let owner = unsafe { H::owner_of(ptr) };
+            let mine = self.current();
             if owner == mine.cast() {
                 // SAFETY: the block is in this thread's heap, which only
                 // this thread uses, allocated there with `thread_layout`

@@ -778,31 +778,3 @@ fn the_walk_catches_a_hot_slab_with_its_own_free_list() {
     unsafe { (*s).free = ptr::null_mut() };
     heap.check().unwrap();
 }
-
-#[test]
-fn deallocate_if_hot_frees_only_blocks_of_its_own_hot_slabs() {
-    let (mut a_buf, mut b_buf) = (buffer(512), buffer(256));
-    let mut a = SlabHeap::counting(region(&mut a_buf));
-    let mut b = SlabHeap::counting(region(&mut b_buf));
-    let c = class_of_size(1000).unwrap();
-    let cap = INFO[c].cap as usize;
-    // Two slabs of 1,000-byte blocks in `a`: the first full, the second
-    // hot; and a block of `b`.
-    let blocks: Vec<_> = (0..cap + 1)
-        .map(|_| a.allocate(l(1000, 8)).unwrap())
-        .collect();
-    let theirs = b.allocate(l(1000, 8)).unwrap();
-    let hot = blocks[cap];
-    assert_eq!(a.hot[c].slab, slab_of(hot.as_ptr()));
-    // SAFETY: each block is live with this layout; one that is refused
-    // stays live.
-    unsafe {
-        assert!(!a.deallocate_if_hot(theirs, l(1000, 8)));
-        assert!(!a.deallocate_if_hot(blocks[0], l(1000, 8)));
-        assert!(a.deallocate_if_hot(hot, l(1000, 8)));
-    }
-    assert_eq!(a.hot[c].free, hot.as_ptr());
-    assert_eq!(a.stats().bytes_live, cap * 1000);
-    a.check().unwrap();
-    b.check().unwrap();
-}
