@@ -18,6 +18,8 @@
 //! next class that has it; one aligned to more than [`MAX_ALIGN`] takes the
 //! large-object path.
 
+use core::alloc::Layout;
+
 /// The size and alignment of a slab: the unit the source hands out for
 /// small blocks (one wasm page). A block's slab starts at its address
 /// rounded down to a multiple of this, and the slab's header a few lines in
@@ -167,6 +169,54 @@ pub(crate) fn class_of_size(size: usize) -> Option<usize> {
         Some(SMALL_TABLE[(size + 15) >> 4] as usize)
     } else if size <= MAX_SMALL {
         Some(class_above_128(size))
+    } else {
+        None
+    }
+}
+
+/// A size class of the slabs, below [`CLASSES`]: what [`quick_class`]
+/// finds for a layout and [`SlabHeap::allocate_class`]
+/// (crate::SlabHeap::allocate_class) serves. A front end that routes by
+/// layout reads it once and passes it on, so the slab core does not look
+/// the size up again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Class(u8);
+
+impl Class {
+    /// The class number, below [`CLASSES`].
+    #[must_use]
+    #[inline(always)]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The size of the class's slots ([`class_size`]).
+    #[must_use]
+    pub const fn size(self) -> usize {
+        class_size(self.0 as usize)
+    }
+}
+
+/// The largest size [`quick_class`] answers: the class table's.
+pub const QUICK_MAX: usize = TABLE_MAX;
+
+/// The class of a layout of at most [`QUICK_MAX`] bytes at an alignment of
+/// at most 16, read from the class table in one load; `None` for any other
+/// layout. A zero size reads the smallest class (16 bytes), as a front end
+/// that asks for at least 16 bytes wants; [`SlabHeap::allocate_small`]
+/// (crate::SlabHeap::allocate_small) serves such a layout with
+/// [`Heap::allocate`](polyalloc_core::Heap::allocate)'s answer instead.
+///
+/// For every size from 1 to [`QUICK_MAX`] it is the class
+/// [`SlabHeap`](crate::SlabHeap) serves the layout from, so a block
+/// allocated through [`SlabHeap::allocate_class`]
+/// (crate::SlabHeap::allocate_class) is freed and resized with the layout it
+/// was asked with.
+#[must_use]
+#[inline(always)]
+pub fn quick_class(layout: Layout) -> Option<Class> {
+    if layout.size() <= TABLE_MAX && layout.align() <= 16 {
+        Some(Class(SMALL_TABLE[(layout.size() + 15) >> 4]))
     } else {
         None
     }

@@ -86,13 +86,15 @@
 //!    (invariant 4); beyond that they go back at once.
 //! 9. **Hot slabs.** Each class's `hot` entry names no slab, with an
 //!    empty allocation list, or a *hot* slab of that class on its class's
-//!    list or the full list. Every slot on the allocation list is a free,
-//!    carved slot of the hot slab, counted in its `used`; the hot slab's
-//!    own free list is empty. So a hot slab never empties while it is hot:
-//!    a free into it does not lower `used`. It stops being hot when a
-//!    refill picks another slab (its allocation list is then empty), or
-//!    when the lists are flushed back to the slabs (`trim`) or forgotten
-//!    (a reset). Empty slabs merged into runs for a large block
+//!    list, never the full list. Every slot on the allocation list is a
+//!    free, carved slot of the hot slab, counted in its `used`; the hot
+//!    slab's own free list is empty. So a hot slab never empties while it
+//!    is hot: a free into it does not lower `used`, which stays at least 1.
+//!    It stops being hot when a refill picks another slab (its allocation
+//!    list is then empty; the refill may have moved it to the full list
+//!    just before), or when the lists are flushed back to the slabs
+//!    (`trim`, and a refill that finds no slab and no memory for one) or
+//!    forgotten (a reset). Empty slabs merged into runs for a large block
 //!    (`pool_class_empties`) do not include a hot one: flushing every list
 //!    on each such request would cost a step per listed slot.
 
@@ -104,7 +106,7 @@ use polyalloc_core::layout::{align_up, dangling};
 use polyalloc_core::source::{DefaultSource, Source, Span};
 use polyalloc_core::{CheckError, Heap, Recorder, Retention, Stats, Uncounted};
 
-use crate::class::{CLASSES, HEADER, INFO, LINE, SLAB, class_of, header_offset};
+use crate::class::{CLASSES, Class, HEADER, INFO, LINE, SLAB, class_of, header_offset};
 
 /// The `class` of a slab in the pool.
 pub(crate) const POOLED: u8 = u8::MAX;
@@ -419,6 +421,22 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         }
     }
 
+    /// Allocates a slot of class `class` ([`quick_class`](crate::quick_class)
+    /// found it for the layout), counted as `size` bytes: the fast path of a
+    /// front end that routes by layout and has the class in hand. `None`
+    /// when the source has no memory for a new slab. The block is freed and
+    /// resized with a layout of the class, as any small block is.
+    #[inline(always)]
+    pub fn allocate_class(&mut self, class: Class, size: usize) -> Option<NonNull<u8>> {
+        // SAFETY: a `Class` is made only from the class table, whose
+        // entries are below `CLASSES`; said here so that indexing the
+        // per-class lists needs no bounds check.
+        unsafe { core::hint::assert_unchecked(class.index() < CLASSES) };
+        let p = self.alloc_small(class.index())?;
+        self.stats.record_alloc(size);
+        Some(p)
+    }
+
     /// Frees a block allocated with a layout the slabs serve (non-zero,
     /// at most [`MAX_SMALL`](crate::MAX_SMALL) bytes at most
     /// [`MAX_ALIGN`](crate::MAX_ALIGN)), skipping the large-object test:
@@ -438,7 +456,12 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         // header names its class (invariant 1).
         unsafe {
             let c = (*slab_of(ptr.as_ptr())).class as usize;
-            self.free_small(ptr.as_ptr(), c);
+            // The slab of a live slot serves that slot's class, below
+            // `CLASSES` (invariant 1: only a pooled slab reads `POOLED`):
+            // said so that indexing the per-class lists needs no bounds
+            // check.
+            core::hint::assert_unchecked(c < CLASSES);
+            self.free_small_unbranched(ptr.as_ptr(), c);
         }
         self.stats.record_dealloc(layout.size());
     }
@@ -562,6 +585,10 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         // SAFETY: the head of class `c`'s list, when not null, is a live
         // slab.
         if s.is_null() || unsafe { Slab::used(s) == (*s).cap } {
+            // This may move the old hot slab to the full list; it is not
+            // hot past this point either way: the next line names another,
+            // or no slab was found, which happens only after `new_slab`
+            // flushed every allocation list (invariant 9).
             s = self.next_available(c)?;
         }
         self.hot[c].slab = s;
@@ -677,6 +704,60 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         // SAFETY: as above; `s` is on the list its state says (invariant
         // 3).
         unsafe { self.free_to_slab(p, s, c) };
+    }
+
+    /// [`free_small`](Self::free_small) for a caller that has read the
+    /// slab's header anyway (`deallocate_small`): whether the slot goes on
+    /// the allocation list or on its slab's free list is picked without a
+    /// branch, and `used` drops by one for a slab that is not hot.
+    ///
+    /// Whether a freed block lies in its class's hot slab depends on the
+    /// block's age, so with blocks freed at random (larson, any long-lived
+    /// set replaced at random) that branch went either way: a third of
+    /// these frees mispredicted it, more than half of all the mispredicted
+    /// branches of a larson run under `ThreadAlloc`. The tests below it
+    /// (a full slab's move, an empty slab leaving) are rarely true.
+    ///
+    /// # Safety
+    ///
+    /// As for [`free_small`](Self::free_small).
+    #[inline(always)]
+    unsafe fn free_small_unbranched(&mut self, p: *mut u8, c: usize) {
+        let s = slab_of(p);
+        #[cfg(feature = "checking")]
+        // SAFETY: `p` is a slot of class `c`, free from here on.
+        unsafe {
+            Self::poison_slot(p, c);
+        }
+        // SAFETY: `p` is a handed-out slot of the live slab `s` (invariant
+        // 1), counted in its `used`, on no list; `s` is on the list its
+        // state says (invariant 3). A hot slab's slot goes on the
+        // allocation list and its `used` stays (invariant 9); a hot slab
+        // never empties, and one on the full list stays there while hot.
+        unsafe {
+            let hot = &raw mut self.hot[c];
+            let is_hot = (*hot).slab == s;
+            let head: *mut *mut u8 = if is_hot {
+                &raw mut (*hot).free
+            } else {
+                &raw mut (*s).free
+            };
+            p.cast::<*mut u8>().write(*head);
+            *head = p;
+            let used = Slab::used(s) - u16::from(!is_hot);
+            (*s).used = used;
+            // Neither test needs `is_hot`: a hot slab is never on the full
+            // list and its `used` never reaches 0 (invariant 9).
+            if (*s).on_full {
+                // Every slab holds at least two slots, so it is not empty.
+                Self::unlink(&mut self.full, s);
+                (*s).on_full = false;
+                Self::push(&mut self.avail[c], s);
+            } else if used == 0 && !(self.avail[c] == s && (*s).next.is_null()) {
+                // As in `free_to_slab`.
+                self.slab_emptied(s, c);
+            }
+        }
     }
 
     /// Puts the slot at `p` on its slab `s`'s free list, and moves the slab

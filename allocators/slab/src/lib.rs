@@ -54,7 +54,7 @@
 mod class;
 mod heap;
 
-pub use class::{CLASSES, MAX_ALIGN, MAX_SMALL, SLAB, class_size};
+pub use class::{CLASSES, Class, MAX_ALIGN, MAX_SMALL, QUICK_MAX, SLAB, class_size, quick_class};
 pub use heap::SlabHeap;
 pub use polyalloc_core::{Counting, LockedHeap, Uncounted};
 

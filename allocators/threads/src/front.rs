@@ -30,7 +30,7 @@ use polyalloc_core::adapter::{resize_any_size, zero_from};
 use polyalloc_core::source::{DefaultSource, Source};
 use polyalloc_core::sync::Lock;
 use polyalloc_core::{CheckError, ConstDefault, Heap, LockedHeap, Recorder, Stats};
-use polyalloc_slab::{MAX_ALIGN, MAX_SMALL, SlabHeap};
+use polyalloc_slab::{Class, MAX_ALIGN, MAX_SMALL, QUICK_MAX, SlabHeap, quick_class};
 
 use crate::map::MAP;
 use crate::registered::Registered;
@@ -58,6 +58,22 @@ pub trait ThreadCore: Heap + Send + Sized {
     /// Whether the per-thread heaps serve `layout` (the rest goes to the
     /// shared heap). Must depend on the layout alone.
     fn serves(layout: Layout) -> bool;
+
+    /// What the core needs to serve a layout it [`serves`](Self::serves)
+    /// without looking at its size again (for slab, the size class).
+    type Class: Copy;
+
+    /// [`serves`](Self::serves) and the core's own size lookup in one
+    /// step: `None` for a layout the per-thread heaps do not serve, else
+    /// what [`allocate_class`](Self::allocate_class) takes. Must be `Some`
+    /// exactly for the layouts `serves` accepts.
+    fn served_class(layout: Layout) -> Option<Self::Class>;
+
+    /// Allocates `layout` (as the caller asked it: any size, zero
+    /// included), of class `class` ([`served_class`](Self::served_class)
+    /// of that layout), as [`allocate_served`](Self::allocate_served) does
+    /// for the layout raised to at least [`MIN_BLOCK`] bytes.
+    fn allocate_class(&mut self, class: Self::Class, layout: Layout) -> Option<NonNull<u8>>;
 
     /// [`Heap::allocate`] for a layout it [`serves`](Self::serves), of at
     /// least [`MIN_BLOCK`] bytes: a core may skip tests such a layout
@@ -99,7 +115,34 @@ impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
     /// [`MAX_ALIGN`].
     #[inline(always)]
     fn serves(layout: Layout) -> bool {
-        layout.size() <= MAX_SMALL && layout.align() <= MAX_ALIGN
+        // The class table's sizes first: most frees end after this test.
+        (layout.size() <= QUICK_MAX && layout.align() <= 16)
+            || (layout.size() <= MAX_SMALL && layout.align() <= MAX_ALIGN)
+    }
+
+    /// The class for the sizes the class table answers (up to
+    /// [`QUICK_MAX`] bytes at up to 16-byte alignment), `None` for the
+    /// other served layouts, which take [`SlabHeap::allocate_small`].
+    type Class = Option<Class>;
+
+    #[inline(always)]
+    fn served_class(layout: Layout) -> Option<Self::Class> {
+        // The common case first, one test for both questions; a zero or
+        // under-`MIN_BLOCK` size reads the 16-byte class, which is what
+        // `thread_layout` would ask for.
+        const _: () = assert!(MIN_BLOCK <= 16);
+        if let Some(c) = quick_class(layout) {
+            return Some(Some(c));
+        }
+        Self::serves(layout).then_some(None)
+    }
+
+    #[inline(always)]
+    fn allocate_class(&mut self, class: Self::Class, layout: Layout) -> Option<NonNull<u8>> {
+        match class {
+            Some(c) => self.allocate_class(c, thread_layout(layout).size()),
+            None => self.allocate_small(thread_layout(layout)),
+        }
     }
 
     #[inline(always)]
@@ -195,20 +238,20 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
     /// heap, it is starting or exiting, there is no memory).
     #[inline(always)]
     fn local(&self) -> *mut ThreadHeap<H> {
-        let slot = tls::get();
-        if slot.owner == self.id() {
-            return slot.heap.cast();
+        let (owner, heap) = tls::owner_and_heap();
+        if owner == self.id() {
+            return heap.cast();
         }
-        self.local_slow(slot)
+        self.local_slow(tls::get())
     }
 
     /// The calling thread's heap for this instance if it holds one, else
     /// null.
     #[inline(always)]
     fn current(&self) -> *mut ThreadHeap<H> {
-        let slot = tls::get();
-        if slot.owner == self.id() {
-            slot.heap.cast()
+        let (owner, heap) = tls::owner_and_heap();
+        if owner == self.id() {
+            heap.cast()
         } else {
             ptr::null_mut()
         }
@@ -328,7 +371,11 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
     /// thread heap nor the shared heap has the memory.
     #[inline(always)]
     fn alloc_raw(&self, layout: Layout) -> *mut u8 {
-        if PER_THREAD && H::serves(layout) {
+        if !PER_THREAD {
+            // SAFETY: as below.
+            return unsafe { GlobalAlloc::alloc(&self.shared, layout) };
+        }
+        if let Some(class) = H::served_class(layout) {
             let heap = self.local();
             if !heap.is_null() {
                 // SAFETY: the calling thread holds its heap (registry
@@ -341,7 +388,7 @@ impl<H: ThreadCore, L: Heap + Send> ThreadCached<H, L> {
                 if heap.until_collect == 0 {
                     Self::look_at_remote(heap);
                 }
-                if let Some(p) = heap.core.allocate_served(thread_layout(layout)) {
+                if let Some(p) = heap.core.allocate_class(class, layout) {
                     return p.as_ptr();
                 }
                 if let Some(p) = Self::collect_and_retry(heap, layout) {

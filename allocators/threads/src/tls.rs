@@ -81,6 +81,21 @@ mod imp {
         SLOT.try_with(Cell::get).unwrap_or(Slot::DEAD)
     }
 
+    /// The calling thread's slot's `owner` and `heap`, the two words the
+    /// fast paths compare and use: [`get`] copies the whole slot (its
+    /// `abandon` too) through the stack.
+    #[inline(always)]
+    pub(crate) fn owner_and_heap() -> (*const (), *mut ()) {
+        SLOT.try_with(|s| {
+            let p = s.as_ptr();
+            // SAFETY: the slot is this thread's, and no reference into it
+            // is held while this reads two of its fields (`get` and `set`
+            // copy in and out).
+            unsafe { ((*p).owner, (*p).heap) }
+        })
+        .unwrap_or((Slot::DEAD.owner, Slot::DEAD.heap))
+    }
+
     /// Sets the calling thread's slot.
     #[inline]
     pub(crate) fn set(slot: Slot) {
@@ -126,6 +141,12 @@ mod imp {
         Slot::DEAD
     }
 
+    /// As [`get`]: the shared heap only.
+    #[inline(always)]
+    pub(crate) fn owner_and_heap() -> (*const (), *mut ()) {
+        (Slot::DEAD.owner, Slot::DEAD.heap)
+    }
+
     /// Nothing to set.
     #[inline]
     pub(crate) fn set(_slot: Slot) {}
@@ -136,7 +157,7 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{arm_exit, get, set};
+pub(crate) use imp::{arm_exit, get, owner_and_heap, set};
 
 /// Whether per-thread heaps exist in this build.
 pub(crate) const PER_THREAD: bool = cfg!(all(

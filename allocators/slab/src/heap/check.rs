@@ -74,13 +74,18 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
                 s.addr(),
                 used as usize,
             )?;
-            hot_seen[class as usize] |= self.hot[class as usize].slab == s;
+            ensure(
+                self.hot[class as usize].slab != s,
+                "9: a hot slab is not on the full list",
+                s.addr(),
+                class as usize,
+            )?;
             self.check_slots(s)
         })?;
         for (c, hot) in self.hot.iter().enumerate() {
             ensure(
                 hot.slab.is_null() || hot_seen[c],
-                "9: a hot slab is a slab of its class, on its class's list or the full list",
+                "9: a hot slab is a slab of its class, on its class's list",
                 c,
                 hot.slab.addr(),
             )?;

@@ -12,7 +12,10 @@ use polyalloc_core::source::{MmapSource, RegionSource};
 use polyalloc_core::{Counting, Heap};
 
 use super::*;
-use crate::class::{HEADER_PLACES, HEADER_ROOM, MAX_ALIGN, MAX_SMALL, class_of_size, class_size};
+use crate::class::{
+    HEADER_PLACES, HEADER_ROOM, MAX_ALIGN, MAX_SMALL, QUICK_MAX, class_of_size, class_size,
+    quick_class,
+};
 
 fn l(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -81,6 +84,34 @@ fn a_header_lies_by_its_slab_number() {
             assert_eq!(header_offset(addr), want, "slab {slab}, byte {addr:#x}");
         }
     }
+}
+
+#[test]
+fn the_quick_class_is_the_class_of_every_size_it_answers() {
+    for align in [1, 2, 4, 8, 16] {
+        for size in 0..=QUICK_MAX {
+            let want = class_of(size.max(1), align).unwrap();
+            let got = quick_class(l(size, align)).map(Class::index);
+            assert_eq!(got, Some(want), "{size} bytes at {align}");
+        }
+        assert_eq!(quick_class(l(QUICK_MAX + 1, align)), None);
+    }
+    for align in [32, 64, 128] {
+        assert_eq!(quick_class(l(16, align)), None);
+    }
+    // A slot of the quick class is freed with the layout it was asked with.
+    let mut buf = buffer(1024);
+    let mut heap = SlabHeap::<_, Counting>::with_recorder(region(&mut buf));
+    let layout = l(200, 8);
+    let p = heap
+        .allocate_class(quick_class(layout).unwrap(), 200)
+        .unwrap();
+    assert_eq!(heap.stats().bytes_live, 200);
+    heap.check().unwrap();
+    // SAFETY: allocated just above, of a 200-byte class.
+    unsafe { heap.deallocate(p, layout) };
+    assert_eq!(heap.stats().bytes_live, 0);
+    heap.check().unwrap();
 }
 
 #[test]
@@ -777,4 +808,67 @@ fn the_walk_catches_a_hot_slab_with_its_own_free_list() {
     // SAFETY: as above; the list is emptied again.
     unsafe { (*s).free = ptr::null_mut() };
     heap.check().unwrap();
+}
+
+#[test]
+fn the_walk_catches_a_hot_slab_on_the_full_list() {
+    let mut buf = buffer(512);
+    let mut heap = SlabHeap::with_source(region(&mut buf));
+    let c = class_of_size(1000).unwrap();
+    let cap = INFO[c].cap as usize;
+    let blocks: Vec<_> = (0..cap)
+        .map(|_| heap.allocate(l(1000, 8)).unwrap())
+        .collect();
+    let s = slab_of(blocks[0].as_ptr());
+    // Every slot handed out, the allocation list empty: still hot, still on
+    // its class's list until the next allocation's refill moves it.
+    assert_eq!(heap.hot[c].slab, s);
+    assert_eq!(heap.avail[c], s);
+    heap.check().unwrap();
+    // SAFETY: a deliberate corruption: the full, hot slab moved to the full
+    // list and marked so, as a refill that kept it hot would leave it.
+    unsafe {
+        SlabHeap::<RegionSource>::unlink(&mut heap.avail[c], s);
+        SlabHeap::<RegionSource>::push(&mut heap.full, s);
+        (*s).on_full = true;
+    }
+    let err = heap.check().unwrap_err();
+    assert_eq!(err.invariant, "9: a hot slab is not on the full list");
+}
+
+#[test]
+fn small_frees_in_and_out_of_the_hot_slab_keep_every_count() {
+    // Three slabs' worth of 1,000-byte blocks, freed through
+    // `deallocate_small` in an order that mixes the hot slab's slots with
+    // full slabs' (which move back to their class) and slabs that empty
+    // (which go to the pool), the walk after every free.
+    let mut buf = buffer(1024);
+    let mut heap = SlabHeap::counting(region(&mut buf));
+    let c = class_of_size(1000).unwrap();
+    let cap = INFO[c].cap as usize;
+    let layout = l(1000, 8);
+    let mut blocks: Vec<_> = (0..3 * cap)
+        .map(|_| heap.allocate_small(layout).unwrap())
+        .collect();
+    heap.check().unwrap();
+    // Every seventh block first (all three slabs), then the rest from the
+    // newest (the hot slab) down.
+    let mut order: Vec<usize> = (0..blocks.len()).step_by(7).collect();
+    order.extend((0..blocks.len()).rev().filter(|i| i % 7 != 0));
+    for (n, &i) in order.iter().enumerate() {
+        // SAFETY: each block is live with `layout`, freed once.
+        unsafe { heap.deallocate_small(blocks[i], layout) };
+        assert_eq!(heap.stats().blocks_live(), (blocks.len() - n - 1) as u64);
+        heap.check().unwrap();
+    }
+    // All free: the same number of blocks fits again, none twice.
+    let again: Vec<_> = (0..3 * cap)
+        .map(|_| heap.allocate_small(layout).unwrap())
+        .collect();
+    let mut addrs: Vec<usize> = again.iter().map(|p| p.as_ptr().addr()).collect();
+    addrs.sort_unstable();
+    addrs.dedup();
+    assert_eq!(addrs.len(), again.len());
+    heap.check().unwrap();
+    blocks.clear();
 }
