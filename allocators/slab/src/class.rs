@@ -175,10 +175,10 @@ pub(crate) fn class_of_size(size: usize) -> Option<usize> {
 }
 
 /// A size class of the slabs, below [`CLASSES`]: what [`quick_class`]
-/// finds for a layout and [`SlabHeap::allocate_class`]
-/// (crate::SlabHeap::allocate_class) serves. A front end that routes by
-/// layout reads it once and passes it on, so the slab core does not look
-/// the size up again.
+/// finds for a layout and
+/// [`SlabHeap::allocate_class`](crate::SlabHeap::allocate_class) serves.
+/// A front end that routes by layout reads it once and passes it on, so
+/// the slab core does not look the size up again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Class(u8);
 
@@ -203,15 +203,16 @@ pub const QUICK_MAX: usize = TABLE_MAX;
 /// The class of a layout of at most [`QUICK_MAX`] bytes at an alignment of
 /// at most 16, read from the class table in one load; `None` for any other
 /// layout. A zero size reads the smallest class (16 bytes), as a front end
-/// that asks for at least 16 bytes wants; [`SlabHeap::allocate_small`]
-/// (crate::SlabHeap::allocate_small) serves such a layout with
-/// [`Heap::allocate`](polyalloc_core::Heap::allocate)'s answer instead.
+/// that asks for at least 16 bytes wants;
+/// [`SlabHeap::allocate_small`](crate::SlabHeap::allocate_small) serves
+/// such a layout with [`Heap::allocate`](polyalloc_core::Heap::allocate)'s
+/// answer instead.
 ///
 /// For every size from 1 to [`QUICK_MAX`] it is the class
 /// [`SlabHeap`](crate::SlabHeap) serves the layout from, so a block
-/// allocated through [`SlabHeap::allocate_class`]
-/// (crate::SlabHeap::allocate_class) is freed and resized with the layout it
-/// was asked with.
+/// allocated through
+/// [`SlabHeap::allocate_class`](crate::SlabHeap::allocate_class) is freed
+/// and resized with the layout it was asked with.
 #[must_use]
 #[inline(always)]
 pub fn quick_class(layout: Layout) -> Option<Class> {
