@@ -746,17 +746,10 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             *head = p;
             let used = Slab::used(s) - u16::from(!is_hot);
             (*s).used = used;
-            // Neither test needs `is_hot`: a hot slab is never on the full
-            // list and its `used` never reaches 0 (invariant 9).
-            if (*s).on_full {
-                // Every slab holds at least two slots, so it is not empty.
-                Self::unlink(&mut self.full, s);
-                (*s).on_full = false;
-                Self::push(&mut self.avail[c], s);
-            } else if used == 0 && !(self.avail[c] == s && (*s).next.is_null()) {
-                // As in `free_to_slab`.
-                self.slab_emptied(s, c);
-            }
+            // Neither test of `freed_from` needs `is_hot`: a hot slab is
+            // never on the full list and its `used` never reaches 0
+            // (invariant 9).
+            self.freed_from(s, c, used);
         }
     }
 
@@ -774,14 +767,30 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
         unsafe {
             p.cast::<*mut u8>().write((*s).free);
             (*s).free = p;
-            let used = Slab::used(s);
-            (*s).used = used - 1;
+            let used = Slab::used(s) - 1;
+            (*s).used = used;
+            self.freed_from(s, c, used);
+        }
+    }
+
+    /// A free has just lowered slab `s`'s `used` to `used`: moves the slab
+    /// from the full list back to its class, or out of its class if it is
+    /// now empty.
+    ///
+    /// # Safety
+    ///
+    /// `s` is a live slab of class `c`, on the list its state said before
+    /// the free (invariant 3).
+    #[inline(always)]
+    unsafe fn freed_from(&mut self, s: *mut Slab, c: usize, used: u16) {
+        // SAFETY: from the caller.
+        unsafe {
             if (*s).on_full {
                 // Every slab holds at least two slots, so it is not empty.
                 Self::unlink(&mut self.full, s);
                 (*s).on_full = false;
                 Self::push(&mut self.avail[c], s);
-            } else if used == 1 && !(self.avail[c] == s && (*s).next.is_null()) {
+            } else if used == 0 && !(self.avail[c] == s && (*s).next.is_null()) {
                 // A slab that empties while it is its class's only
                 // available one stays (invariant 3), tested here so a
                 // class that frees and allocates one block over and over
