@@ -183,6 +183,18 @@ pub(crate) fn class_of_size(size: usize) -> Option<usize> {
 pub struct Class(u8);
 
 impl Class {
+    /// Class number `c`.
+    ///
+    /// # Safety
+    ///
+    /// `c < CLASSES` (every class [`class_of`] finds is): the slab heap
+    /// indexes its per-class lists with a `Class` unchecked.
+    #[inline(always)]
+    pub(crate) unsafe fn of_index(c: usize) -> Self {
+        debug_assert!(c < CLASSES);
+        Self(c as u8)
+    }
+
     /// The class number, below [`CLASSES`].
     #[must_use]
     #[inline(always)]

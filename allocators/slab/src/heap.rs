@@ -17,7 +17,9 @@
 //! new slab touches only the pages it hands out). A free into the hot slab
 //! goes onto the allocation list, also without touching the header (the
 //! layout names the class); a free into any other slab onto that slab's
-//! list. A block's slab is its address rounded down to a multiple of
+//! list. A front end that has read the header anyway (for the owner tag)
+//! frees through `deallocate_small`, which takes the class from the header
+//! and picks the list without a branch. A block's slab is its address rounded down to a multiple of
 //! [`SLAB`], and its header is found from there: blocks carry no header.
 //!
 //! Each slab is on exactly one list: its class's *available* list (some slot
@@ -49,11 +51,11 @@
 //! 2. **Slots.** In a slab of class `c` (stride `s`, `cap` slots, first slot
 //!    `first`): `first` is `HEADER + i × LINE` bytes after the header, with
 //!    `i` below the class's colour count; `fresh` is `first + n × s` with
-//!    `n <= cap`, and `carved` is `n`; every slot below `fresh` is handed out, or on the slab's
-//!    free list or its class's allocation list exactly once (invariant 9);
-//!    no slot at or above `fresh` is on a list; `used` is the number handed
-//!    out or on the allocation list: `used + slots on the slab's own free
-//!    list + (cap - n) == cap`.
+//!    `n <= cap`, and `carved` is `n`; every slot below `fresh` is handed
+//!    out, or on the slab's free list or its class's allocation list
+//!    exactly once (invariant 9); no slot at or above `fresh` is on a list;
+//!    `used` is the number handed out or on the allocation list: `used +
+//!    slots on the slab's own free list + (cap - n) == cap`.
 //! 3. **Lists.** A slab with `0 < used < cap` is on its class's available
 //!    list; one with `used == cap` on the full list (`on_full` set) or on
 //!    its class's list (`on_full` clear: it filled there, and the next
@@ -413,9 +415,9 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     pub fn allocate_small(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         match class_of(layout.size(), layout.align()) {
             Some(c) if layout.size() != 0 => {
-                let p = self.alloc_small(c)?;
-                self.stats.record_alloc(layout.size());
-                Some(p)
+                // SAFETY: `class_of` finds classes below `CLASSES`.
+                let class = unsafe { Class::of_index(c) };
+                self.allocate_class(class, layout.size())
             }
             _ => self.allocate(layout),
         }
@@ -428,9 +430,9 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
     /// resized with a layout of the class, as any small block is.
     #[inline(always)]
     pub fn allocate_class(&mut self, class: Class, size: usize) -> Option<NonNull<u8>> {
-        // SAFETY: a `Class` is made only from the class table, whose
-        // entries are below `CLASSES`; said here so that indexing the
-        // per-class lists needs no bounds check.
+        // SAFETY: a `Class` is below `CLASSES` (it comes from the class
+        // table or from `of_index`, whose callers promise it); said here so
+        // that indexing the per-class lists needs no bounds check.
         unsafe { core::hint::assert_unchecked(class.index() < CLASSES) };
         let p = self.alloc_small(class.index())?;
         self.stats.record_alloc(size);
@@ -617,32 +619,33 @@ impl<S: Source, R: Recorder> SlabHeap<S, R> {
             // slots from `fresh` on, `cap - carved` of them, have never
             // been used.
             let stride = INFO[c].stride as usize;
-            let left = (*s).cap - carved;
+            let left = usize::from((*s).cap - carved);
             let p = (*s).fresh;
-            let page_end = (p.addr() | (CARVE_PAGE - 1)).wrapping_add(1);
-            // `p` is handed out; the slots after it that start in its
-            // page (at most `left - 1` of them) are linked in order.
-            let mut n: u16 = 1;
-            let mut last = p;
+            // `p` is handed out; the `k` slots after it that start in its
+            // page (at most `left - 1` of them) are linked in order, the
+            // last to null.
+            let next = p.addr() + stride;
+            let page_end = (p.addr() | (CARVE_PAGE - 1)) + 1;
+            let k = page_end.saturating_sub(next).div_ceil(stride).min(left - 1);
             let mut q = p.add(stride);
-            while n < left && q.addr() < page_end {
-                if last != p {
-                    last.cast::<*mut u8>().write(q);
-                    #[cfg(feature = "checking")]
-                    Self::poison_slot(last, c);
-                }
-                last = q;
-                n += 1;
+            for i in 0..k {
+                let link = if i + 1 == k {
+                    ptr::null_mut()
+                } else {
+                    q.add(stride)
+                };
+                q.cast::<*mut u8>().write(link);
+                #[cfg(feature = "checking")]
+                Self::poison_slot(q, c);
                 q = q.add(stride);
             }
-            self.hot[c].free = if last == p {
+            self.hot[c].free = if k == 0 {
                 ptr::null_mut()
             } else {
-                last.cast::<*mut u8>().write(ptr::null_mut());
-                #[cfg(feature = "checking")]
-                Self::poison_slot(last, c);
                 p.add(stride)
             };
+            // `k + 1 <= left`, which fits the 16-bit counts.
+            let n = (k + 1) as u16;
             (*s).fresh = q;
             (*s).carved = carved + n;
             (*s).used = used + n;

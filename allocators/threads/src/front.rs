@@ -30,7 +30,7 @@ use polyalloc_core::adapter::{resize_any_size, zero_from};
 use polyalloc_core::source::{DefaultSource, Source};
 use polyalloc_core::sync::Lock;
 use polyalloc_core::{CheckError, ConstDefault, Heap, LockedHeap, Recorder, Stats};
-use polyalloc_slab::{Class, MAX_ALIGN, MAX_SMALL, QUICK_MAX, SlabHeap, quick_class};
+use polyalloc_slab::{Class, MAX_ALIGN, MAX_SMALL, SlabHeap, quick_class};
 
 use crate::map::MAP;
 use crate::registered::Registered;
@@ -115,14 +115,15 @@ impl<R: Recorder + Send> ThreadCore for SlabHeap<Registered, R> {
     /// [`MAX_ALIGN`].
     #[inline(always)]
     fn serves(layout: Layout) -> bool {
-        // The class table's sizes first: most frees end after this test.
-        (layout.size() <= QUICK_MAX && layout.align() <= 16)
-            || (layout.size() <= MAX_SMALL && layout.align() <= MAX_ALIGN)
+        // The class table's layouts first: most frees end after that test
+        // (the table load itself is dropped when only `is_some` is asked).
+        quick_class(layout).is_some() || (layout.size() <= MAX_SMALL && layout.align() <= MAX_ALIGN)
     }
 
     /// The class for the sizes the class table answers (up to
-    /// [`QUICK_MAX`] bytes at up to 16-byte alignment), `None` for the
-    /// other served layouts, which take [`SlabHeap::allocate_small`].
+    /// [`QUICK_MAX`](polyalloc_slab::QUICK_MAX) bytes at up to 16-byte
+    /// alignment), `None` for the other served layouts, which take
+    /// [`SlabHeap::allocate_small`].
     type Class = Option<Class>;
 
     #[inline(always)]
